@@ -1,0 +1,33 @@
+/**
+ * What the counter's HTTP routes and WebSocket accept and send. The Worker, the Durable Object,
+ * the typed client and the web page all use these, so the contract is written once.
+ */
+import { z } from "zod";
+
+/** Counters hold JavaScript's safe integers, so every value survives JSON and `number` exactly. */
+export const MAX_VALUE = Number.MAX_SAFE_INTEGER;
+
+/** A step for increment/decrement: a positive safe integer. */
+export const step = z.int().min(1, "must be at least 1").max(MAX_VALUE);
+
+/** Body of `POST .../increment` and `.../decrement`; empty means `{ "by": 1 }`. */
+export const ChangeBody = z.strictObject({ by: step.default(1) });
+
+/** Body of `PUT /api/counters/:name`. */
+export const SetBody = z.strictObject({ value: z.int().min(-MAX_VALUE).max(MAX_VALUE) });
+
+/** Messages a client may send over the WebSocket. */
+export const ClientMessage = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("increment"), by: step.default(1) }),
+  z.strictObject({ type: z.literal("decrement"), by: step.default(1) }),
+]);
+export type ClientMessage = z.output<typeof ClientMessage>;
+export const CLIENT_MESSAGE_TYPES = ["increment", "decrement"] as const;
+
+/** The largest WebSocket frame a client may send; the longest valid message is ~50 bytes. */
+export const MAX_FRAME_BYTES = 1024;
+
+/** Messages the server sends over the WebSocket. */
+export type ServerMessage =
+  | { type: "value"; value: number }
+  | { type: "error"; code: string; detail: string; errors?: { path: string; message: string }[] };

@@ -1,0 +1,220 @@
+/**
+ * Hono helpers shared by every app: RFC 9457 problem+json errors, validated object names,
+ * JSON bodies that refuse the wrong content type, size limits, and WebSocket upgrade checks.
+ *
+ * @example
+ * ```ts
+ * const app = new Hono<{ Bindings: Env }>();
+ * app.onError(onError);
+ * app.notFound(notFound);
+ * app.post("/api/counters/:name/increment", params(z.object({ name: objectName })),
+ *   jsonBody(z.object({ by: z.int() }), { optional: true }), (c) => ...);
+ * ```
+ */
+import type { Context, ErrorHandler, MiddlewareHandler, NotFoundHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { validator } from "hono/validator";
+import { zValidator } from "@hono/zod-validator";
+import { z } from "zod";
+
+/** The body of an RFC 9457 problem response. Extra members carry machine-readable details. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  [extension: string]: unknown;
+}
+
+const TITLES: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  409: "Conflict",
+  413: "Content Too Large",
+  415: "Unsupported Media Type",
+  422: "Unprocessable Content",
+  426: "Upgrade Required",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+};
+
+/** Problem types are stable URNs a client can switch on; `about:blank` means "just the status". */
+export const problemType = (slug: string): string => `urn:durable-patterns:problem:${slug}`;
+
+/**
+ * An error that becomes a problem+json response. Throw it anywhere in a route (or a Durable
+ * Object method called from one) and {@link onError} answers with it.
+ */
+export class ProblemError extends HTTPException {
+  readonly problem: Problem;
+
+  constructor(
+    status: ContentfulStatusCode,
+    detail: string,
+    options: { type?: string; title?: string; headers?: HeadersInit; extensions?: Record<string, unknown> } = {},
+  ) {
+    super(status, { message: detail });
+    this.problem = {
+      type: options.type ?? "about:blank",
+      title: options.title ?? TITLES[status] ?? "Error",
+      status,
+      detail,
+      ...options.extensions,
+    };
+    this.headers = options.headers;
+  }
+
+  private readonly headers: HeadersInit | undefined;
+
+  override getResponse(): Response {
+    return problemResponse(this.problem, this.headers);
+  }
+}
+
+/** Builds a problem+json response. */
+export function problemResponse(problem: Problem, headers?: HeadersInit): Response {
+  const response = new Response(JSON.stringify(problem), { status: problem.status, headers });
+  response.headers.set("content-type", "application/problem+json");
+  return response;
+}
+
+/**
+ * The app's error handler: problem errors answer as themselves, Hono's own HTTP errors become
+ * problems with their status, anything else is logged with the request and answered with a
+ * 500 that leaks nothing.
+ */
+export const onError: ErrorHandler = (err, c) => {
+  if (err instanceof ProblemError) return err.getResponse();
+  if (err instanceof HTTPException) {
+    const status = err.status;
+    return problemResponse({ type: "about:blank", title: TITLES[status] ?? "Error", status, detail: err.message });
+  }
+  console.error(
+    JSON.stringify({
+      message: "unhandled error",
+      method: c.req.method,
+      path: new URL(c.req.url).pathname,
+      ray: c.req.header("cf-ray") ?? null,
+      error: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err),
+    }),
+  );
+  return problemResponse({
+    type: "about:blank",
+    title: TITLES[500]!,
+    status: 500,
+    detail: "An unexpected error occurred. It has been logged.",
+  });
+};
+
+/** The app's 404 handler, as a problem. */
+export const notFound: NotFoundHandler = (c) =>
+  problemResponse({
+    type: "about:blank",
+    title: TITLES[404]!,
+    status: 404,
+    detail: `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`,
+  });
+
+/** The pattern every object name follows: 1 to 64 letters, digits, `_` or `-`. */
+export const OBJECT_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** A validated object name (see {@link OBJECT_NAME_PATTERN}). */
+export const objectName = z
+  .string()
+  .regex(OBJECT_NAME_PATTERN, "must be 1 to 64 characters of A-Z, a-z, 0-9, '_' or '-'");
+
+/** zod issues as a flat list a client can show next to its fields. */
+export function issuesOf(error: ValidationFailure): { path: string; message: string }[] {
+  return error.issues.map((issue) => ({ path: issue.path.map(String).join("."), message: issue.message }));
+}
+
+/** The part of a zod error (classic or core) the helpers read. */
+interface ValidationFailure {
+  issues: readonly { path: readonly PropertyKey[]; message: string }[];
+}
+
+function invalid(status: 400 | 422, where: string, error: ValidationFailure): ProblemError {
+  const issues = issuesOf(error);
+  const detail = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join("; ");
+  return new ProblemError(status, `Invalid ${where}: ${detail}`, {
+    type: problemType(`invalid-${where.replace(/\s+/g, "-")}`),
+    extensions: { errors: issues },
+  });
+}
+
+/** Validates path parameters; a mismatch is a 400 problem. */
+export function params<S extends z.ZodType>(schema: S) {
+  return zValidator("param", schema, (result) => {
+    if (!result.success) throw invalid(400, "path parameter", result.error);
+  });
+}
+
+/** Validates the query string; a mismatch is a 400 problem. */
+export function query<S extends z.ZodType>(schema: S) {
+  return zValidator("query", schema, (result) => {
+    if (!result.success) throw invalid(400, "query", result.error);
+  });
+}
+
+const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
+
+/**
+ * Validates a JSON body against `schema`.
+ *
+ * - a non-JSON `Content-Type` with a body is a 415 (Hono's own validator would silently treat it
+ *   as `{}`, so `text/plain` `{"by":5}` would increment by the default instead of failing);
+ * - malformed JSON is a 400; JSON that does not match the schema is a 422 with `errors`;
+ * - with `optional: true`, an empty body validates as `{}` (so defaults apply).
+ *
+ * Pair it with {@link limitBody} so a huge body is refused before it is read.
+ */
+export function jsonBody<S extends z.ZodType>(schema: S, options: { optional?: boolean } = {}) {
+  return validator("json", async (value: unknown, c: Context): Promise<z.output<S>> => {
+    const mediaType = (c.req.header("content-type") ?? "").split(";")[0]!.trim();
+    if (!JSON_MEDIA_TYPE.test(mediaType)) {
+      const raw = await c.req.text();
+      if (raw.length > 0) {
+        throw new ProblemError(415, `Send the body as application/json (got "${mediaType || "no content type"}").`, {
+          type: problemType("unsupported-media-type"),
+        });
+      }
+      if (!options.optional) {
+        throw new ProblemError(400, "A JSON body is required.", { type: problemType("missing-body") });
+      }
+      value = {};
+    }
+    const result = schema.safeParse(value);
+    if (!result.success) throw invalid(422, "body", result.error);
+    return result.data;
+  });
+}
+
+/** Refuses bodies over `maxBytes` with a 413 problem, counting the bytes as they stream in. */
+export function limitBody(maxBytes: number): MiddlewareHandler {
+  return bodyLimit({
+    maxSize: maxBytes,
+    onError: () => {
+      throw new ProblemError(413, `The body is larger than ${maxBytes} bytes.`, {
+        type: problemType("body-too-large"),
+        extensions: { maxBytes },
+      });
+    },
+  });
+}
+
+/** Requires a WebSocket upgrade request; anything else is a 426 problem. */
+export const requireWebSocket: MiddlewareHandler = async (c, next) => {
+  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+    throw new ProblemError(426, "This route only accepts WebSocket upgrade requests (Upgrade: websocket).", {
+      type: problemType("websocket-required"),
+      headers: { upgrade: "websocket" },
+    });
+  }
+  await next();
+};

@@ -1,0 +1,4 @@
+export * from "./http";
+export * from "./migrations";
+export * from "./sockets";
+export * from "./sql";

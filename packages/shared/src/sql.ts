@@ -1,0 +1,96 @@
+/**
+ * Typed helpers over `ctx.storage.sql` that meter what every statement costs.
+ *
+ * Durable Object SQLite bills rows read and rows written. The cursor exposes both once it has
+ * been consumed; these helpers consume it, return typed rows, and add the cost to a running
+ * {@link SqlMeter} so tests can assert storage cost per operation exactly.
+ *
+ * @example
+ * ```ts
+ * const db = new Sql(ctx.storage);
+ * const row = db.one<{ value: number }>("SELECT value FROM counter WHERE id = ?", 1);
+ * db.meter.rowsWritten; // total since the object started
+ * ```
+ */
+
+/** A value SQLite can bind or return. */
+export type SqlValue = ArrayBuffer | string | number | null;
+
+/** Rows read and written, as billed. */
+export interface SqlCost {
+  rowsRead: number;
+  rowsWritten: number;
+}
+
+/** A running total of statements and their cost since this object's instance started. */
+export interface SqlMeter extends SqlCost {
+  statements: number;
+}
+
+/** The rows of one statement together with what it cost. */
+export interface SqlResult<T> extends SqlCost {
+  rows: T[];
+}
+
+export class Sql {
+  /** What every statement through this helper has cost since construction (or the last reset). */
+  readonly meter: SqlMeter = { statements: 0, rowsRead: 0, rowsWritten: 0 };
+
+  constructor(private readonly storage: DurableObjectStorage) {}
+
+  /** Runs one statement and returns all its rows with its cost. */
+  query<T extends Record<string, SqlValue>>(query: string, ...bindings: SqlValue[]): SqlResult<T> {
+    const cursor = this.storage.sql.exec<T>(query, ...bindings);
+    const rows = cursor.toArray();
+    const cost = { rowsRead: cursor.rowsRead, rowsWritten: cursor.rowsWritten };
+    this.meter.statements += 1;
+    this.meter.rowsRead += cost.rowsRead;
+    this.meter.rowsWritten += cost.rowsWritten;
+    return { rows, ...cost };
+  }
+
+  /** All rows of a statement. */
+  all<T extends Record<string, SqlValue>>(query: string, ...bindings: SqlValue[]): T[] {
+    return this.query<T>(query, ...bindings).rows;
+  }
+
+  /** The first row of a statement, or `null` when it returns none. */
+  one<T extends Record<string, SqlValue>>(query: string, ...bindings: SqlValue[]): T | null {
+    return this.query<T>(query, ...bindings).rows[0] ?? null;
+  }
+
+  /** Runs a statement for its effect and returns its cost. */
+  run(query: string, ...bindings: SqlValue[]): SqlCost {
+    const { rowsRead, rowsWritten } = this.query(query, ...bindings);
+    return { rowsRead, rowsWritten };
+  }
+
+  /**
+   * Runs `fn` in one SQLite transaction (SQL `BEGIN` is rejected in Durable Objects). Everything
+   * `fn` writes commits together, or nothing does if it throws.
+   */
+  transaction<T>(fn: () => T): T {
+    return this.storage.transactionSync(fn);
+  }
+
+  /**
+   * Measures what `fn` costs: the difference in the meter before and after.
+   *
+   * @example
+   * ```ts
+   * const { result, cost } = db.measure(() => db.one("UPDATE ... RETURNING value"));
+   * ```
+   */
+  measure<T>(fn: () => T): { result: T; cost: SqlMeter } {
+    const before = { ...this.meter };
+    const result = fn();
+    return {
+      result,
+      cost: {
+        statements: this.meter.statements - before.statements,
+        rowsRead: this.meter.rowsRead - before.rowsRead,
+        rowsWritten: this.meter.rowsWritten - before.rowsWritten,
+      },
+    };
+  }
+}
