@@ -180,15 +180,21 @@ export function closeWebSocket(ws: WebSocket, code: number, reason: string): voi
 }
 
 /**
- * Completes the closing handshake from `webSocketClose`. Since compatibility date 2026-04-07 the
- * runtime replies to a Close frame by itself and this is a no-op; before it, a handler that did
- * not reply left clients with 1006 (abnormal closure). Codes that may not be sent (1005 "no
- * status", 1006 "abnormal") are answered with 1000.
+ * Completes the closing handshake from `webSocketClose`. A hibernatable socket whose peer sent
+ * Close is still CLOSING when the handler runs (the runtime's automatic Close reply from
+ * compatibility date 2026-04-07 covers `accept()`ed sockets, not hibernated ones), so without
+ * this reply the client never sees its close complete and reports 1006 (abnormal closure).
+ * Codes that may not be sent (1005 "no status", 1006 "abnormal") are answered with 1000.
  */
 export function reciprocateClose(ws: WebSocket, code: number, reason: string): void {
   const sendable =
     code === 1000 || (code >= 3000 && code <= 4999) || (code >= 1001 && code <= 1014 && code !== 1005 && code !== 1006);
-  closeWebSocket(ws, sendable ? code : CloseCode.normal, reason);
+  if (ws.readyState === WebSocket.CLOSED) return;
+  try {
+    ws.close(sendable ? code : CloseCode.normal, truncateUtf8(reason, 123));
+  } catch {
+    // The connection is already gone; there is nobody to reply to.
+  }
 }
 
 function truncateUtf8(text: string, maxBytes: number): string {
