@@ -16,8 +16,11 @@ import { CLIENT_MESSAGE_TYPES, ClientMessage, MAX_FRAME_BYTES, MAX_VALUE, type S
 const migrations: Migration[] = [
   {
     name: "create counter",
-    // One row per object: the object *is* the counter, so the table never grows.
-    sql: "CREATE TABLE counter (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL)",
+    // One row per object: the object *is* the counter, so the table never grows. The row exists
+    // from the start, so every change is a plain UPDATE: measured, an upsert reads 2 rows per
+    // change where this reads 1 (see test/storage-cost.test.ts).
+    sql: `CREATE TABLE counter (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);
+          INSERT INTO counter (id, value) VALUES (1, 0);`,
   },
 ];
 
@@ -40,9 +43,9 @@ export class Counter extends DurableObject<Env> {
     answerPings(ctx);
   }
 
-  /** The current value; 0 for a counter never touched. Reads one row (none if untouched). */
+  /** The current value; 0 for a counter never touched. Reads one row. */
   value(): number {
-    return this.sql.one<{ value: number }>("SELECT value FROM counter WHERE id = 1")?.value ?? 0;
+    return this.sql.one<{ value: number }>("SELECT value FROM counter WHERE id = 1")!.value;
   }
 
   /**
@@ -51,9 +54,7 @@ export class Counter extends DurableObject<Env> {
    */
   add(delta: number, limit: number = MAX_VALUE): ChangeResult {
     const row = this.sql.one<{ value: number }>(
-      `INSERT INTO counter (id, value) VALUES (1, ?1)
-       ON CONFLICT (id) DO UPDATE SET value = value + ?1 WHERE abs(value + ?1) <= ?2
-       RETURNING value`,
+      "UPDATE counter SET value = value + ?1 WHERE id = 1 AND abs(value + ?1) <= ?2 RETURNING value",
       delta,
       limit,
     );
@@ -64,12 +65,7 @@ export class Counter extends DurableObject<Env> {
 
   /** Sets the value (validated by the caller to be within range). */
   set(value: number): number {
-    const row = this.sql.one<{ value: number }>(
-      `INSERT INTO counter (id, value) VALUES (1, ?1)
-       ON CONFLICT (id) DO UPDATE SET value = excluded.value
-       RETURNING value`,
-      value,
-    )!;
+    const row = this.sql.one<{ value: number }>("UPDATE counter SET value = ?1 WHERE id = 1 RETURNING value", value)!;
     this.publish(row.value);
     return row.value;
   }
