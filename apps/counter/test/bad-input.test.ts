@@ -10,6 +10,7 @@ interface Problem {
   status: number;
   detail: string;
   errors?: { path: string; message: string }[];
+  [extension: string]: unknown;
 }
 
 /** Seeds a counter at 5, sends the bad request, and checks the refusal and that 5 is still there. */
