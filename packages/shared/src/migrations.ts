@@ -2,8 +2,8 @@
  * Ordered SQL migrations for a SQLite-backed Durable Object, applied in its constructor.
  *
  * Each step runs once, in its own transaction together with the record that it ran. Running the
- * list again is cheap when everything is applied (one small read of the history table), so it is
- * safe to call in every constructor. The applied history must be a prefix of the code's list:
+ * list again is cheap when everything is applied (it reads one row per applied step and writes
+ * nothing), so it is safe to call in every constructor. The applied history must be a prefix of the code's list:
  * a step edited or removed after it was applied stops the object with a {@link MigrationError}
  * instead of silently diverging from what the code expects.
  *
@@ -32,6 +32,14 @@ export interface MigrationReport {
   applied: string[];
   /** Number of steps recorded as applied after this call. */
   total: number;
+  /**
+   * Rows this call read, as the cursors report them: one per applied step for the history check,
+   * plus what the steps it applied read. For a step of several statements the runtime reports
+   * only the last statement, so this is exact when up to date and a lower bound otherwise.
+   */
+  rowsRead: number;
+  /** Rows this call wrote, as the cursors report them (0 when up to date; see `rowsRead`). */
+  rowsWritten: number;
 }
 
 /** The applied history does not match the code: a step was edited, removed or reordered. */
@@ -49,8 +57,16 @@ export const MIGRATIONS_TABLE = "_migrations";
  * @throws whatever SQLite throws for a failing step; that step and later ones stay unapplied.
  */
 export function migrate(storage: DurableObjectStorage, migrations: readonly Migration[]): MigrationReport {
-  const sql = storage.sql;
-  sql.exec(
+  const cost = { rowsRead: 0, rowsWritten: 0 };
+  // Every statement goes through here so the report can state what the call cost.
+  const exec = <T extends Record<string, SqlStorageValue>>(query: string, ...bindings: SqlStorageValue[]): T[] => {
+    const cursor = storage.sql.exec<T>(query, ...bindings);
+    const rows = cursor.toArray();
+    cost.rowsRead += cursor.rowsRead;
+    cost.rowsWritten += cursor.rowsWritten;
+    return rows;
+  };
+  exec(
     `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
       id INTEGER PRIMARY KEY,
       name TEXT NOT NULL,
@@ -58,11 +74,9 @@ export function migrate(storage: DurableObjectStorage, migrations: readonly Migr
       applied_at INTEGER NOT NULL
     )`,
   );
-  const history = sql
-    .exec<{ id: number; name: string; checksum: string }>(
-      `SELECT id, name, checksum FROM ${MIGRATIONS_TABLE} ORDER BY id`,
-    )
-    .toArray();
+  const history = exec<{ id: number; name: string; checksum: string }>(
+    `SELECT id, name, checksum FROM ${MIGRATIONS_TABLE} ORDER BY id`,
+  );
 
   if (history.length > migrations.length) {
     throw new MigrationError(
@@ -84,8 +98,8 @@ export function migrate(storage: DurableObjectStorage, migrations: readonly Migr
   for (const [index, step] of migrations.entries()) {
     if (index < history.length) continue;
     storage.transactionSync(() => {
-      sql.exec(step.sql);
-      sql.exec(
+      exec(step.sql);
+      exec(
         `INSERT INTO ${MIGRATIONS_TABLE} (id, name, checksum, applied_at) VALUES (?, ?, ?, ?)`,
         index + 1,
         step.name,
@@ -95,16 +109,22 @@ export function migrate(storage: DurableObjectStorage, migrations: readonly Migr
     });
     applied.push(step.name);
   }
-  return { applied, total: migrations.length };
+  return { applied, total: migrations.length, ...cost };
 }
 
 /**
- * FNV-1a (64-bit) of the statement text with runs of whitespace collapsed, so re-indenting a step
- * is not an edit but changing any token is. Synchronous, unlike `crypto.subtle.digest`, because
- * migrations run inside the constructor before any request is served.
+ * FNV-1a (64-bit) of the statement text with whitespace normalized, so re-indenting a step or
+ * spreading it over several lines is not an edit but changing any token is. Runs of whitespace
+ * become one space, and whitespace next to punctuation is dropped (`( id` and `(id` hash alike).
+ * The normalization does not parse SQL, so whitespace inside string literals counts as
+ * formatting too. Synchronous, unlike `crypto.subtle.digest`, because migrations run inside the
+ * constructor before any request is served.
  */
 export function checksum(text: string): string {
-  const normalized = text.trim().replace(/\s+/g, " ");
+  const normalized = text
+    .trim()
+    .replace(/\s+/g, " ")
+    .replace(/ ?([^\w\s]) ?/g, "$1");
   let hash = 0xcbf29ce484222325n;
   for (let i = 0; i < normalized.length; i++) {
     hash ^= BigInt(normalized.charCodeAt(i));
