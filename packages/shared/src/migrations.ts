@@ -50,13 +50,30 @@ export class MigrationError extends Error {
 /** The table that records applied steps. Apps must not use this name. */
 export const MIGRATIONS_TABLE = "_migrations";
 
+/** Options of {@link migrate}. */
+export interface MigrateOptions {
+  /**
+   * The history table, {@link MIGRATIONS_TABLE} by default. A library that owns tables inside an
+   * app's object (such as the alarm queue) keeps its own list of steps in its own history table,
+   * so its steps and the app's never interleave or clash.
+   */
+  readonly table?: string;
+}
+
 /**
  * Applies every step of `migrations` not yet applied, in order.
  *
  * @throws {MigrationError} when the recorded history is not a prefix of `migrations`.
  * @throws whatever SQLite throws for a failing step; that step and later ones stay unapplied.
  */
-export function migrate(storage: DurableObjectStorage, migrations: readonly Migration[]): MigrationReport {
+export function migrate(
+  storage: DurableObjectStorage,
+  migrations: readonly Migration[],
+  options: MigrateOptions = {},
+): MigrationReport {
+  const table = options.table ?? MIGRATIONS_TABLE;
+  // The name is spliced into SQL, so only plain identifiers are accepted.
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(table)) throw new MigrationError(`"${table}" is not a valid table name.`);
   const cost = { rowsRead: 0, rowsWritten: 0 };
   // Every statement goes through here so the report can state what the call cost.
   const exec = <T extends Record<string, SqlStorageValue>>(query: string, ...bindings: SqlStorageValue[]): T[] => {
@@ -67,7 +84,7 @@ export function migrate(storage: DurableObjectStorage, migrations: readonly Migr
     return rows;
   };
   exec(
-    `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
+    `CREATE TABLE IF NOT EXISTS ${table} (
       id INTEGER PRIMARY KEY,
       name TEXT NOT NULL,
       checksum TEXT NOT NULL,
@@ -75,7 +92,7 @@ export function migrate(storage: DurableObjectStorage, migrations: readonly Migr
     )`,
   );
   const history = exec<{ id: number; name: string; checksum: string }>(
-    `SELECT id, name, checksum FROM ${MIGRATIONS_TABLE} ORDER BY id`,
+    `SELECT id, name, checksum FROM ${table} ORDER BY id`,
   );
 
   if (history.length > migrations.length) {
@@ -100,7 +117,7 @@ export function migrate(storage: DurableObjectStorage, migrations: readonly Migr
     storage.transactionSync(() => {
       exec(step.sql);
       exec(
-        `INSERT INTO ${MIGRATIONS_TABLE} (id, name, checksum, applied_at) VALUES (?, ?, ?, ?)`,
+        `INSERT INTO ${table} (id, name, checksum, applied_at) VALUES (?, ?, ?, ?)`,
         index + 1,
         step.name,
         checksum(step.sql),
