@@ -11,7 +11,7 @@
  *   jsonBody(z.object({ by: z.int() }), { optional: true }), (c) => ...);
  * ```
  */
-import type { Context, ErrorHandler, MiddlewareHandler, NotFoundHandler } from "hono";
+import type { ErrorHandler, MiddlewareHandler, NotFoundHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
@@ -170,29 +170,38 @@ const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
  * - a non-JSON `Content-Type` with a body is a 415 (Hono's own validator would silently treat it
  *   as `{}`, so `text/plain` `{"by":5}` would increment by the default instead of failing);
  * - malformed JSON is a 400; JSON that does not match the schema is a 422 with `errors`;
- * - with `optional: true`, an empty body validates as `{}` (so defaults apply).
+ * - an empty body is a 400, or with `optional: true` validates as `{}` (so defaults apply),
+ *   whatever its `Content-Type`: clients often send `application/json` with no body.
  *
  * Pair it with {@link limitBody} so a huge body is refused before it is read.
  */
 export function jsonBody<S extends z.ZodType>(schema: S, options: { optional?: boolean } = {}) {
-  return validator("json", async (value: unknown, c: Context): Promise<z.output<S>> => {
-    const mediaType = (c.req.header("content-type") ?? "").split(";")[0]!.trim();
-    if (!JSON_MEDIA_TYPE.test(mediaType)) {
-      const raw = await c.req.text();
-      if (raw.length > 0) {
-        throw new ProblemError(415, `Send the body as application/json (got "${mediaType || "no content type"}").`, {
-          type: problemType("unsupported-media-type"),
-        });
-      }
-      if (!options.optional) {
-        throw new ProblemError(400, "A JSON body is required.", { type: problemType("missing-body") });
-      }
-      value = {};
-    }
+  const parse = (value: unknown): z.output<S> => {
     const result = schema.safeParse(value);
     if (!result.success) throw invalid(422, "body", result.error);
     return result.data;
-  });
+  };
+  const validate = validator("json", async (value: unknown): Promise<z.output<S>> => parse(value));
+  // Hono's validator parses JSON before `validate` sees it, so an empty JSON body would be a
+  // 400 "malformed JSON" and a text/plain body would pass as `{}`: decide those cases first.
+  const checked: typeof validate = async (c, next) => {
+    const raw = await c.req.text(); // cached: the validator's c.req.json() parses this same text
+    if (raw.length === 0) {
+      if (!options.optional) {
+        throw new ProblemError(400, "A JSON body is required.", { type: problemType("missing-body") });
+      }
+      c.req.addValidatedData("json", parse({}) as object);
+      return next();
+    }
+    const mediaType = (c.req.header("content-type") ?? "").split(";")[0]!.trim();
+    if (!JSON_MEDIA_TYPE.test(mediaType)) {
+      throw new ProblemError(415, `Send the body as application/json (got "${mediaType || "no content type"}").`, {
+        type: problemType("unsupported-media-type"),
+      });
+    }
+    return validate(c, next);
+  };
+  return checked;
 }
 
 /** Refuses bodies over `maxBytes` with a 413 problem, counting the bytes as they stream in. */
