@@ -1,0 +1,254 @@
+/**
+ * Property-based reliability: random well- and ill-formed requests, and random command sequences
+ * with evictions and aborts in between, checked against a model of the counter.
+ *
+ * Runs `fcRuns` cases per property (a few hundred in `pnpm test`; `pnpm test:soak` runs 10,000)
+ * with the seed `fcSeed`, printed below, so any failure can be replayed:
+ * `FC_SEED=<seed> FC_RUNS=<runs> pnpm --filter counter test test/reliability.test.ts`.
+ */
+import { env } from "cloudflare:workers";
+import { abortAllDurableObjects, evictDurableObject } from "cloudflare:test";
+import fc from "fast-check";
+import { afterAll, describe, expect, inject, it } from "vitest";
+import { api, connect, json, uniqueName, type Client } from "./helpers";
+
+const runs = inject("fcRuns");
+const seed = inject("fcSeed");
+const MAX = Number.MAX_SAFE_INTEGER;
+console.log(`reliability: ${runs} runs per property, seed ${seed}`);
+
+const figures = { requests: 0, accepted: 0, refused: 0, sequences: 0, commands: 0, evictions: 0, aborts: 0 };
+afterAll(() => console.log(`reliability figures: ${JSON.stringify(figures)}`));
+
+// ---- Generators -------------------------------------------------------------------------------
+
+/** Percent-encodes a string's UTF-8 bytes (lone surrogates become U+FFFD, as a browser sends). */
+const encodeUtf8 = (text: string) =>
+  [...new TextEncoder().encode(text)].map((b) => `%${b.toString(16).padStart(2, "0")}`).join("");
+
+const hostileName = fc.oneof(
+  fc.string({ unit: "binary", minLength: 1, maxLength: 80 }).map(encodeUtf8),
+  fc.uint8Array({ minLength: 1, maxLength: 12 }).map((bytes) => [...bytes].map((b) => `%${b.toString(16)}`).join("")),
+  fc.constantFrom("x".repeat(65), "a.b", "a~1", "..", "%2e%2e", "a%2Fb", "%00", "a%20b"),
+);
+
+const strangeNumber = fc.oneof(
+  fc.integer({ min: -1000, max: 1000 }),
+  fc.double(),
+  fc.constantFrom(0, -0, 2 ** 53, -(2 ** 53), MAX, -MAX, 1e308, 0.1),
+  fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }).map((n) => Number(n)),
+);
+
+const fieldValue = fc.oneof(
+  strangeNumber,
+  fc.string({ maxLength: 10 }),
+  fc.constant(null),
+  fc.boolean(),
+  fc.array(fc.nat()),
+);
+
+const body = fc.oneof(
+  // Valid bodies, so that accepted requests are common enough for the model check to bite.
+  { weight: 4, arbitrary: fc.record({ by: fc.integer({ min: 1, max: 1e9 }) }).map((o) => JSON.stringify(o)) },
+  { weight: 3, arbitrary: fc.record({ value: fc.integer({ min: -MAX, max: MAX }) }).map((o) => JSON.stringify(o)) },
+  fc.constant(undefined),
+  fc.constant(""),
+  fc.record({ by: fieldValue }, { requiredKeys: [] }).map((o) => JSON.stringify(o)),
+  fc.record({ value: fieldValue }, { requiredKeys: [] }).map((o) => JSON.stringify(o)),
+  fc.record({ by: fc.integer({ min: 1, max: 50 }), extra: fieldValue }).map((o) => JSON.stringify(o)),
+  fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
+  fc.string({ unit: "binary", maxLength: 200 }),
+  fc.uint8Array({ maxLength: 64 }),
+  fc.integer({ min: 1000, max: 4000 }).map((n) => JSON.stringify({ by: 1, pad: "x".repeat(n) })),
+);
+
+const endpoint = fc.oneof(
+  // The real routes...
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom(
+      { method: "GET", route: "" },
+      { method: "POST", route: "/increment" },
+      { method: "POST", route: "/decrement" },
+      { method: "PUT", route: "" },
+      { method: "DELETE", route: "" },
+    ),
+  },
+  // ...and any method on any path.
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      method: fc.constantFrom("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"),
+      route: fc.constantFrom("", "/increment", "/decrement", "/websocket", "/nope", "/"),
+    }),
+  },
+);
+
+const request = fc.record({
+  endpoint,
+  tracked: fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+  name: hostileName,
+  contentType: fc.oneof(
+    { weight: 4, arbitrary: fc.constant("application/json") },
+    {
+      weight: 2,
+      arbitrary: fc.constantFrom(
+        undefined,
+        "application/json; charset=utf-8",
+        "application/problem+json",
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "",
+      ),
+    },
+  ),
+  body,
+  initial: fc.integer({ min: -MAX, max: MAX }),
+});
+
+// ---- The model --------------------------------------------------------------------------------
+
+/** What an accepted request must leave the counter at, given the value before it. */
+function expectedAfter(method: string, route: string, sent: string | Uint8Array | undefined, before: number) {
+  // Only PUT, increment and decrement read a body; GET and DELETE ignore whatever was sent.
+  const read = () => {
+    const text = typeof sent === "string" ? sent : sent ? new TextDecoder().decode(sent) : "";
+    return (text ? JSON.parse(text) : {}) as { by?: number; value?: number };
+  };
+  if (method === "PUT") return read().value;
+  if (method === "DELETE") return 0;
+  if (route === "/increment") return before + (read().by ?? 1);
+  if (route === "/decrement") return before - (read().by ?? 1);
+  return before;
+}
+
+async function valueOf(name: string): Promise<number> {
+  return ((await (await api(`/api/counters/${name}`)).json()) as { value: number }).value;
+}
+
+// ---- Properties -------------------------------------------------------------------------------
+
+describe("any request, however malformed", () => {
+  it("never answers 5xx; refusals are problem+json and change nothing; acceptances match the model", async () => {
+    await fc.assert(
+      fc.asyncProperty(request, async ({ endpoint: { method, route }, ...r }) => {
+        const tracked = uniqueName("rel");
+        await api(`/api/counters/${tracked}`, json("PUT", { value: r.initial }));
+        const name = r.tracked ? tracked : r.name;
+        const hasBody = method !== "GET" && method !== "HEAD" && r.body !== undefined;
+        const headers: Record<string, string> = {};
+        if (r.contentType !== undefined) headers["content-type"] = r.contentType;
+        const response = await api(`/api/counters/${name}${route}`, {
+          method: method,
+          headers,
+          body: hasBody ? r.body : undefined,
+        });
+        figures.requests++;
+        expect(response.status).toBeLessThan(500);
+        const after = await valueOf(tracked);
+        if (response.status === 200) {
+          figures.accepted++;
+          if (r.tracked && method !== "HEAD") {
+            const expected = expectedAfter(method, route, hasBody ? r.body : undefined, r.initial);
+            expect(((await response.json()) as { value: number }).value).toBe(expected);
+            expect(after).toBe(expected);
+          }
+        } else {
+          figures.refused++;
+          expect(response.status).toBeGreaterThanOrEqual(400);
+          if (method !== "HEAD") {
+            expect(response.headers.get("content-type")).toBe("application/problem+json");
+            expect(((await response.json()) as { status: number }).status).toBe(response.status);
+          }
+          expect(after).toBe(r.initial);
+        }
+      }),
+      { numRuns: runs, seed },
+    );
+    // The property is only meaningful if both branches were exercised.
+    expect(figures.accepted).toBeGreaterThan(0);
+    expect(figures.refused).toBeGreaterThan(0);
+  });
+});
+
+// ---- Command sequences with faults --------------------------------------------------------------
+
+type Command =
+  | { kind: "increment" | "decrement"; by: number }
+  | { kind: "set"; value: number }
+  | { kind: "reset" }
+  | { kind: "socket"; by: number }
+  | { kind: "evict" }
+  | { kind: "abort" };
+
+const command: fc.Arbitrary<Command> = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc.record({ kind: fc.constantFrom("increment", "decrement"), by: fc.integer({ min: 1, max: 1e9 }) }),
+  },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("set"), value: fc.integer({ min: -1e12, max: 1e12 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("reset") }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant("socket"), by: fc.integer({ min: 1, max: 1e6 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("evict") }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("abort") }) },
+) as fc.Arbitrary<Command>;
+
+describe("command sequences with evictions and aborts in between", () => {
+  it("never lose an acknowledged change, and the watcher either follows or is closed and resyncs", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(command, { minLength: 1, maxLength: 15 }), async (commands) => {
+        const name = uniqueName("seq");
+        const stub = env.COUNTER.getByName(name);
+        let model = 0;
+        let watcher: Client = await connect(name);
+        expect(await watcher.next()).toEqual({ type: "value", value: 0 });
+        figures.sequences++;
+
+        for (const c of commands) {
+          figures.commands++;
+          if (c.kind === "evict") {
+            figures.evictions++;
+            // The watcher's socket hibernates with the object and must keep working.
+            await evictDurableObject(stub).catch(() => {
+              // Not running right now (already evicted): nothing to evict.
+            });
+            continue;
+          }
+          if (c.kind === "abort") {
+            figures.aborts++;
+            await abortAllDurableObjects();
+            // An aborted object drops its sockets; the client sees a close and reconnects.
+            const closed = await watcher.closed;
+            expect(closed.code).not.toBe(1000);
+            watcher = await connect(name);
+            expect(await watcher.next()).toEqual({ type: "value", value: model });
+            continue;
+          }
+          if (c.kind === "socket") {
+            watcher.send({ type: "increment", by: c.by });
+            model += c.by;
+            expect(await watcher.next()).toEqual({ type: "value", value: model });
+            continue;
+          }
+          let response: Response;
+          if (c.kind === "set") {
+            response = await api(`/api/counters/${name}`, json("PUT", { value: c.value }));
+            model = c.value;
+          } else if (c.kind === "reset") {
+            response = await api(`/api/counters/${name}`, { method: "DELETE" });
+            model = 0;
+          } else {
+            response = await api(`/api/counters/${name}/${c.kind}`, json("POST", { by: c.by }));
+            model += c.kind === "increment" ? c.by : -c.by;
+          }
+          expect(response.status).toBe(200);
+          expect(await response.json()).toEqual({ name, value: model });
+          expect(await watcher.next()).toEqual({ type: "value", value: model });
+        }
+        expect(await valueOf(name)).toBe(model);
+        watcher.socket.close(1000, "done");
+      }),
+      { numRuns: Math.max(10, Math.round(runs / 4)), seed },
+    );
+  });
+});
