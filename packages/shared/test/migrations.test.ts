@@ -151,6 +151,29 @@ describe("a history that does not match the code", () => {
   });
 });
 
+describe("separate histories", () => {
+  it("keeps a library's steps in its own history table, apart from the app's", async () => {
+    const object = freshObject();
+    const libraryStep = { name: "create jobs", sql: "CREATE TABLE jobs (id INTEGER PRIMARY KEY)" };
+    await object.migrate([createNotes, seedNotes]);
+
+    // Step 1 of the library's list is not step 1 of the app's, so neither looks edited.
+    expect(await object.migrate([libraryStep], { table: "_library_migrations" })).toMatchObject({
+      applied: ["create jobs"],
+      total: 1,
+    });
+    expect(await object.migrate([createNotes, seedNotes])).toMatchObject({ applied: [], total: 2 });
+    expect((await object.exec("SELECT name FROM _library_migrations")).rows).toEqual([{ name: "create jobs" }]);
+  });
+
+  it("refuses a history table name that is not a plain identifier", async () => {
+    const object = freshObject();
+    await runInDurableObject(object, (instance) => {
+      expect(() => instance.migrate([createNotes], { table: "x; DROP TABLE notes" })).toThrow(MigrationError);
+    });
+  });
+});
+
 describe("a failing step", () => {
   // The second statement of this step fails until a table it copies from exists.
   const fillArchive: Migration = {
