@@ -1,3 +1,4 @@
+export * from "./alarm-queue";
 export * from "./http";
 export * from "./migrations";
 export * from "./sockets";
