@@ -35,6 +35,15 @@ describe("POST /api/counters/:name/increment", () => {
     expect(await response.json()).toEqual({ name, value: 1 });
   });
 
+  it("adds 1 for an empty body sent as application/json, as many clients do", async () => {
+    const name = uniqueName();
+    const response = await api(`/api/counters/${name}/increment`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+    });
+    expect(await response.json()).toEqual({ name, value: 1 });
+  });
+
   it('adds "by" when given', async () => {
     const name = uniqueName();
     const response = await api(`/api/counters/${name}/increment`, json("POST", { by: 250 }));
