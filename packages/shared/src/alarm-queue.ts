@@ -35,7 +35,13 @@
 import { migrate } from "./migrations";
 import { Sql } from "./sql";
 import { AlarmQueueError, PayloadTooLargeError } from "./alarm-queue/errors";
-import { QUEUE_MIGRATIONS, QUEUE_MIGRATIONS_TABLE, TASK_COLUMNS, type DeadRow, type TaskRow } from "./alarm-queue/schema";
+import {
+  QUEUE_MIGRATIONS,
+  QUEUE_MIGRATIONS_TABLE,
+  TASK_COLUMNS,
+  type DeadRow,
+  type TaskRow,
+} from "./alarm-queue/schema";
 import { backoffDelay, checkTimeZone, nextCronTime, type Backoff } from "./alarm-queue/timing";
 
 export { AlarmQueueError, PayloadTooLargeError } from "./alarm-queue/errors";
@@ -251,13 +257,16 @@ export class AlarmQueue<H extends HandlerMap> {
     };
     this.maxPayloadBytes = positiveInteger("maxPayloadBytes", options.maxPayloadBytes ?? DEFAULTS.maxPayloadBytes);
     if (this.maxPayloadBytes > MAX_PAYLOAD_LIMIT) {
-      throw new AlarmQueueError(`maxPayloadBytes is at most ${MAX_PAYLOAD_LIMIT} (a SQLite row value is at most 2 MB).`);
+      throw new AlarmQueueError(
+        `maxPayloadBytes is at most ${MAX_PAYLOAD_LIMIT} (a SQLite row value is at most 2 MB).`,
+      );
     }
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
     this.onError =
       options.onError ??
-      ((error, task) => console.error(`alarm-queue: task ${task.id} "${task.name}" failed (attempt ${task.attempts + 1})`, error));
+      ((error, task) =>
+        console.error(`alarm-queue: task ${task.id} "${task.name}" failed (attempt ${task.attempts + 1})`, error));
     this.sql = options.sql ?? new Sql(ctx.storage);
     // The queue's own history table: an app's migrations and the queue's never share a list.
     migrate(ctx.storage, QUEUE_MIGRATIONS, { table: QUEUE_MIGRATIONS_TABLE });
@@ -277,7 +286,11 @@ export class AlarmQueue<H extends HandlerMap> {
    * queue.schedule("reset", { to: 0 }, { delay: 60_000 });
    * ```
    */
-  schedule<N extends TaskName<H>>(name: N, payload: PayloadOf<H, N>, options: ScheduleOptions): Task<N, PayloadOf<H, N>> {
+  schedule<N extends TaskName<H>>(
+    name: N,
+    payload: PayloadOf<H, N>,
+    options: ScheduleOptions,
+  ): Task<N, PayloadOf<H, N>> {
     const [task] = this.scheduleMany([{ name, payload, ...options } as ScheduleRequest<H>]);
     return task as Task<N, PayloadOf<H, N>>;
   }
@@ -406,7 +419,10 @@ export class AlarmQueue<H extends HandlerMap> {
   purgeDeadLetters(ids?: readonly number[]): number {
     if (ids === undefined) return this.sql.query("DELETE FROM _alarm_queue_dead RETURNING id").rows.length;
     return this.sql.transaction(() =>
-      ids.reduce((sum, id) => sum + this.sql.query("DELETE FROM _alarm_queue_dead WHERE id = ? RETURNING id", id).rows.length, 0),
+      ids.reduce(
+        (sum, id) => sum + this.sql.query("DELETE FROM _alarm_queue_dead WHERE id = ? RETURNING id", id).rows.length,
+        0,
+      ),
     );
   }
 
@@ -435,7 +451,15 @@ export class AlarmQueue<H extends HandlerMap> {
    * ```
    */
   async run(): Promise<RunReport> {
-    const report: RunReport = { ran: 0, succeeded: 0, failed: 0, deadLettered: 0, rowsRead: 0, rowsWritten: 0, nextAlarm: null };
+    const report: RunReport = {
+      ran: 0,
+      succeeded: 0,
+      failed: 0,
+      deadLettered: 0,
+      rowsRead: 0,
+      rowsWritten: 0,
+      nextAlarm: null,
+    };
     // Only one run at a time: a second call while one awaits an async handler just reports nothing.
     if (this.running) return { ...report, nextAlarm: this.stats().armedAt };
     const before = { ...this.sql.meter };
@@ -575,7 +599,9 @@ export class AlarmQueue<H extends HandlerMap> {
   private prepare(request: ScheduleRequest<H>, now: number) {
     const { name, payload, key, maxAttempts } = request;
     if (typeof name !== "string" || !Object.hasOwn(this.handlers, name)) {
-      throw new AlarmQueueError(`No handler for task "${String(name)}". Known: ${Object.keys(this.handlers).join(", ")}.`);
+      throw new AlarmQueueError(
+        `No handler for task "${String(name)}". Known: ${Object.keys(this.handlers).join(", ")}.`,
+      );
     }
     if (key !== undefined && (typeof key !== "string" || key.length === 0 || key.length > MAX_KEY_LENGTH)) {
       throw new AlarmQueueError(`A task key is a string of 1 to ${MAX_KEY_LENGTH} characters.`);
@@ -670,17 +696,20 @@ function errorMessage(error: unknown): string {
 }
 
 function positiveInteger(name: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value < 1) throw new AlarmQueueError(`${name} must be a positive integer, got ${value}.`);
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new AlarmQueueError(`${name} must be a positive integer, got ${value}.`);
   return value;
 }
 
 function pageLimit(limit = 100): number {
-  if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1_000) throw new AlarmQueueError("limit is an integer from 1 to 1,000.");
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1_000)
+    throw new AlarmQueueError("limit is an integer from 1 to 1,000.");
   return limit;
 }
 
 function parseCursor(cursor: string): [number, number] {
   const [due, id] = cursor.split(":").map(Number);
-  if (!Number.isSafeInteger(due) || !Number.isSafeInteger(id)) throw new AlarmQueueError(`"${cursor}" is not a list cursor.`);
+  if (!Number.isSafeInteger(due) || !Number.isSafeInteger(id))
+    throw new AlarmQueueError(`"${cursor}" is not a list cursor.`);
   return [due!, id!];
 }

@@ -57,7 +57,9 @@ describe("keys, cancel and list", () => {
     const second = await stub.schedule("record", { label: "v2" }, { at: T0 + 2 * HOUR, key: "daily-report" });
 
     expect(second.id).toBe(first.id);
-    expect((await stub.list()).items).toMatchObject([{ key: "daily-report", due: T0 + 2 * HOUR, payload: { label: "v2" } }]);
+    expect((await stub.list()).items).toMatchObject([
+      { key: "daily-report", due: T0 + 2 * HOUR, payload: { label: "v2" } },
+    ]);
     await stub.setNow(T0 + 2 * HOUR);
     await runDurableObjectAlarm(stub);
     expect((await stub.effects()).map((effect) => effect.label)).toEqual(["v2"]);
@@ -81,18 +83,22 @@ describe("keys, cancel and list", () => {
 
   it("lists pending tasks page by page in due-time order", async () => {
     const stub = fixture("list");
-    for (const [label, offset] of [["c", 3], ["a", 1], ["d", 4], ["b", 2], ["e", 5]] as const) {
+    for (const [label, offset] of [
+      ["c", 3],
+      ["a", 1],
+      ["d", 4],
+      ["b", 2],
+      ["e", 5],
+    ] as const) {
       await stub.schedule("record", { label }, { at: T0 + offset * HOUR });
     }
     const first = await stub.list({ limit: 2 });
     const second = await stub.list({ limit: 2, after: first.next });
     const third = await stub.list({ limit: 2, after: second.next });
 
-    expect([first, second, third].map((page) => page.items.map((task) => (task.payload as { label: string }).label))).toEqual([
-      ["a", "b"],
-      ["c", "d"],
-      ["e"],
-    ]);
+    expect(
+      [first, second, third].map((page) => page.items.map((task) => (task.payload as { label: string }).label)),
+    ).toEqual([["a", "b"], ["c", "d"], ["e"]]);
     expect(third.next).toBeNull();
     // Leave no alarm behind for the runtime to fire later.
     await stub.setNow(T0 + 5 * HOUR);
