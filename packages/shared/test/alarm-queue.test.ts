@@ -140,13 +140,16 @@ describe("arming the one alarm", () => {
     expect(await stub.stats()).toEqual({ alarmWrites: 2, armedAt: null });
   });
 
-  it("schedules a task that does not move the alarm for 3 rows read and 3 written", async () => {
+  it("schedules a task for 3 rows read and 3 written, plus 1 of each and an alarm write when it moves the alarm", async () => {
     const stub = fixture("schedule-cost");
-    await stub.schedule("record", { label: "first" }, { at: T0 + HOUR });
-    const { cost } = await stub.measureSchedule("record", { label: "second" }, { at: T0 + 2 * HOUR });
+    const moves = await stub.measureSchedule("record", { label: "first" }, { at: T0 + HOUR });
+    const stays = await stub.measureSchedule("record", { label: "second" }, { at: T0 + 2 * HOUR });
+
     // Read: the upsert's key check, the earliest due time, the armed time. Written: the row and
-    // its two index entries (due time, key). No alarm write.
-    expect(cost).toEqual({ statements: 3, rowsRead: 3, rowsWritten: 3 });
+    // its two index entries (due time, key). Moving the alarm updates the armed time (1 read, 1 written).
+    expect(moves.cost).toEqual({ statements: 4, rowsRead: 4, rowsWritten: 4 });
+    expect(stays.cost).toEqual({ statements: 3, rowsRead: 3, rowsWritten: 3 });
+    expect((await stub.stats()).alarmWrites).toBe(1);
     await stub.setNow(T0 + 2 * HOUR);
     await runDurableObjectAlarm(stub);
   });
