@@ -30,7 +30,10 @@ export function backoffCeiling(failures: number, backoff: Backoff): number {
 }
 
 // Parsing a pattern is the expensive part of croner; the same few patterns recur in one object.
+// Bounded, because a Worker that validates user-supplied patterns with nextCronTime() would
+// otherwise grow this map for the life of its isolate.
 const crons = new Map<string, Cron>();
+const MAX_CACHED_CRONS = 64;
 
 /** Checks an IANA time zone name, so a typo fails at schedule time rather than at the next run. */
 export function checkTimeZone(timezone: string): void {
@@ -58,6 +61,7 @@ export function nextCronTime(pattern: string, timezone: string | null, after: nu
     } catch (error) {
       throw new AlarmQueueError(`"${pattern}" is not a cron pattern: ${(error as Error).message}`);
     }
+    if (crons.size >= MAX_CACHED_CRONS) crons.delete(crons.keys().next().value!);
     crons.set(cacheKey, cron);
   }
   return cron.nextRun(new Date(after))?.getTime() ?? null;
