@@ -129,6 +129,7 @@ describe("staying live", () => {
     const first = await openCounter(context, name);
     const second = await openCounter(context, name);
 
+    await first.bringToFront(); // as a user would switch back to the first tab
     await first.getByRole("button", { name: "Increase by 1" }).click();
 
     await expectText(second.locator("#value"), "1");
@@ -150,14 +151,33 @@ describe("staying live", () => {
     const page = await openCounter(context, name);
     await expectText(page.locator("#value"), "0");
 
-    await page.evaluate(() => window.outage.start());
+    await page.evaluate(() => globalThis.outage.start());
     await expectText(page.locator("#status"), /^Reconnecting in \d+ s…$/);
     // The change happens while the page has no connection, so only a resync can show it.
     await api("PUT", name, { value: 99 });
     assert.equal(await page.locator("#value").textContent(), "0");
-    await page.evaluate(() => window.outage.end());
+    await page.evaluate(() => globalThis.outage.end());
 
     await expectText(page.locator("#status"), "Live");
     await expectText(page.locator("#value"), "99");
+  });
+
+  it("replaces a connection that stops answering its heartbeat pings", async () => {
+    const name = uniqueName("heartbeat");
+    await context.addInitScript(simulateOutages);
+    // A fake clock, so the page's 25 s heartbeat can be run through in no time.
+    await context.clock.install();
+    const page = await openCounter(context, name);
+
+    await page.evaluate(() => globalThis.outage.silence());
+    await api("PUT", name, { value: 8 });
+    // The silenced socket swallowed the update: the page still believes it is live at 0.
+    await expectText(page.locator("#status"), "Live");
+    assert.equal(await page.locator("#value").textContent(), "0");
+    // Heartbeat ping at 25 s, no pong by 30 s, first retry at most 0.5 s later.
+    await page.clock.runFor(31_000);
+
+    await expectText(page.locator("#value"), "8");
+    await expectText(page.locator("#status"), "Live");
   });
 });

@@ -65,29 +65,36 @@ export async function expectText(locator, expected, { timeout = 10_000 } = {}) {
 }
 
 /**
- * Installed before the page's own script: lets a test cut the page off from the server like a
- * network outage, and restore it. During an outage open sockets are closed and every new
- * connection attempt fails its handshake, as with an unreachable server.
+ * Installed before the page's own script: lets a test break the page's connection to the server.
+ * `outage.start()` closes open sockets and makes every new connection attempt fail its handshake,
+ * as with an unreachable server, until `outage.end()`. `outage.silence()` keeps open sockets open
+ * but drops everything they receive, like a half-open connection the browser has not noticed.
  */
 export function simulateOutages() {
-  const Native = window.WebSocket;
+  const Native = globalThis.WebSocket;
   const sockets = new Set();
+  const silenced = new WeakSet();
   let down = false;
-  window.WebSocket = class extends Native {
+  globalThis.WebSocket = class extends Native {
     constructor(url, protocols) {
       // A path the server answers with 404, so the handshake fails.
       super(down ? new URL("/no-websocket-during-outage", url) : url, protocols);
       sockets.add(this);
       this.addEventListener("close", () => sockets.delete(this));
+      // Registered before the page's own handler, so it can stop a message from reaching it.
+      this.addEventListener("message", (event) => silenced.has(this) && event.stopImmediatePropagation());
     }
   };
-  window.outage = {
+  globalThis.outage = {
     start() {
       down = true;
       for (const socket of sockets) socket.close();
     },
     end() {
       down = false;
+    },
+    silence() {
+      for (const socket of sockets) silenced.add(socket);
     },
   };
 }
