@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import {
+  AlarmQueue,
   Sql,
   acceptWebSocket,
   answerPings,
@@ -11,7 +12,16 @@ import {
   sendJson,
   type Migration,
 } from "@durable-patterns/shared";
-import { CLIENT_MESSAGE_TYPES, ClientMessage, MAX_FRAME_BYTES, MAX_VALUE, type ServerMessage } from "./protocol";
+import {
+  CLIENT_MESSAGE_TYPES,
+  ClientMessage,
+  MAX_FRAME_BYTES,
+  MAX_SCHEDULES,
+  MAX_VALUE,
+  type Schedule,
+  type ScheduleBody,
+  type ServerMessage,
+} from "./protocol";
 
 const migrations: Migration[] = [
   {
@@ -23,6 +33,9 @@ const migrations: Migration[] = [
           INSERT INTO counter (id, value) VALUES (1, 0);`,
   },
 ];
+
+/** The result of adding a schedule: the schedule, or why not. */
+export type ScheduleResult = { ok: true; schedule: Schedule } | { ok: false; reason: "too_many"; limit: number };
 
 /** The result of a change: the new value, or the unchanged one when the change would leave the range. */
 export type ChangeResult =
@@ -36,11 +49,45 @@ export class Counter extends DurableObject<Env> {
   /** Metered SQL: tests read `sql.meter` to assert the storage cost of each operation. */
   readonly sql: Sql;
 
+  /**
+   * The queue clock. Tests move it forward (through `runInDurableObject`) to fire a schedule
+   * without waiting for the wall clock; in production it is `Date.now`.
+   */
+  clock: () => number = Date.now;
+
+  private scheduler?: AlarmQueue<{ reset: (payload: { value: number }) => void }>;
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = new Sql(ctx.storage);
     migrate(ctx.storage, migrations);
     answerPings(ctx);
+  }
+
+  /**
+   * The alarm queue, created on first use: a counter that never schedules anything never creates
+   * the queue's tables, so plain counters stay one row.
+   */
+  private get queue() {
+    return (this.scheduler ??= this.createScheduler());
+  }
+
+  private createScheduler() {
+    return new AlarmQueue(this.ctx, {
+      sql: this.sql,
+      now: () => this.clock(),
+      handlers: {
+        // Synchronous: the reset commits in the same transaction that advances the task to its next
+        // occurrence, so a reset happens exactly once per fire even if the alarm is retried.
+        reset: (payload: { value: number }) => {
+          const row = this.sql.one<{ value: number }>(
+            "UPDATE counter SET value = ?1 WHERE id = 1 RETURNING value",
+            payload.value,
+          )!;
+          this.publish(row.value);
+        },
+      },
+    });
   }
 
   /** The current value; 0 for a counter never touched. Reads one row. */
@@ -75,6 +122,39 @@ export class Counter extends DurableObject<Env> {
     return this.set(0);
   }
 
+  /**
+   * Resets the counter to `value` on a cron pattern in a time zone. The same pattern, zone and
+   * value scheduled again is the same schedule (idempotent, by key).
+   */
+  addSchedule(schedule: ScheduleBody): ScheduleResult {
+    const key = `reset:${schedule.cron}|${schedule.timezone}|${schedule.value}`;
+    const existing = this.queue.list({ limit: MAX_SCHEDULES + 1 }).items;
+    if (existing.length >= MAX_SCHEDULES && !existing.some((task) => task.key === key)) {
+      return { ok: false, reason: "too_many", limit: MAX_SCHEDULES };
+    }
+    const task = this.queue.schedule(
+      "reset",
+      { value: schedule.value },
+      { cron: schedule.cron, timezone: schedule.timezone, key },
+    );
+    return { ok: true, schedule: toSchedule(task) };
+  }
+
+  /** The scheduled resets, soonest first. */
+  schedules(): Schedule[] {
+    return this.queue.list({ limit: MAX_SCHEDULES }).items.map(toSchedule);
+  }
+
+  /** Cancels a scheduled reset; `false` when there is none with this id. */
+  cancelSchedule(id: number): boolean {
+    return this.queue.cancel({ id });
+  }
+
+  /** All timed work runs through the shared alarm queue, the only code that sets the alarm. */
+  override async alarm(): Promise<void> {
+    await this.queue.run();
+  }
+
   /** Only WebSocket upgrades arrive here; everything else is RPC. */
   override async fetch(): Promise<Response> {
     const { response, socket } = acceptWebSocket(this.ctx, { tags: ["watcher"] });
@@ -103,4 +183,20 @@ export class Counter extends DurableObject<Env> {
   private publish(value: number): void {
     broadcast(this.ctx, { type: "value", value } satisfies ServerMessage, { tag: "watcher" });
   }
+}
+
+function toSchedule(task: {
+  id: number;
+  cron: string | null;
+  timezone: string | null;
+  payload: unknown;
+  due: number;
+}): Schedule {
+  return {
+    id: task.id,
+    cron: task.cron!,
+    timezone: task.timezone ?? "UTC",
+    value: (task.payload as { value: number }).value,
+    next: new Date(task.due).toISOString(),
+  };
 }

@@ -5,7 +5,9 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import {
+  AlarmQueueError,
   ProblemError,
+  nextCronTime,
   jsonBody,
   limitBody,
   notFound,
@@ -16,12 +18,29 @@ import {
   requireWebSocket,
 } from "@durable-patterns/shared";
 import type { ChangeResult } from "./counter-object";
-import { ChangeBody, SetBody } from "./protocol";
+import { ChangeBody, ScheduleBody, SetBody } from "./protocol";
 import { pickShard, shardCount, shardLimit, shardName, shardNames } from "./sharding";
 
 export { Counter } from "./counter-object";
 
 const named = params(z.object({ name: objectName }));
+const namedSchedule = params(
+  z.object({ name: objectName, id: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER) }),
+);
+
+/** Refuses a pattern or time zone that cannot fire, before any object is touched. */
+function checkSchedule({ cron, timezone }: ScheduleBody): void {
+  let next: number | null;
+  try {
+    next = nextCronTime(cron, timezone, Date.now());
+  } catch (error) {
+    if (!(error instanceof AlarmQueueError)) throw error;
+    throw new ProblemError(422, error.message, { type: problemType("invalid-schedule") });
+  }
+  if (next === null) {
+    throw new ProblemError(422, `"${cron}" never fires again.`, { type: problemType("invalid-schedule") });
+  }
+}
 
 function counter(env: Env, name: string) {
   return env.COUNTER.getByName(name);
@@ -64,6 +83,30 @@ const api = new Hono<{ Bindings: Env }>()
   .get("/counters/:name/websocket", named, requireWebSocket, async (c) => {
     const { name } = c.req.valid("param");
     return counter(c.env, name).fetch(c.req.raw);
+  })
+  .post("/counters/:name/schedule", named, jsonBody(ScheduleBody), async (c) => {
+    const { name } = c.req.valid("param");
+    const schedule = c.req.valid("json");
+    checkSchedule(schedule);
+    const result = await counter(c.env, name).addSchedule(schedule);
+    if (!result.ok) {
+      throw new ProblemError(409, `"${name}" already has ${result.limit} schedules; cancel one first.`, {
+        type: problemType("too-many-schedules"),
+        extensions: { limit: result.limit },
+      });
+    }
+    return c.json({ name, ...result.schedule }, 201);
+  })
+  .get("/counters/:name/schedule", named, async (c) => {
+    const { name } = c.req.valid("param");
+    return c.json({ name, schedules: await counter(c.env, name).schedules() });
+  })
+  .delete("/counters/:name/schedule/:id", namedSchedule, async (c) => {
+    const { name, id } = c.req.valid("param");
+    if (!(await counter(c.env, name).cancelSchedule(id))) {
+      throw new ProblemError(404, `"${name}" has no schedule ${id}.`, { type: problemType("no-such-schedule") });
+    }
+    return c.body(null, 204);
   })
   .get("/sharded-counters/:name", named, async (c) => {
     const { name } = c.req.valid("param");
