@@ -123,7 +123,8 @@ function send(type) {
 
 async function reset() {
   showError("");
-  const response = await fetch(`/api/counters/${name}`, { method: "DELETE" });
+  const response = await fetch(`/api/counters/${name}`, { method: "DELETE" }).catch(() => null);
+  if (!response) return showError("Could not reach the server; try again in a moment.");
   const body = await response.json().catch(() => ({}));
   // Errors are problem+json: { type, title, status, detail }.
   if (!response.ok) return showError(body.detail ?? `Reset failed (HTTP ${response.status}).`);
@@ -131,7 +132,9 @@ async function reset() {
 }
 
 function showValue(value) {
-  ui.value.textContent = value.toLocaleString("en-US");
+  const text = value.toLocaleString("en-US");
+  ui.value.textContent = text;
+  ui.value.style.setProperty("--chars", text.length); // long numbers shrink to fit on one line
 }
 
 function showError(text) {
@@ -142,7 +145,7 @@ function setState(state, seconds) {
   const live = state === "live";
   ui.status.dataset.state = state;
   ui.statusText.textContent = { live: "Live", connecting: "Connecting…", reconnecting: "Reconnecting" }[state];
-  ui.statusCountdown.textContent = state === "reconnecting" ? ` in ${seconds} s…` : "";
+  ui.statusCountdown.textContent = state === "reconnecting" ? ` in ${seconds} s` : "";
   ui.increment.disabled = ui.decrement.disabled = !live;
   ui.value.classList.toggle("stale", !live);
 }
