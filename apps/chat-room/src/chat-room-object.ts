@@ -1,0 +1,294 @@
+import { DurableObject } from "cloudflare:workers";
+import {
+  AlarmQueue,
+  CloseCode,
+  Sql,
+  acceptWebSocket,
+  answerPings,
+  attachmentOf,
+  broadcast,
+  closeWebSocket,
+  migrate,
+  parseFrame,
+  problemResponse,
+  reciprocateClose,
+  rejectFrame,
+  sendJson,
+  type Migration,
+} from "@durable-patterns/shared";
+import {
+  CLIENT_MESSAGE_TYPES,
+  ClientMessage,
+  IDLE_PURGE_MS,
+  JoinQuery,
+  MAX_CONNECTIONS,
+  MAX_FRAME_BYTES,
+  MAX_RATE_WARNINGS,
+  MAX_RESUME_MESSAGES,
+  RATE_LIMIT,
+  RECENT_MESSAGES,
+  type ChatMessage,
+  type ServerMessage,
+  type User,
+} from "./protocol";
+import { checkRate, initialRate, type RateState } from "./rate-limit";
+
+const migrations: Migration[] = [
+  {
+    name: "create room",
+    // `epoch` names this life of the room: a purge deletes it, and the next use draws a new one,
+    // so a client resuming with an id from before the purge is told to start over.
+    // `messages` has the INTEGER PRIMARY KEY as its only index: each insert writes one row
+    // (an extra index, e.g. on `at`, would write two; see test/storage-cost.test.ts). Without
+    // AUTOINCREMENT ids are max(id) + 1, strictly increasing because messages are never deleted
+    // one by one, and AUTOINCREMENT would write its sqlite_sequence row on every insert.
+    sql: `CREATE TABLE room (id INTEGER PRIMARY KEY CHECK (id = 1), epoch TEXT NOT NULL);
+          INSERT INTO room (id, epoch) VALUES (1, lower(hex(randomblob(8))));
+          CREATE TABLE messages (
+            id INTEGER PRIMARY KEY,
+            user_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            text TEXT NOT NULL,
+            at INTEGER NOT NULL
+          );`,
+  },
+];
+
+/** What each socket carries through hibernation. */
+interface Session {
+  user: User;
+  rate: RateState;
+}
+
+interface MessageRow extends Record<string, number | string> {
+  id: number;
+  userId: string;
+  name: string;
+  text: string;
+  at: number;
+}
+
+const MESSAGE_COLUMNS = "id, user_id AS userId, name, text, at";
+
+type RoomQueue = AlarmQueue<{ purge: () => void }>;
+
+/**
+ * One chat room. Messages are rows in SQLite; who is connected is the set of hibernatable sockets
+ * and their attachments; the only timer is the idle purge, kept in the shared alarm queue.
+ */
+export class ChatRoom extends DurableObject<Env> {
+  /** Metered SQL: tests read `sql.meter` to assert the storage cost of each operation. */
+  readonly sql: Sql;
+  /**
+   * The room's clock, epoch ms, for message times, rate limits and the idle purge. Tests replace
+   * it (through `runInDurableObject`) to move 30 minutes ahead without waiting.
+   */
+  clock: () => number = () => Date.now();
+  // Both are caches of what is in SQLite, rebuilt by open() after a purge or a wake-up.
+  private queue: RoomQueue | null = null;
+  private epochCache: string | null = null;
+  // Set by the purge task when the room is idle; alarm() then deletes everything.
+  private purgeDue = false;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = new Sql(ctx.storage);
+    answerPings(ctx);
+    this.open();
+  }
+
+  /** Messages ever posted to the room (ids are never reused, so this is the newest id). Reads one row. */
+  count(): number {
+    this.open();
+    return this.sql.one<{ id: number }>("SELECT id FROM messages ORDER BY id DESC LIMIT 1")?.id ?? 0;
+  }
+
+  /** Up to `limit` messages older than `before` (all when absent), newest first, and the next page's `before`. */
+  messages(before: number | undefined, limit: number): { messages: ChatMessage[]; next: number | null } {
+    this.open();
+    const rows = this.sql.all<MessageRow>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id < ? ORDER BY id DESC LIMIT ?`,
+      before ?? Number.MAX_SAFE_INTEGER,
+      limit + 1,
+    );
+    const messages = rows.slice(0, limit).map(toMessage);
+    return { messages, next: rows.length > limit ? messages.at(-1)!.id : null };
+  }
+
+  /** Only WebSocket upgrades arrive here (validated by the Worker); everything else is RPC. */
+  override async fetch(request: Request): Promise<Response> {
+    const query = JoinQuery.safeParse(Object.fromEntries(new URL(request.url).searchParams));
+    if (!query.success) {
+      return problemResponse({ type: "about:blank", title: "Bad Request", status: 400, detail: "Invalid join query." });
+    }
+    this.open();
+    const now = this.clock();
+    if (this.openSockets().length >= MAX_CONNECTIONS) {
+      // Accepted only to say why: a browser's WebSocket cannot read an HTTP refusal, but it can
+      // read a close code and reason, and the page then waits longer before trying again.
+      const { response, socket } = acceptWebSocket(this.ctx);
+      sendJson(socket, {
+        type: "error",
+        code: "room_full",
+        detail: `The room already has ${MAX_CONNECTIONS} people in it. Try again later.`,
+      } satisfies ServerMessage);
+      closeWebSocket(socket, CloseCode.policy, "room_full");
+      return response;
+    }
+    const user: User = { id: crypto.randomUUID(), name: query.data.name, joinedAt: now };
+    const { response, socket } = acceptWebSocket(this.ctx, {
+      attachment: { user, rate: initialRate() } satisfies Session,
+    });
+    const epoch = this.epoch();
+    const { after, epoch: knownEpoch } = query.data;
+    const reset = knownEpoch !== undefined && knownEpoch !== epoch;
+    const { history, truncated } = after !== undefined && !reset ? this.missedSince(after) : this.recent();
+    sendJson(socket, {
+      type: "welcome",
+      you: user,
+      epoch,
+      history,
+      present: this.present(),
+      truncated,
+      reset,
+    } satisfies ServerMessage);
+    broadcast(this.ctx, { type: "join", user } satisfies ServerMessage, { except: socket });
+    return response;
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const frame = parseFrame(ClientMessage, message, { maxBytes: MAX_FRAME_BYTES, knownTypes: CLIENT_MESSAGE_TYPES });
+    // Binary, oversized and foreign frames close the socket whatever the rate.
+    if (!frame.ok && "close" in frame) return rejectFrame(ws, frame);
+    const session = attachmentOf<Session>(ws);
+    if (!session) return closeWebSocket(ws, CloseCode.policy, "not joined");
+    // Every frame counts against the rate, valid or not, so a flood of garbage is closed as well.
+    const now = this.clock();
+    const rate = checkRate(session.rate, RATE_LIMIT, now);
+    ws.serializeAttachment({ ...session, rate: rate.state } satisfies Session);
+    if (!rate.allowed) {
+      if (rate.state.refused > MAX_RATE_WARNINGS) return closeWebSocket(ws, CloseCode.policy, "rate_limited");
+      sendJson(ws, {
+        type: "error",
+        code: "rate_limited",
+        detail: `At most ${RATE_LIMIT.messages} messages per ${RATE_LIMIT.windowMs / 1000} s; try again in ${Math.ceil(rate.retryAfterMs / 1000)} s. Warning ${rate.state.refused} of ${MAX_RATE_WARNINGS}.`,
+      } satisfies ServerMessage);
+      return;
+    }
+    if (!frame.ok) return rejectFrame(ws, frame);
+    this.open();
+    const stored = this.sql.one<MessageRow>(
+      `INSERT INTO messages (user_id, name, text, at) VALUES (?, ?, ?, ?) RETURNING ${MESSAGE_COLUMNS}`,
+      session.user.id,
+      session.user.name,
+      frame.data.text,
+      now,
+    )!;
+    broadcast(this.ctx, { type: "message", ...toMessage(stored) } satisfies ServerMessage);
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    reciprocateClose(ws, code, reason);
+    this.leave(ws);
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    this.leave(ws);
+  }
+
+  override async alarm(): Promise<void> {
+    await this.open().run();
+    if (!this.purgeDue) return;
+    this.purgeDue = false;
+    // From compatibility date 2026-02-24 this also deletes the alarm: nothing of the room is left.
+    await this.ctx.storage.deleteAll();
+    this.queue = null;
+    this.epochCache = null;
+  }
+
+  /**
+   * The tables and the queue, created on first use and again on the first use after a purge.
+   * Cheap when they exist (the migrations' history check reads one row per step).
+   */
+  private open(): RoomQueue {
+    if (this.queue) return this.queue;
+    const { applied } = migrate(this.ctx.storage, migrations);
+    this.queue = new AlarmQueue(this.ctx, {
+      handlers: { purge: () => this.purgeIfIdle() },
+      sql: this.sql,
+      now: () => this.clock(),
+    });
+    // A room that has just been created is deleted once idle, even if nobody ever joins it.
+    if (applied.length > 0) this.schedulePurge(this.clock() + IDLE_PURGE_MS);
+    return this.queue;
+  }
+
+  /**
+   * The purge task. A message schedules nothing (it would cost a write per message); instead the
+   * task checks, when it fires, whether the room is still idle, and comes back later if not.
+   */
+  private purgeIfIdle(): void {
+    const now = this.clock();
+    if (this.openSockets().length > 0) return this.schedulePurge(now + IDLE_PURGE_MS);
+    const lastAt = this.sql.one<{ at: number }>("SELECT at FROM messages ORDER BY id DESC LIMIT 1")?.at;
+    if (lastAt !== undefined && lastAt + IDLE_PURGE_MS > now) return this.schedulePurge(lastAt + IDLE_PURGE_MS);
+    this.purgeDue = true;
+  }
+
+  /** One keyed task: scheduling again replaces it, so a room never has more than one. */
+  private schedulePurge(at: number): void {
+    this.queue!.schedule("purge", undefined, { at, key: "purge" });
+  }
+
+  private leave(ws: WebSocket): void {
+    const session = attachmentOf<Session>(ws);
+    if (!session) return; // refused (room full), or already left through webSocketError
+    try {
+      ws.serializeAttachment(null);
+    } catch {
+      // A socket that is already gone keeps its attachment; nothing else reads it.
+    }
+    broadcast(this.ctx, { type: "leave", user: session.user } satisfies ServerMessage, { except: ws });
+    // The room just emptied: it is purged 30 minutes from now unless someone comes back.
+    if (this.openSockets().length === 0) {
+      this.open();
+      this.schedulePurge(this.clock() + IDLE_PURGE_MS);
+    }
+  }
+
+  private openSockets(): WebSocket[] {
+    return this.ctx.getWebSockets().filter((ws) => ws.readyState === WebSocket.OPEN);
+  }
+
+  private present(): User[] {
+    return this.openSockets().flatMap((ws) => attachmentOf<Session>(ws)?.user ?? []);
+  }
+
+  private epoch(): string {
+    this.epochCache ??= this.sql.one<{ epoch: string }>("SELECT epoch FROM room WHERE id = 1")!.epoch;
+    return this.epochCache;
+  }
+
+  private recent(): { history: ChatMessage[]; truncated: boolean } {
+    const rows = this.sql.all<MessageRow>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages ORDER BY id DESC LIMIT ?`,
+      RECENT_MESSAGES,
+    );
+    return { history: rows.reverse().map(toMessage), truncated: false };
+  }
+
+  /** The newest {@link MAX_RESUME_MESSAGES} messages after `after`, oldest first, and whether some were left out. */
+  private missedSince(after: number): { history: ChatMessage[]; truncated: boolean } {
+    const rows = this.sql.all<MessageRow>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id > ? ORDER BY id DESC LIMIT ?`,
+      after,
+      MAX_RESUME_MESSAGES + 1,
+    );
+    const truncated = rows.length > MAX_RESUME_MESSAGES;
+    return { history: rows.slice(0, MAX_RESUME_MESSAGES).reverse().map(toMessage), truncated };
+  }
+}
+
+function toMessage(row: MessageRow): ChatMessage {
+  return { id: row.id, userId: row.userId, name: row.name, text: row.text, at: row.at };
+}

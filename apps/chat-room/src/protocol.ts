@@ -1,0 +1,129 @@
+/**
+ * What the chat room's HTTP routes and WebSocket accept and send. The Worker, the Durable Object
+ * and the tests use these, so the contract is written once (the web page mirrors the limits).
+ */
+import { z } from "zod";
+
+/** Longest message text, in characters (UTF-16 code units, as JavaScript counts them). */
+export const MAX_TEXT_LENGTH = 2_000;
+
+/**
+ * Largest frame a client may send, in UTF-8 bytes; bigger frames close the socket with 1009.
+ * The longest valid message (2,000 characters of at most 3 UTF-8 bytes each, plus the JSON
+ * around them) stays under it, so a frame this big is never a legitimate message.
+ */
+export const MAX_FRAME_BYTES = 8 * 1024;
+
+/** Most messages a welcome carries when the client resumes with `after`; beyond, `truncated`. */
+export const MAX_RESUME_MESSAGES = 1_000;
+
+/** Messages in a welcome for a client that does not resume. */
+export const RECENT_MESSAGES = 50;
+
+/** Most sockets one room accepts at once; one more is accepted and closed with 1008. */
+export const MAX_CONNECTIONS = 100;
+
+/** Per connection: at most `messages` chat messages in any `windowMs` (GCRA, burst allowed). */
+export const RATE_LIMIT = { messages: 20, windowMs: 10_000 } as const;
+
+/** Refused (rate-limited) messages in a row after which the socket is closed with 1008. */
+export const MAX_RATE_WARNINGS = 3;
+
+/** A room is deleted this long after its last message or its last departure, whichever is later. */
+export const IDLE_PURGE_MS = 30 * 60_000;
+
+/** Whether `text` holds a C0 control character or DEL, other than those in `allowed`. */
+function hasControl(text: string, allowed = ""): boolean {
+  for (const char of text) {
+    const code = char.charCodeAt(0);
+    if ((code < 0x20 || code === 0x7f) && !allowed.includes(char)) return true;
+  }
+  return false;
+}
+
+/** A display name: trimmed, 1 to 32 characters, no control characters. */
+export const DisplayName = z
+  .string()
+  .trim()
+  .min(1, "must not be empty")
+  .max(32, "must be at most 32 characters")
+  .refine((name) => !hasControl(name), "must not contain control characters");
+
+/** Text of a chat message: trimmed, 1 to 2,000 characters, no control characters but \n and \t. */
+export const MessageText = z
+  .string()
+  .trim()
+  .min(1, "must not be empty")
+  .max(MAX_TEXT_LENGTH, `must be at most ${MAX_TEXT_LENGTH} characters`)
+  .refine((text) => !hasControl(text, "\n\t"), "must not contain control characters");
+
+/** A message id, as it appears in `after` and `before` query parameters. */
+const MessageId = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+/** Query of `GET /api/rooms/:room/websocket`. */
+export const JoinQuery = z.object({
+  name: DisplayName,
+  /** The last message id the client saw: the welcome then carries exactly the ones after it. */
+  after: MessageId.optional(),
+  /** The room's `epoch` from the welcome that `after` belongs to; a different epoch means the room was purged. */
+  epoch: z.string().max(64).optional(),
+  /** Required when the Worker has a CHAT_SECRET (see tokens.ts). */
+  token: z.string().max(256).optional(),
+});
+
+/** Query of `GET /api/rooms/:room/messages`. */
+export const HistoryQuery = z.object({
+  /** Only messages with a smaller id; absent means from the newest. */
+  before: MessageId.optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+});
+
+/** Body of `POST /api/rooms/:room/tokens`. */
+export const TokenBody = z.strictObject({ name: DisplayName });
+
+/** Messages a client may send over the WebSocket. */
+export const ClientMessage = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("message"), text: MessageText }),
+]);
+export type ClientMessage = z.output<typeof ClientMessage>;
+export const CLIENT_MESSAGE_TYPES = ["message"] as const;
+
+/** Who is connected: one entry per socket (a person with two tabs is present twice). */
+export interface User {
+  /** Random per connection. */
+  id: string;
+  name: string;
+  /** Epoch ms. */
+  joinedAt: number;
+}
+
+/** A stored chat message. Ids increase strictly within a room (until the room is purged). */
+export interface ChatMessage {
+  id: number;
+  /** The sender's connection id (`User.id`). */
+  userId: string;
+  name: string;
+  text: string;
+  /** Epoch ms when the room stored it. */
+  at: number;
+}
+
+/** Messages the server sends over the WebSocket. */
+export type ServerMessage =
+  | {
+      type: "welcome";
+      you: User;
+      /** Changes when the room is purged and starts over; send it back with `after` when resuming. */
+      epoch: string;
+      /** Oldest first. */
+      history: ChatMessage[];
+      present: User[];
+      /** True when more messages were missed than `history` holds (page back with `before`). */
+      truncated: boolean;
+      /** True when `epoch` did not match: the room was purged, forget what you showed. */
+      reset: boolean;
+    }
+  | ({ type: "message" } & ChatMessage)
+  | { type: "join"; user: User }
+  | { type: "leave"; user: User }
+  | { type: "error"; code: string; detail: string; errors?: { path: string; message: string }[] };

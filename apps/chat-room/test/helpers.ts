@@ -1,0 +1,123 @@
+/** Small clients for the tests: HTTP through the Worker, and a WebSocket that queues messages. */
+import { env, exports } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
+import type { ChatRoom } from "../src/chat-room-object";
+import type { ServerMessage } from "../src/protocol";
+
+let sequence = 0;
+
+/** A room name no other test uses, so tests never share an object. */
+export function uniqueRoom(prefix = "r"): string {
+  return `${prefix}-${Date.now().toString(36)}-${(sequence++).toString(36)}`;
+}
+
+/** Calls the Worker as any HTTP client would. */
+export function api(path: string, init?: RequestInit): Promise<Response> {
+  return exports.default.fetch(`https://chat.example${path}`, init);
+}
+
+/** Sends a JSON body with the right content type. */
+export function json(method: string, body: unknown): RequestInit {
+  return { method, headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
+}
+
+/** The room's object, for `runInDurableObject` and `evictDurableObject`. */
+export function roomStub(room: string) {
+  return env.CHAT_ROOM.getByName(room);
+}
+
+/** Sets the room object's clock to a fixed instant (epoch ms), as if that much time had passed. */
+export function setClock(room: string, ms: number): Promise<void> {
+  return runInDurableObject(roomStub(room), (instance: ChatRoom) => {
+    instance.clock = () => ms;
+  });
+}
+
+export interface Client {
+  socket: WebSocket;
+  /** The next message, parsed as JSON (or as text when it is not JSON). */
+  next(): Promise<unknown>;
+  /** The next message of `type`, skipping others (e.g. `join` events while waiting for a message). */
+  nextOf<T extends ServerMessage["type"]>(type: T): Promise<Extract<ServerMessage, { type: T }>>;
+  /** Resolves with the close event's code and reason once the server closes. */
+  closed: Promise<{ code: number; reason: string }>;
+  send(message: unknown): void;
+  /** Closes from the client side and waits for the server's reply. */
+  close(): Promise<void>;
+}
+
+/** Everything after `/api/rooms/:room/websocket?`: `name` is required. */
+export type JoinParams = Record<string, string | number>;
+
+/** Opens a room's WebSocket and collects what the server sends. */
+export async function connect(room: string, query: JoinParams = { name: "Ada" }): Promise<Client> {
+  const search = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)]));
+  const response = await api(`/api/rooms/${room}/websocket?${search}`, { headers: { upgrade: "websocket" } });
+  const socket = response.webSocket;
+  if (!socket) throw new Error(`expected a WebSocket upgrade, got ${response.status}: ${await response.text()}`);
+  socket.accept();
+  const queue: unknown[] = [];
+  const waiting: ((message: unknown) => void)[] = [];
+  socket.addEventListener("message", (event) => {
+    const text = typeof event.data === "string" ? event.data : new TextDecoder().decode(event.data);
+    let message: unknown = text;
+    try {
+      message = JSON.parse(text);
+    } catch {
+      // "pong" and other plain text frames stay strings.
+    }
+    const resolve = waiting.shift();
+    if (resolve) resolve(message);
+    else queue.push(message);
+  });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    socket.addEventListener("close", (event) => resolve({ code: event.code, reason: event.reason })),
+  );
+  const next = () =>
+    queue.length > 0 ? Promise.resolve(queue.shift()) : new Promise<unknown>((resolve) => waiting.push(resolve));
+  return {
+    socket,
+    closed,
+    next,
+    async nextOf(type) {
+      for (;;) {
+        const message = (await next()) as ServerMessage;
+        if (message.type === type) return message as never;
+      }
+    },
+    send: (message) => socket.send(typeof message === "string" ? message : JSON.stringify(message)),
+    async close() {
+      socket.close(1000, "bye");
+      await closed;
+    },
+  };
+}
+
+/** Joins and returns the client together with its welcome. */
+export async function join(room: string, query: JoinParams = { name: "Ada" }) {
+  const client = await connect(room, query);
+  const welcome = await client.nextOf("welcome");
+  return { client, welcome };
+}
+
+/** Sends a chat message and waits until the sender sees it stored and broadcast; returns it. */
+export async function say(client: Client, text: string) {
+  client.send({ type: "message", text });
+  return client.nextOf("message");
+}
+
+/**
+ * Posts `count` messages "m1", "m2", ... to `room`. Each connection may send 20 messages per
+ * 10 s, so this opens a new connection every 20 messages instead of waiting.
+ */
+export async function fill(room: string, count: number, name = "Ada"): Promise<void> {
+  let client: Client | null = null;
+  for (let i = 1; i <= count; i++) {
+    if ((i - 1) % 20 === 0) {
+      await client?.close();
+      client = (await join(room, { name })).client;
+    }
+    await say(client!, `m${i}`);
+  }
+  await client?.close();
+}
