@@ -2,29 +2,18 @@
 import js from "@eslint/js";
 import globals from "globals";
 import tseslint from "typescript-eslint";
+// The Durable Object guardrails (packages/eslint-plugin). A relative import, because this root config
+// is not a workspace package; a copied app imports "@durable-patterns/eslint-plugin" instead.
+import durable from "./packages/eslint-plugin/src/index.js";
 
 export default tseslint.config(
   { ignores: ["**/node_modules/", "**/worker-configuration.d.ts", "**/test-results/", ".tools/", "**/.wrangler/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  durable.configs.recommended,
   {
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
-      // Floating promises in a Durable Object are work the runtime may cancel: await or waitUntil them.
-      "no-restricted-syntax": [
-        "error",
-        {
-          selector:
-            "ClassDeclaration[superClass.name='DurableObject'] CallExpression[callee.name=/^(setTimeout|setInterval)$/]",
-          message:
-            "Timers in a Durable Object do not survive eviction and keep it awake. Schedule work through the shared alarm queue.",
-        },
-        {
-          selector:
-            "ClassDeclaration[superClass.name='DurableObject'] CallExpression[callee.property.name='accept'][arguments.length=0]",
-          message: "Use this.ctx.acceptWebSocket(ws) (hibernation API), never ws.accept(), in a Durable Object.",
-        },
-      ],
     },
   },
   {
@@ -32,7 +21,14 @@ export default tseslint.config(
     languageOptions: { globals: globals.browser },
   },
   {
-    files: ["scripts/**", "**/*.mjs", "**/test/e2e/**", "bench/**"],
+    files: [
+      "scripts/**",
+      "**/*.mjs",
+      "**/test/e2e/**",
+      "bench/**",
+      "packages/eslint-plugin/**",
+      "packages/config-check/**",
+    ],
     languageOptions: { globals: globals.node },
   },
 );
