@@ -1,0 +1,283 @@
+// Tests of `pnpm starter <app> <dir>`, fast and offline (no install): run with
+//   node --test scripts/starter.test.mjs
+// scripts/starter-ci.sh is the slow proof that every exported app installs, tests and deploys.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, relative } from "node:path";
+import { after, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { exportApp, listApps, projectName } from "./starter/export.mjs";
+import { findSpecifiers, importedNames, readCatalogs, resolveRelative, stripJsonc } from "./starter/sources.mjs";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const cli = join(root, "scripts", "starter.mjs");
+const scratch = mkdtempSync(join(tmpdir(), "starter-test-"));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+let counter = 0;
+const freshDir = (name = "project") => join(scratch, `${++counter}`, name);
+const runCli = (...args) =>
+  spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", env: { ...process.env, INIT_CWD: scratch } });
+const readJson = (path) => JSON.parse(readFileSync(path, "utf8"));
+
+function filesUnder(dir) {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name));
+}
+
+/** A tiny workspace shaped like this one, to show what is vendored without depending on today's apps. */
+function fixtureWorkspace(appSource) {
+  const ws = join(scratch, `ws-${++counter}`);
+  const files = {
+    "package.json": JSON.stringify({ name: "ws", devDependencies: { eslint: "catalog:", prettier: "catalog:" } }),
+    "pnpm-workspace.yaml": [
+      "packages:\n  - apps/*\n  - packages/*\n",
+      "catalog:\n  hono: 4.0.0 # the router\n  croner: 9.0.0\n  eslint: 10.0.0\n  prettier: 3.0.0\n",
+      '  "@eslint/js": 10.0.1\n  globals: 17.0.0\n  typescript-eslint: 8.0.0\n  wrangler: 4.0.0\n',
+      "catalogs:\n  legacy:\n    zod: 3.25.0\n",
+      "allowBuilds:\n  workerd: true\n  esbuild: true\n",
+    ].join(""),
+    "tsconfig.base.json": JSON.stringify({ compilerOptions: { strict: true, lib: ["es2024"] } }),
+    "eslint.config.js": "export default [];\n",
+    "packages/shared/package.json": JSON.stringify({
+      name: "@durable-patterns/shared",
+      exports: { ".": "./src/index.ts", "./*": "./src/*.ts" },
+      dependencies: { hono: "catalog:", croner: "catalog:", zod: "catalog:legacy" },
+    }),
+    "packages/shared/src/index.ts": 'export * from "./greet";\nexport * from "./cron";\nexport * from "./unused";\n',
+    "packages/shared/src/greet.ts":
+      'import { Hono } from "hono";\nimport { shout } from "./text/shout";\nexport { GreetError } from "./text/errors";\nexport function greet(name: string) {\n  return shout(name) + String(Hono);\n}\n',
+    "packages/shared/src/text/shout.ts":
+      'import type { Loud } from "../types";\nexport const shout = (s: string): Loud => s.toUpperCase();\n',
+    "packages/shared/src/text/errors.ts": "export class GreetError extends Error {}\n",
+    "packages/shared/src/types.ts": "export type Loud = string;\n",
+    "packages/shared/src/cron.ts":
+      'import { Cron } from "croner";\nexport const nextRun = (p: string) => new Cron(p).nextRun();\n',
+    "packages/shared/src/unused.ts": 'import { z } from "zod";\nexport const unusedSchema = z.string();\n',
+    "apps/demo/package.json": JSON.stringify({
+      name: "demo",
+      scripts: { test: "vitest run", lint: "eslint ." },
+      dependencies: { "@durable-patterns/shared": "workspace:*" },
+      devDependencies: { wrangler: "catalog:" },
+    }),
+    "apps/demo/tsconfig.json":
+      '{\n  // comments are allowed here\n  "extends": "../../tsconfig.base.json",\n  "include": ["src"],\n}\n',
+    "apps/demo/wrangler.jsonc":
+      '{\n  "$schema": "../../node_modules/wrangler/config-schema.json",\n  "name": "demo",\n  "main": "src/index.ts",\n}\n',
+    "apps/demo/README.md":
+      "# demo\n\nSee [the shared helpers](../../packages/shared/) and [greet](../../packages/shared/src/greet.ts), [cron](../../packages/shared/src/cron.ts), [the repo](../../README.md).\n\n```sh\npnpm --filter demo dev   # start\npnpm --filter demo test  # test\n```\n",
+    "apps/demo/src/index.ts": appSource,
+    "apps/demo/test/index.test.ts": 'import { greet } from "@durable-patterns/shared";\nexport const t = greet("x");\n',
+    "apps/demo/.dev.vars": "SECRET=do-not-copy\n",
+    "apps/demo/.dev.vars.example": "SECRET=\n",
+    "apps/demo/node_modules/junk.js": "",
+  };
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(ws, path)), { recursive: true });
+    writeFileSync(join(ws, path), content);
+  }
+  return ws;
+}
+
+describe("refusing what it cannot do", () => {
+  it("refuses a target directory that is not empty, and writes nothing", () => {
+    const target = freshDir();
+    mkdirSync(target, { recursive: true });
+    writeFileSync(join(target, "keep.txt"), "mine");
+    const result = runCli("counter", target);
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /is not empty/);
+    assert.deepEqual(readdirSync(target), ["keep.txt"]);
+  });
+
+  it("refuses an unknown app and lists the apps it knows", () => {
+    const result = runCli("no-such-app", freshDir());
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /unknown app "no-such-app"\. Known apps: .*counter/);
+  });
+
+  it("prints the usage when an argument is missing", () => {
+    const result = runCli("counter");
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /Usage: pnpm starter <app> <dir>/);
+  });
+
+  it("prints the usage and the apps with --help", () => {
+    const result = runCli("--help");
+    assert.equal(result.status, 0);
+    assert.match(result.stdout, /Usage: pnpm starter <app> <dir>/);
+    assert.match(result.stdout, /Apps: .*counter/);
+  });
+
+  it("writes into a directory that exists but is empty, relative to where it was run", () => {
+    mkdirSync(join(scratch, "empty-one"));
+    const result = runCli("counter", "empty-one");
+    assert.equal(result.status, 0, result.stderr);
+    assert.ok(existsSync(join(scratch, "empty-one", "package.json")));
+    assert.match(result.stdout, /npm install/);
+  });
+});
+
+// Every app of the repository, exported once; the assertions below hold for each.
+// Exported lazily, inside the first test that needs it, so one unfinished app fails only its own tests.
+const exported = listApps(root).map((app) => {
+  const target = freshDir(`my-${app}`);
+  let done = false;
+  return {
+    app,
+    get target() {
+      if (!done) exportApp({ root, app, target });
+      done = true;
+      return target;
+    },
+  };
+});
+
+describe("every exported app stands alone", () => {
+  const catalog = readCatalogs(readFileSync(join(root, "pnpm-workspace.yaml"), "utf8")).default;
+
+  for (const project of exported) {
+    const { app } = project;
+    it(`${app}: package.json has only concrete versions, each equal to the catalog's`, () => {
+      const manifest = readJson(join(project.target, "package.json"));
+      const all = { ...manifest.dependencies, ...manifest.devDependencies };
+      assert.ok(Object.keys(all).length > 0);
+      for (const [name, version] of Object.entries(all)) {
+        assert.doesNotMatch(version, /^(catalog|workspace):/, name);
+        assert.equal(version, catalog[name], `${name} differs from the catalog`);
+      }
+      assert.equal(manifest.name, `my-${app}`);
+      assert.equal(manifest.engines.node, ">=22.12");
+      assert.deepEqual(
+        Object.keys(readJson(join(root, "apps", app, "package.json")).scripts).filter((s) => !manifest.scripts[s]),
+        [],
+      );
+    });
+
+    it(`${app}: no import of @durable-patterns/shared is left and every relative import resolves`, () => {
+      const vendoredDirs = [join(project.target, "src", "shared"), join(project.target, "eslint-plugin")];
+      for (const file of filesUnder(project.target).filter((f) => /\.(ts|mjs|js)$/.test(f))) {
+        // Vendored files are copies; their JSDoc examples may name the package they came from.
+        const appFile = !vendoredDirs.some((dir) => file.startsWith(dir));
+        for (const { specifier } of findSpecifiers(readFileSync(file, "utf8"))) {
+          if (appFile)
+            assert.doesNotMatch(
+              specifier,
+              /^@durable-patterns\//,
+              `${relative(project.target, file)} imports ${specifier}`,
+            );
+          if (specifier.startsWith("."))
+            assert.ok(resolveRelative(file, specifier), `${relative(project.target, file)}: ${specifier}`);
+        }
+      }
+    });
+
+    it(`${app}: every vendored shared file says where it came from`, () => {
+      // An app that imports nothing from packages/shared gets no src/shared/ at all.
+      const sharedDir = join(project.target, "src", "shared");
+      const vendored = existsSync(sharedDir) ? filesUnder(sharedDir) : [];
+      for (const file of vendored) {
+        assert.match(
+          readFileSync(file, "utf8"),
+          /^\/\/ Vendored from durable-patterns packages\/shared\/src\/[\w/-]+\.ts/,
+          file,
+        );
+      }
+    });
+
+    it(`${app}: configs point inside the project`, () => {
+      const wrangler = JSON.parse(stripJsonc(readFileSync(join(project.target, "wrangler.jsonc"), "utf8")));
+      assert.equal(wrangler.$schema, "./node_modules/wrangler/config-schema.json");
+      assert.equal(wrangler.name, `my-${app}`);
+      const tsconfig = readJson(join(project.target, "tsconfig.json"));
+      assert.equal(tsconfig.extends, undefined);
+      assert.equal(tsconfig.compilerOptions.noUncheckedIndexedAccess, true);
+      const readme = readFileSync(join(project.target, "README.md"), "utf8");
+      assert.doesNotMatch(readme, /\]\(\.\.\//, "README links out of the project");
+      assert.match(readme, new RegExp(`Exported from \`apps/${app}\` of durable-patterns`));
+      for (const file of ["eslint.config.js", ".prettierrc.json", ".gitignore", "pnpm-workspace.yaml"]) {
+        assert.ok(existsSync(join(project.target, file)), file);
+      }
+    });
+  }
+});
+
+describe("vendoring only what the app uses", () => {
+  it("copies the modules that provide the imported names and what they import, and leaves the rest out", () => {
+    const ws = fixtureWorkspace(
+      'import { greet, type GreetError } from "@durable-patterns/shared";\nexport default greet;\n',
+    );
+    const target = freshDir();
+    const result = exportApp({ root: ws, app: "demo", target });
+    const vendored = filesUnder(join(target, "src", "shared")).map((f) => relative(join(target, "src", "shared"), f));
+    assert.deepEqual(vendored.sort(), ["greet.ts", "index.ts", "text/errors.ts", "text/shout.ts", "types.ts"]);
+    assert.match(readFileSync(join(target, "src", "shared", "index.ts"), "utf8"), /^export \* from "\.\/greet";$/m);
+    assert.doesNotMatch(readFileSync(join(target, "src", "shared", "index.ts"), "utf8"), /cron|unused/);
+    assert.deepEqual(result.vendored[0].left.sort(), ["cron.ts", "index.ts", "unused.ts"]);
+    // Only what the vendored modules import becomes a dependency: hono, not croner or zod.
+    const manifest = readJson(join(target, "package.json"));
+    assert.deepEqual(manifest.dependencies, { hono: "4.0.0" });
+    assert.equal(manifest.devDependencies.wrangler, "4.0.0");
+    assert.deepEqual(manifest.allowScripts, { workerd: true, esbuild: true });
+    assert.match(readFileSync(join(target, "src", "index.ts"), "utf8"), /from "\.\/shared";/);
+    assert.match(readFileSync(join(target, "test", "index.test.ts"), "utf8"), /from "\.\.\/src\/shared";/);
+  });
+
+  it("follows subpath imports and named catalogs", () => {
+    const ws = fixtureWorkspace(
+      'import { unusedSchema } from "@durable-patterns/shared/unused";\nexport default unusedSchema;\n',
+    );
+    const target = freshDir();
+    exportApp({ root: ws, app: "demo", target });
+    assert.match(readFileSync(join(target, "src", "index.ts"), "utf8"), /from "\.\/shared\/unused";/);
+    assert.ok(existsSync(join(target, "src", "shared", "unused.ts")));
+    assert.ok(!existsSync(join(target, "src", "shared", "cron.ts")));
+    assert.equal(readJson(join(target, "package.json")).dependencies.zod, "3.25.0");
+  });
+
+  it("copies .dev.vars.example but never .dev.vars or node_modules", () => {
+    const ws = fixtureWorkspace('import { greet } from "@durable-patterns/shared";\nexport default greet;\n');
+    const target = freshDir();
+    exportApp({ root: ws, app: "demo", target });
+    assert.ok(existsSync(join(target, ".dev.vars.example")));
+    assert.ok(!existsSync(join(target, ".dev.vars")));
+    assert.ok(!existsSync(join(target, "node_modules")));
+  });
+
+  it("rewrites README links into the vendored copy and pnpm --filter commands into npm ones", () => {
+    const ws = fixtureWorkspace('import { greet } from "@durable-patterns/shared";\nexport default greet;\n');
+    const target = freshDir();
+    const result = exportApp({ root: ws, app: "demo", target });
+    const readme = readFileSync(join(target, "README.md"), "utf8");
+    assert.match(readme, /\[the shared helpers\]\(src\/shared\/\)/);
+    assert.match(readme, /\[greet\]\(src\/shared\/greet\.ts\)/);
+    // cron.ts was not vendored and the root README has no such section: the words stay, the links go.
+    assert.match(readme, /, cron, the repo\./);
+    assert.deepEqual(result.unlinked, ["../../packages/shared/src/cron.ts", "../../README.md"]);
+    // The comments stay aligned, with the gap the original left after its longest command.
+    assert.match(readme, /^npm run dev  # start\nnpm test     # test$/m);
+  });
+});
+
+describe("reading the workspace's files", () => {
+  it("reads the default and named catalogs of pnpm-workspace.yaml", () => {
+    const catalogs = readCatalogs(
+      "catalog:\n  \"@a/b\": 1.0.0 # pinned\n  c: '2.0.0'\ncatalogs:\n  old:\n    c: 1.0.0\nother:\n  c: 9\n",
+    );
+    assert.deepEqual(catalogs, { default: { "@a/b": "1.0.0", c: "2.0.0" }, old: { c: "1.0.0" } });
+  });
+
+  it("names what an import clause takes, not its local aliases", () => {
+    assert.deepEqual(importedNames("{ a, type B, c as d }"), ["a", "B", "c"]);
+    assert.deepEqual(importedNames("* as shared"), ["*"]);
+    assert.deepEqual(importedNames("def, { a }"), ["default", "a"]);
+  });
+
+  it("turns a directory name into a package and Worker name", () => {
+    assert.equal(projectName("/tmp/My Product!"), "my-product");
+    assert.equal(projectName("/tmp/___", "counter"), "counter");
+  });
+});

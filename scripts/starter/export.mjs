@@ -1,0 +1,421 @@
+// Writes one app of the workspace as a standalone project. See scripts/starter.mjs for the CLI.
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { basename, dirname, join, relative, sep } from "node:path";
+import { adaptReadme } from "./readme.mjs";
+import {
+  findSpecifiers,
+  packageOf,
+  readCatalogs,
+  readTopLevelMap,
+  resolveRelative,
+  resolveSpecifier,
+  stripJsonc,
+} from "./sources.mjs";
+import { planVendoring } from "./vendor.mjs";
+
+/** Raised for a mistake of the caller (bad app, non-empty target); the CLI prints only its message. */
+export class StarterError extends Error {}
+
+// Never copied: installs, build and test output, local state, and secrets (.dev.vars holds real
+// secrets; .dev.vars.example is copied).
+const SKIPPED = new Set(["node_modules", ".wrangler", ".turbo", "test-results", "dist", ".dev.vars", ".DS_Store"]);
+// Written by the starter instead of copied.
+const GENERATED = new Set(["package.json", "tsconfig.json", "README.md", "wrangler.jsonc"]);
+const CODE = /\.(ts|tsx|mts|cts|js|mjs|cjs)$/;
+// The root devDependencies a standalone project needs for its lint script (eslint.config.js and
+// .prettierrc.json are copied from the root).
+const LINT_TOOLS = ["@eslint/js", "eslint", "globals", "prettier", "typescript-eslint"];
+
+/** The apps a workspace offers: apps/<name> folders with a package.json. */
+export function listApps(root) {
+  const appsDir = join(root, "apps");
+  if (!existsSync(appsDir)) return [];
+  return readdirSync(appsDir)
+    .filter((name) => existsSync(join(appsDir, name, "package.json")))
+    .sort();
+}
+
+/**
+ * A valid npm package name (and Cloudflare Worker name) from a directory name: lower case,
+ * `a-z 0-9 -` only, at most 63 characters (the Worker limit).
+ *
+ * @example
+ * projectName("/tmp/My Product!"); // "my-product"
+ */
+export function projectName(dir, fallback = "app") {
+  const name = basename(dir)
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 63)
+    .replace(/-+$/, "");
+  return name || fallback;
+}
+
+/**
+ * Exports `apps/<app>` of the workspace at `root` into `target` (created; must be empty).
+ * Returns what it did, for the CLI's closing explanation.
+ */
+export function exportApp({ root, app, target }) {
+  const apps = listApps(root);
+  if (!apps.includes(app)) {
+    throw new StarterError(`unknown app "${app}". Known apps: ${apps.join(", ") || "(none)"}`);
+  }
+  if (existsSync(target)) {
+    if (!statSync(target).isDirectory()) throw new StarterError(`${target} exists and is not a directory`);
+    if (readdirSync(target).length) {
+      throw new StarterError(`${target} is not empty; choose a new or empty directory (nothing was written)`);
+    }
+  }
+  const appDir = join(root, "apps", app);
+  const name = projectName(target, app);
+  const workspaceYaml = readFileSync(join(root, "pnpm-workspace.yaml"), "utf8");
+  const catalogs = readCatalogs(workspaceYaml);
+  // The dependencies whose install scripts must run, as the workspace allows them (esbuild, workerd
+  // and sharp unpack the platform binaries wrangler needs).
+  const trusted = Object.entries(readTopLevelMap(workspaceYaml, "allowBuilds"))
+    .filter(([, allowed]) => allowed === "true")
+    .map(([pkg]) => pkg);
+  const rootManifest = readJson(join(root, "package.json"));
+  const appManifest = readJson(join(appDir, "package.json"));
+  const origin = describeOrigin(root, app);
+  const workspacePackages = findWorkspacePackages(root);
+
+  const appFiles = walk(appDir);
+  const appCode = appFiles.filter((f) => CODE.test(f));
+
+  // Workspace dependencies become vendored source under src/<package folder>/.
+  const dependencies = {};
+  const devDependencies = {};
+  const vendored = [];
+  const rewrites = new Map(); // specifier -> vendored file (no extension) or folder (its index.ts)
+  const deps = [
+    ...Object.entries(appManifest.dependencies ?? {}).map(([n, s]) => [n, s, dependencies]),
+    ...Object.entries(appManifest.devDependencies ?? {}).map(([n, s]) => [n, s, devDependencies]),
+  ];
+  for (const [dep, spec, into] of deps) {
+    if (!spec.startsWith("workspace:")) {
+      into[dep] = resolveSpecifier(dep, spec, catalogs);
+      continue;
+    }
+    const packageDir = workspacePackages.get(dep);
+    if (!packageDir) throw new Error(`${dep} (${spec}) is not a package of this workspace`);
+    const vendorDir = join(target, "src", basename(packageDir));
+    if (existsSync(join(appDir, "src", basename(packageDir)))) {
+      throw new Error(`apps/${app}/src/${basename(packageDir)} exists; cannot vendor ${dep} there`);
+    }
+    const plan = planVendoring({ packageName: dep, packageDir, appFiles: appCode });
+    const packageManifest = readJson(join(packageDir, "package.json"));
+    const packageDeps = { ...packageManifest.devDependencies, ...packageManifest.dependencies };
+    for (const pkg of plan.bareImports) {
+      if (dependencies[pkg] || devDependencies[pkg] || appManifest.dependencies?.[pkg]) continue;
+      const pkgSpec = packageDeps[pkg];
+      if (!pkgSpec) throw new Error(`vendored ${dep} imports ${pkg}, which its package.json does not declare`);
+      dependencies[pkg] = resolveSpecifier(pkg, pkgSpec, catalogs);
+    }
+    const srcDir = join(packageDir, "src");
+    const sourceRoot = plan.files.every((f) => f.startsWith(srcDir + sep)) ? srcDir : packageDir;
+    for (const file of plan.files) {
+      const rel = relative(sourceRoot, file);
+      const repoPath = relative(root, file).split(sep).join("/");
+      write(join(vendorDir, rel), vendoredHeader(repoPath, origin) + readFileSync(file, "utf8"));
+    }
+    if (plan.index !== null) {
+      const indexNote = `// Re-exports only the modules of ${dep} this app uses; the rest of the package was left out.\n`;
+      write(
+        join(vendorDir, "index.ts"),
+        vendoredHeader(relative(root, join(sourceRoot, "index.ts")).split(sep).join("/"), origin) +
+          indexNote +
+          plan.index,
+      );
+      rewrites.set(dep, vendorDir);
+    }
+    for (const [specifier, file] of plan.subpaths) {
+      rewrites.set(specifier, join(vendorDir, relative(sourceRoot, file)).replace(/\.(m?ts|tsx)$/, ""));
+    }
+    vendored.push({
+      name: dep,
+      dir: relative(target, vendorDir).split(sep).join("/"),
+      packageDir,
+      sourceDir: sourceRoot,
+      names: plan.names,
+      files: plan.files.map((f) => relative(sourceRoot, f)),
+      left: walk(sourceRoot)
+        .filter((f) => CODE.test(f) && !plan.files.includes(f))
+        .map((f) => relative(sourceRoot, f)),
+      npm: [...plan.bareImports].sort(),
+    });
+  }
+  for (const tool of LINT_TOOLS) {
+    if (!dependencies[tool] && !devDependencies[tool]) {
+      devDependencies[tool] = resolveSpecifier(tool, rootManifest.devDependencies[tool] ?? "catalog:", catalogs);
+    }
+  }
+
+  // The app's own files, with imports of vendored packages pointed at the copies.
+  const copied = [];
+  for (const file of appFiles) {
+    const rel = relative(appDir, file);
+    if (GENERATED.has(rel)) continue;
+    const dest = join(target, rel);
+    let content = readFileSync(file);
+    if (CODE.test(file)) content = rewriteImports(content.toString("utf8"), dirname(dest), rewrites);
+    write(dest, content);
+    copied.push(rel.split(sep).join("/"));
+  }
+
+  write(join(target, "tsconfig.json"), standaloneTsconfig(root, appDir));
+  if (existsSync(join(root, ".prettierrc.json")))
+    write(join(target, ".prettierrc.json"), readFileSync(join(root, ".prettierrc.json")));
+  const lintTools = [];
+  if (existsSync(join(root, "eslint.config.js"))) {
+    const eslint = standaloneEslintConfig({ root, target, origin, workspacePackages, catalogs, devDependencies });
+    write(join(target, "eslint.config.js"), eslint.text);
+    lintTools.push(...eslint.vendored);
+  }
+  const scripts = { ...appManifest.scripts };
+  if (scripts.lint) scripts.lint = `${scripts.lint} && prettier --check .`;
+  scripts.format ??= "prettier --write .";
+  const manifest = {
+    name,
+    version: "0.0.0",
+    private: true,
+    type: "module",
+    description: appManifest.description,
+    engines: { node: rootManifest.engines?.node ?? ">=22.12" },
+    scripts,
+    dependencies: sortKeys(dependencies),
+    devDependencies: sortKeys(devDependencies),
+    // npm (from 11.16) lists, and from npm 12 skips, dependency install scripts not allowed here;
+    // pnpm reads the same list from pnpm-workspace.yaml. They unpack platform binaries wrangler needs.
+    allowScripts: Object.fromEntries(trusted.map((pkg) => [pkg, true])),
+  };
+  write(join(target, "package.json"), JSON.stringify(manifest, null, 2) + "\n");
+  write(
+    join(target, ".prettierignore"),
+    "worker-configuration.d.ts\n**/test-results/**\npackage-lock.json\npnpm-lock.yaml\n",
+  );
+  write(join(target, ".gitignore"), GITIGNORE);
+  write(join(target, "pnpm-workspace.yaml"), pnpmWorkspace(trusted));
+
+  const wrangler = standaloneWrangler(readFileSync(join(appDir, "wrangler.jsonc"), "utf8"), name);
+  write(join(target, "wrangler.jsonc"), wrangler.text);
+
+  const readmeSource = existsSync(join(appDir, "README.md"))
+    ? readFileSync(join(appDir, "README.md"), "utf8")
+    : `# ${app}\n`;
+  const readme = adaptReadme(readmeSource, {
+    app,
+    appDir,
+    root,
+    origin,
+    vendored,
+    rootReadme: existsSync(join(root, "README.md")) ? readFileSync(join(root, "README.md"), "utf8") : "",
+  });
+  write(join(target, "README.md"), readme.text);
+
+  return {
+    name,
+    target,
+    origin,
+    copied,
+    vendored,
+    lintTools,
+    dependencies,
+    devDependencies,
+    workerName: wrangler.workerName,
+    unlinked: readme.unlinked,
+  };
+}
+
+const GITIGNORE = `node_modules/
+.wrangler/
+dist/
+test-results/
+.dev.vars
+.dev.vars.*
+!.dev.vars.example
+*.log
+`;
+
+function pnpmWorkspace(trusted) {
+  return (
+    "# Read by pnpm only (npm reads package.json's allowScripts). pnpm runs no install scripts it was\n" +
+    "# not told to trust; these unpack the platform binaries (esbuild, workerd) that wrangler needs.\n" +
+    `allowBuilds:\n${trusted.map((pkg) => `  ${pkg}: true\n`).join("")}`
+  );
+}
+
+/**
+ * The root eslint.config.js for the project. Relative imports of workspace packages (the Durable
+ * Object rules in packages/eslint-plugin) are vendored with the files the package publishes
+ * (`files`: its source and the rule docs its rules link to) into a folder of the project.
+ */
+function standaloneEslintConfig({ root, target, origin, workspacePackages, catalogs, devDependencies }) {
+  let text = readFileSync(join(root, "eslint.config.js"), "utf8");
+  const vendored = [];
+  for (const s of findSpecifiers(text)) {
+    if (!s.specifier.startsWith(".")) continue;
+    const file = resolveRelative(join(root, "eslint.config.js"), s.specifier);
+    const packageDir = [...workspacePackages.values()].find((dir) => file?.startsWith(dir + sep));
+    if (!packageDir) throw new Error(`eslint.config.js imports ${s.specifier}, which is not in a workspace package`);
+    const folder = basename(packageDir);
+    const manifest = readJson(join(packageDir, "package.json"));
+    const copiedFiles = (manifest.files ?? ["src"]).flatMap((entry) => {
+      const path = join(packageDir, entry);
+      return statSync(path).isDirectory() ? walk(path) : [path];
+    });
+    for (const path of copiedFiles) {
+      const repoPath = relative(root, path).split(sep).join("/");
+      const body = readFileSync(path, "utf8");
+      write(
+        join(target, folder, relative(packageDir, path)),
+        CODE.test(path) ? vendoredHeader(repoPath, origin) + body : body,
+      );
+      if (!CODE.test(path)) continue;
+      for (const { specifier } of findSpecifiers(body)) {
+        const pkg = packageOf(specifier);
+        if (!pkg || specifier.startsWith(".") || devDependencies[pkg] || pkg === manifest.name) continue;
+        const spec = manifest.dependencies?.[pkg] ?? manifest.devDependencies?.[pkg];
+        if (!spec) throw new Error(`${repoPath} imports ${pkg}, which ${manifest.name} does not declare`);
+        devDependencies[pkg] = resolveSpecifier(pkg, spec, catalogs);
+      }
+    }
+    const newSpecifier = `./${folder}/${relative(packageDir, file).split(sep).join("/")}`;
+    // The comment above the import explained the workspace's relative path; say what it is now.
+    text = text.replace(
+      new RegExp(`(?:^//.*\\n)*(^import[^;]*["']${escapeRegExp(s.specifier)}["'];?)`, "m"),
+      (_, statement) =>
+        `// ${manifest.name}, vendored from durable-patterns ${relative(root, packageDir)}/ into ${folder}/.\n` +
+        statement.replace(s.specifier, newSpecifier),
+    );
+    // Globs that named the package's folder in the workspace name its copy.
+    text = text.replaceAll(`"${relative(root, packageDir).split(sep).join("/")}/`, `"${folder}/`);
+    vendored.push({ name: manifest.name, dir: folder });
+  }
+  return { text, vendored };
+}
+
+function escapeRegExp(text) {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+function vendoredHeader(repoPath, origin) {
+  return (
+    `// Vendored from durable-patterns ${repoPath}${origin.commit ? ` (commit ${origin.commit})` : ""} by \`pnpm starter\`.\n` +
+    `// A plain copy: this project owns it now, edit it freely; upstream changes are not picked up.\n`
+  );
+}
+
+/** Points every import of a vendored package (root or subpath) at its copy, relative to `fromDir`. */
+export function rewriteImports(source, fromDir, rewrites) {
+  return source.replace(
+    /(["'])(@[\w.-]+\/[\w.-]+(?:\/[\w./-]+)?|[\w.-]+(?:\/[\w./-]+)?)\1/g,
+    (literal, quote, specifier) => {
+      const target = rewrites.get(specifier);
+      if (!target) return literal;
+      let rel = relative(fromDir, target).split(sep).join("/");
+      if (!rel.startsWith(".")) rel = "./" + rel;
+      return quote + rel + quote;
+    },
+  );
+}
+
+function standaloneTsconfig(root, appDir) {
+  const app = JSON.parse(stripJsonc(readFileSync(join(appDir, "tsconfig.json"), "utf8")));
+  let compilerOptions = {};
+  if (app.extends) {
+    const base = JSON.parse(stripJsonc(readFileSync(join(appDir, app.extends), "utf8")));
+    if (base.extends) throw new Error(`${app.extends} extends another config; the starter inlines one level only`);
+    compilerOptions = { ...base.compilerOptions };
+  }
+  const config = { compilerOptions: { ...compilerOptions, ...app.compilerOptions } };
+  for (const key of ["include", "exclude", "files"]) if (app[key]) config[key] = app[key];
+  return formatJson(config) + "\n";
+}
+
+/** JSON like Prettier writes it: objects one key per line, short arrays of scalars on one line. */
+function formatJson(value, indent = "") {
+  if (Array.isArray(value)) {
+    const inline = `[${value.map((v) => JSON.stringify(v)).join(", ")}]`;
+    if (value.every((v) => typeof v !== "object" || v === null) && inline.length + indent.length < 100) return inline;
+    return `[\n${value.map((v) => indent + "  " + formatJson(v, indent + "  ")).join(",\n")}\n${indent}]`;
+  }
+  if (value && typeof value === "object") {
+    const entries = Object.entries(value).map(
+      ([k, v]) => `${indent}  ${JSON.stringify(k)}: ${formatJson(v, indent + "  ")}`,
+    );
+    return `{\n${entries.join(",\n")}\n${indent}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** The app's wrangler.jsonc with `$schema` pointing into the project's node_modules and the Worker named after the project. */
+function standaloneWrangler(text, name) {
+  let out = text.replace(
+    /("\$schema"\s*:\s*")[^"]*config-schema\.json"/,
+    '$1./node_modules/wrangler/config-schema.json"',
+  );
+  const current = JSON.parse(stripJsonc(out)).name;
+  let workerName = current;
+  if (current && current !== name) {
+    const pattern = new RegExp(`("name"\\s*:\\s*)"${current.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}"`, "g");
+    // Rename only when the name appears once as a "name" value; otherwise the file is left as is.
+    if ((out.match(pattern) ?? []).length === 1) {
+      out = out.replace(pattern, `$1"${name}"`);
+      workerName = name;
+    }
+  }
+  return { text: out, workerName };
+}
+
+function findWorkspacePackages(root) {
+  const found = new Map();
+  for (const group of ["packages", "apps"]) {
+    const dir = join(root, group);
+    if (!existsSync(dir)) continue;
+    for (const entry of readdirSync(dir)) {
+      const manifest = join(dir, entry, "package.json");
+      if (existsSync(manifest)) found.set(readJson(manifest).name, join(dir, entry));
+    }
+  }
+  return found;
+}
+
+function describeOrigin(root, app) {
+  let commit = null;
+  try {
+    commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, stdio: ["ignore", "pipe", "ignore"] })
+      .toString()
+      .trim();
+  } catch {
+    // not a git checkout: the header just omits the commit
+  }
+  return { app, path: `apps/${app}`, commit };
+}
+
+/** Every file under `dir`, skipping installs, output and secrets. */
+function walk(dir) {
+  const files = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (SKIPPED.has(entry.name) || entry.name.endsWith(".log")) continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) files.push(...walk(path));
+    else if (entry.isFile()) files.push(path);
+  }
+  return files.sort();
+}
+
+function write(path, content) {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, content);
+}
+
+function readJson(path) {
+  return JSON.parse(readFileSync(path, "utf8"));
+}
+
+function sortKeys(object) {
+  return Object.fromEntries(Object.entries(object).sort(([a], [b]) => a.localeCompare(b)));
+}
