@@ -119,7 +119,7 @@ function realign(lines) {
   const gap =
     Math.max(...commented.map(({ before }) => before.match(comment)[1].length + before.match(comment)[2].length)) -
     longest;
-  const width = Math.max(...commented.map(({ after }) => (after.match(comment) ?? [, after])[1].length));
+  const width = Math.max(...commented.map(({ after }) => after.match(comment)?.[1].length ?? after.length));
   return lines.map(({ before, after }) => {
     const m = comment.test(before) && after.match(comment);
     return m ? m[1].padEnd(width + gap) + m[3] : after;
