@@ -1,0 +1,4 @@
+import { DurableObject } from "cloudflare:workers";
+
+/** One workflow instance. */
+export class WorkflowRunner extends DurableObject<Env> {}
