@@ -1,10 +1,11 @@
 /**
- * Short-lived join tokens: HMAC-SHA256 over `room|name|exp` with the Worker's CHAT_SECRET.
+ * Short-lived join tokens: HMAC-SHA256 over room, name and expiry with the Worker's CHAT_SECRET.
  *
  * A token is `<exp>.<signature>` (exp in epoch seconds, the signature base64url). The room and
  * the name are not inside the token: they come from the join URL and are signed over, so a token
- * works only for the room and the name it was issued for, until it expires. The room pattern has
- * no `|` and exp is the last field, so `room|name|exp` is unambiguous whatever the name holds.
+ * works only for the room and the name it was issued for, until it expires. What is signed is the
+ * JSON array `[room, name, exp]` rather than `room|name|exp`: a name may contain `|`, and JSON
+ * keeps the fields apart whatever they hold.
  *
  * @example
  * ```ts
@@ -24,7 +25,7 @@ function key(secret: string, usage: "sign" | "verify"): Promise<CryptoKey> {
 }
 
 function signed(room: string, name: string, exp: number): Uint8Array {
-  return encoder.encode(`${room}|${name}|${exp}`);
+  return encoder.encode(JSON.stringify([room, name, exp]));
 }
 
 /** Issues a token for `name` in `room`, valid for {@link TOKEN_TTL_SECONDS} from `now` (epoch ms). */
