@@ -1,0 +1,13 @@
+// @ts-check
+/**
+ * durable-config-check: the Durable Object traps a wrangler.jsonc can hold, found before deploy.
+ *
+ * @example
+ *   import { checkConfig, formatProblems } from "@durable-patterns/config-check";
+ *   const problems = checkConfig("wrangler.jsonc");
+ *   if (problems.length) throw new Error(formatProblems(problems));
+ */
+export { checkConfig, formatProblems, MIN_COMPATIBILITY_DATE } from "./check.js";
+export { acknowledgements, ACKNOWLEDGEABLE } from "./acknowledgements.js";
+export { moduleExports } from "./exports.js";
+export { parseJsonc } from "./jsonc.js";
