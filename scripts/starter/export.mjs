@@ -250,7 +250,7 @@ function pnpmWorkspace(trusted) {
 /**
  * The root eslint.config.js for the project. Relative imports of workspace packages (the Durable
  * Object rules in packages/eslint-plugin) are vendored with the files the package publishes
- * (`files`: its source and the rule docs its rules link to) into a folder of the project.
+ * (`files`: its source and the rule docs its rules link to) into the same path in the project.
  */
 function standaloneEslintConfig({ root, target, origin, workspacePackages, catalogs, devDependencies }) {
   let text = readFileSync(join(root, "eslint.config.js"), "utf8");
@@ -260,7 +260,9 @@ function standaloneEslintConfig({ root, target, origin, workspacePackages, catal
     const file = resolveRelative(join(root, "eslint.config.js"), s.specifier);
     const packageDir = [...workspacePackages.values()].find((dir) => file?.startsWith(dir + sep));
     if (!packageDir) throw new Error(`eslint.config.js imports ${s.specifier}, which is not in a workspace package`);
-    const folder = basename(packageDir);
+    // Kept at its workspace path, so the config's import and its globs (which Prettier has laid out)
+    // stay exactly as they are.
+    const folder = relative(root, packageDir).split(sep).join("/");
     const manifest = readJson(join(packageDir, "package.json"));
     const copiedFiles = (manifest.files ?? ["src"]).flatMap((entry) => {
       const path = join(packageDir, entry);
@@ -287,11 +289,9 @@ function standaloneEslintConfig({ root, target, origin, workspacePackages, catal
     text = text.replace(
       new RegExp(`(?:^//.*\\n)*(^import[^;]*["']${escapeRegExp(s.specifier)}["'];?)`, "m"),
       (_, statement) =>
-        `// ${manifest.name}, vendored from durable-patterns ${relative(root, packageDir)}/ into ${folder}/.\n` +
+        `// The Durable Object rules of ${manifest.name}, vendored as plain source from durable-patterns.\n` +
         statement.replace(s.specifier, newSpecifier),
     );
-    // Globs that named the package's folder in the workspace name its copy.
-    text = text.replaceAll(`"${relative(root, packageDir).split(sep).join("/")}/`, `"${folder}/`);
     vendored.push({ name: manifest.name, dir: folder });
   }
   return { text, vendored };

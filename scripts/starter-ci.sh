@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# CI proof of `pnpm starter`: every app in apps/ is exported into an empty temporary directory,
+# outside this workspace, and must stand alone there with plain npm:
+#
+#   npm install --no-audit --no-fund     concrete versions only, install scripts allowed by package.json
+#   npm test                             its tests, inside workerd
+#   npm run typecheck                    wrangler types --check, then tsc --noEmit
+#   npm run lint                         the copied eslint config (with the vendored rules) and prettier
+#   npx wrangler deploy --dry-run        it bundles
+#
+# Browser tests (test:e2e) are not run here: they need Chromium and run in the monorepo; the export
+# keeps the script and the test files unchanged. Usage: scripts/starter-ci.sh [app ...]
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# shellcheck source=toolchain.sh
+source scripts/toolchain.sh
+export CI=true
+export WRANGLER_SEND_METRICS=false
+export DO_NOT_TRACK=1
+export NO_COLOR=1
+
+apps=("$@")
+if [ ${#apps[@]} -eq 0 ]; then
+  for dir in apps/*/; do
+    [ -f "$dir/package.json" ] && apps+=("$(basename "$dir")")
+  done
+fi
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/starter-ci.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+
+started=$SECONDS
+for app in "${apps[@]}"; do
+  app_started=$SECONDS
+  target="$work/my-$app"
+  step() { printf '\n==> [%s] %s\n' "$app" "$*"; }
+
+  step "pnpm starter $app $target"
+  node scripts/starter.mjs "$app" "$target"
+  cd "$target"
+
+  step "npm install (npm $(npm --version), node $(node --version))"
+  npm install --no-audit --no-fund
+  if ! npm_config_loglevel=silent npm install-scripts ls 2>/dev/null | grep -q "^No packages"; then
+    # npm 11.16+ lists install scripts package.json does not allow (npm 12 skips them).
+    npm install-scripts ls 2>/dev/null || true
+  fi
+
+  step "npm test"
+  npm test
+
+  step "npm run typecheck"
+  npm run typecheck
+
+  step "npm run lint"
+  npm run lint
+
+  step "npx wrangler deploy --dry-run"
+  npx wrangler deploy --dry-run
+
+  cd - >/dev/null
+  rm -rf "$target"
+  printf '\n==> [%s] standalone: install, test, typecheck, lint, dry-run deploy passed in %ss\n' "$app" $((SECONDS - app_started))
+done
+printf '\nstarter-ci: %d app(s) exported and proven standalone in %ss: %s\n' "${#apps[@]}" $((SECONDS - started)) "${apps[*]}"
