@@ -1,0 +1,69 @@
+/**
+ * The rate limiter Worker: authenticates and validates every request, then asks the key's
+ * RateLimiter object. Other Workers can skip HTTP and call `RateLimiterService` over RPC.
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import { jsonBody, limitBody, notFound, onError, params, query, requireWebSocket } from "@durable-patterns/shared";
+import { requireToken } from "./auth";
+import { rateLimitHeaders } from "./headers";
+import * as limiter from "./limiter";
+import { rateLimit } from "./middleware";
+import { policyName } from "./policy";
+import { CheckBody, MAX_SHARDS, RefundBody, rateLimitKey } from "./protocol";
+
+export { RateLimiter } from "./rate-limiter-object";
+export { RateLimiterService } from "./service";
+
+const keyed = params(z.object({ key: rateLimitKey }));
+const peekQuery = query(
+  z.strictObject({
+    policies: z
+      .string()
+      .transform((list) => list.split(","))
+      .pipe(z.array(policyName).min(1).max(10))
+      .optional(),
+  }),
+);
+const resetQuery = query(z.strictObject({ shards: z.coerce.number().int().min(1).max(MAX_SHARDS).default(1) }));
+
+const api = new Hono<{ Bindings: Env }>()
+  // Every body this API accepts is small (ten inline policies fit in 2 KiB).
+  .use(limitBody(4096))
+  .get("/keys/:key/websocket", requireToken({ allowQuery: true }), keyed, requireWebSocket, async (c) => {
+    const { key } = c.req.valid("param");
+    return limiter.limiter(c.env, key).fetch(c.req.raw);
+  })
+  .use(requireToken())
+  .post("/check", jsonBody(CheckBody), async (c) => {
+    const result = await limiter.check(c.env, c.req.valid("json"));
+    return c.json(result, result.allowed ? 200 : 429, rateLimitHeaders(result));
+  })
+  .get("/keys/:key", keyed, peekQuery, async (c) => {
+    const { key } = c.req.valid("param");
+    const { policies } = c.req.valid("query");
+    const result = await limiter.peek(c.env, key, policies);
+    return c.json({ key, ...result }, 200, rateLimitHeaders({ ...result, allowed: true }));
+  })
+  .post("/keys/:key/refund", keyed, jsonBody(RefundBody), async (c) => {
+    const { key } = c.req.valid("param");
+    return c.json({ key, ...(await limiter.refund(c.env, key, c.req.valid("json"))) });
+  })
+  .delete("/keys/:key", keyed, resetQuery, async (c) => {
+    const { key } = c.req.valid("param");
+    await limiter.reset(c.env, key, c.req.valid("query").shards);
+    return c.body(null, 204);
+  });
+
+const app = new Hono<{ Bindings: Env }>()
+  .route("/api", api)
+  // A public route limited per client IP by the middleware other Workers can copy.
+  .get(
+    "/demo",
+    rateLimit<{ Bindings: Env }>({ policies: ["demo"], check: (c, request) => limiter.check(c.env, request) }),
+    (c) => c.json({ message: "Hello! This route admits 5 requests per 10 seconds per IP." }),
+  );
+app.onError(onError);
+app.notFound(notFound);
+
+export default app satisfies ExportedHandler<Env>;

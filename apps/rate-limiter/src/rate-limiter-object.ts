@@ -1,0 +1,274 @@
+import { DurableObject } from "cloudflare:workers";
+import {
+  AlarmQueue,
+  CloseCode,
+  Sql,
+  acceptWebSocket,
+  answerPings,
+  broadcast,
+  closeWebSocket,
+  migrate,
+  reciprocateClose,
+  sendJson,
+  type Migration,
+} from "@durable-patterns/shared";
+import { ALGORITHMS, type Decision, type State } from "./algorithms";
+import type { Policy } from "./policy";
+import type { PolicyQuota, QuotaResult, ServerMessage } from "./protocol";
+
+const migrations: Migration[] = [
+  {
+    name: "create quota",
+    // One row per policy used on this key, holding the policy's numbers and its algorithm's
+    // state. WITHOUT ROWID makes the name the table's own key: an update writes one row, where a
+    // rowid table with a text key would also write its index entry.
+    sql: `CREATE TABLE quota (
+            name TEXT PRIMARY KEY,
+            algorithm TEXT NOT NULL,
+            lim INTEGER NOT NULL,
+            period INTEGER NOT NULL,
+            burst INTEGER,
+            a INTEGER NOT NULL,
+            b INTEGER NOT NULL,
+            c INTEGER NOT NULL,
+            expires INTEGER NOT NULL
+          ) WITHOUT ROWID`,
+  },
+];
+
+interface QuotaRow extends Record<string, string | number | null> {
+  name: string;
+  algorithm: string;
+  lim: number;
+  period: number;
+  burst: number | null;
+  a: number;
+  b: number;
+  c: number;
+  expires: number;
+}
+
+/** The one timed task: purge this key once every policy's state has run out. */
+const EXPIRE = "expire";
+
+/**
+ * The rate limits of one key. Every check reads and writes only the rows of the policies it
+ * names, in one synchronous transaction: concurrent checks cannot interleave, so the limit is
+ * exact. An idle key deletes itself through the alarm queue.
+ */
+export class RateLimiter extends DurableObject<Env> {
+  /** Metered SQL: tests read `sql.meter` to assert the storage cost of each operation. */
+  readonly sql: Sql;
+
+  /**
+   * The clock, epoch ms. Tests replace it (through `runInDurableObject`) to put requests exactly
+   * at window edges: workerd's `Date.now()` only advances across I/O.
+   */
+  clock: () => number = Date.now;
+
+  private scheduler?: AlarmQueue<{ expire: (payload: null) => void }>;
+  private expired = false;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = new Sql(ctx.storage);
+    migrate(ctx.storage, migrations);
+    answerPings(ctx);
+  }
+
+  /** The alarm queue, created on first use: a check of a known policy never touches it. */
+  private get queue() {
+    return (this.scheduler ??= new AlarmQueue(this.ctx, {
+      sql: this.sql,
+      now: () => this.clock(),
+      handlers: {
+        // Synchronous, so a reschedule commits together with the task's completion.
+        [EXPIRE]: (_payload: null) => {
+          const row = this.sql.one<{ expires: number | null }>("SELECT max(expires) AS expires FROM quota");
+          const expires = row?.expires ?? null;
+          if (expires !== null && expires > this.clock()) {
+            this.queue.schedule(EXPIRE, null, { at: expires, key: EXPIRE });
+          } else {
+            this.expired = true;
+          }
+        },
+      },
+    }));
+  }
+
+  /**
+   * Checks `cost` units against every policy at once: admitted only if all admit, and only then
+   * consumed. A refused check writes nothing.
+   */
+  check(policies: Policy[], cost: number): QuotaResult {
+    const now = this.clock();
+    const result = this.sql.transaction(() => {
+      const rows = policies.map((policy) => this.load(policy.name));
+      let decisions = policies.map((policy, i) =>
+        ALGORITHMS[policy.algorithm].check(policy, stateOf(policy, rows[i]!), now, cost),
+      );
+      const allowed = decisions.every((decision) => decision.allowed);
+      if (allowed && cost > 0) this.store(policies, rows, decisions);
+      if (!allowed) {
+        // Refused by one policy means consumed by none: report the others as they stand.
+        decisions = decisions.map((decision, i) =>
+          decision.allowed
+            ? ALGORITHMS[policies[i]!.algorithm].check(policies[i]!, stateOf(policies[i]!, rows[i]!), now, 0)
+            : decision,
+        );
+      }
+      return { allowed, policies: policies.map((policy, i) => quotaOf(policy, decisions[i]!)) };
+    });
+    this.publish(result.policies);
+    return result;
+  }
+
+  /** Gives `cost` units back to each policy (a request that turned out not to count). */
+  refund(policies: Policy[], cost: number): QuotaResult {
+    const now = this.clock();
+    const result = this.sql.transaction(() => {
+      const rows = policies.map((policy) => this.load(policy.name));
+      const decisions = policies.map((policy, i) =>
+        ALGORITHMS[policy.algorithm].refund(policy, stateOf(policy, rows[i]!), now, cost),
+      );
+      // Nothing stored means nothing consumed: a refund never creates a row.
+      const stored = rows.map((row) => row !== null);
+      this.store(
+        policies.filter((_, i) => stored[i]),
+        rows.filter((_, i) => stored[i]),
+        decisions.filter((_, i) => stored[i]),
+      );
+      return { allowed: true, policies: policies.map((policy, i) => quotaOf(policy, decisions[i]!)) };
+    });
+    this.publish(result.policies);
+    return result;
+  }
+
+  /**
+   * Where each policy stands, consuming nothing. Without `policies`, every policy this key has
+   * state for. `retryAfter` is the wait for one unit.
+   */
+  peek(policies?: Policy[]): QuotaResult {
+    const now = this.clock();
+    const pairs: [Policy, QuotaRow | null][] = policies
+      ? policies.map((policy) => [policy, this.load(policy.name)])
+      : this.sql.all<QuotaRow>("SELECT * FROM quota ORDER BY name").map((row) => [policyOf(row), row]);
+    const quotas = pairs.map(([policy, row]) => {
+      const algorithm = ALGORITHMS[policy.algorithm];
+      const state = stateOf(policy, row);
+      const now0 = algorithm.check(policy, state, now, 0);
+      return { ...quotaOf(policy, now0), retryAfter: seconds(algorithm.check(policy, state, now, 1).retryAfterMs) };
+    });
+    return { allowed: quotas.every((quota) => quota.remaining > 0), policies: quotas };
+  }
+
+  /** Forgets every policy's state (and any pending alarm): the key starts over. */
+  async reset(): Promise<void> {
+    await this.purge();
+    this.publish([]);
+  }
+
+  /** All timed work runs through the shared alarm queue, the only code that sets the alarm. */
+  override async alarm(): Promise<void> {
+    this.expired = false;
+    await this.queue.run();
+    if (this.expired) await this.purge();
+  }
+
+  /** Only WebSocket upgrades arrive here (the Worker has checked the token); the rest is RPC. */
+  override async fetch(): Promise<Response> {
+    const { response, socket } = acceptWebSocket(this.ctx, { tags: ["watcher"] });
+    sendJson(socket, { type: "quota", policies: this.peek().policies } satisfies ServerMessage);
+    return response;
+  }
+
+  /** Watchers only listen: anything they send (but the `ping` heartbeat) is a protocol error. */
+  override async webSocketMessage(ws: WebSocket): Promise<void> {
+    closeWebSocket(ws, CloseCode.unsupported, "this socket only sends quota updates; send nothing but 'ping'");
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    reciprocateClose(ws, code, reason);
+  }
+
+  /**
+   * Deletes everything, alarm included (compatibility date >= 2026-02-24), then recreates the
+   * schema so the object is usable at once. Sockets are not storage: watchers stay connected.
+   */
+  private async purge(): Promise<void> {
+    await this.ctx.storage.deleteAll();
+    this.scheduler = undefined;
+    migrate(this.ctx.storage, migrations);
+  }
+
+  private load(name: string): QuotaRow | null {
+    return this.sql.one<QuotaRow>("SELECT * FROM quota WHERE name = ?", name);
+  }
+
+  /**
+   * Writes the new state of each policy. A policy's first row also (re)schedules the purge for
+   * when all state has run out; later checks write only their own rows: when the alarm fires
+   * it finds live state and moves itself to the latest expiry.
+   */
+  private store(policies: Policy[], rows: (QuotaRow | null)[], decisions: Decision[]): void {
+    let firstUse = 0;
+    policies.forEach((policy, i) => {
+      const { state, expiresAt } = decisions[i]!;
+      this.sql.run(
+        `INSERT INTO quota (name, algorithm, lim, period, burst, a, b, c, expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET algorithm = excluded.algorithm, lim = excluded.lim, period = excluded.period,
+           burst = excluded.burst, a = excluded.a, b = excluded.b, c = excluded.c, expires = excluded.expires`,
+        policy.name,
+        policy.algorithm,
+        policy.limit,
+        policy.period,
+        policy.burst ?? null,
+        state.a,
+        state.b,
+        state.c,
+        expiresAt,
+      );
+      if (rows[i] === null) firstUse = Math.max(firstUse, expiresAt);
+    });
+    if (firstUse > 0) this.queue.schedule(EXPIRE, null, { at: firstUse, key: EXPIRE });
+  }
+
+  private publish(policies: PolicyQuota[]): void {
+    if (this.ctx.getWebSockets("watcher").length === 0) return;
+    broadcast(this.ctx, { type: "quota", policies } satisfies ServerMessage, { tag: "watcher" });
+  }
+}
+
+/** A row's state, or none when there is no row or it was written by another algorithm. */
+function stateOf(policy: Policy, row: QuotaRow | null): State | null {
+  if (!row || row.algorithm !== policy.algorithm) return null;
+  return { a: row.a, b: row.b, c: row.c };
+}
+
+function policyOf(row: QuotaRow): Policy {
+  const policy: Policy = {
+    name: row.name,
+    algorithm: row.algorithm as Policy["algorithm"],
+    limit: row.lim,
+    period: row.period,
+  };
+  if (row.burst !== null) policy.burst = row.burst;
+  return policy;
+}
+
+/** Whole seconds, rounded up: a client that waits this long is never early. */
+function seconds(ms: number): number {
+  return Math.max(0, Math.ceil(ms / 1000));
+}
+
+function quotaOf(policy: Policy, decision: Decision): PolicyQuota {
+  return {
+    name: policy.name,
+    algorithm: policy.algorithm,
+    limit: policy.limit,
+    period: policy.period,
+    remaining: decision.remaining,
+    reset: seconds(decision.resetMs),
+    retryAfter: seconds(decision.retryAfterMs),
+  };
+}

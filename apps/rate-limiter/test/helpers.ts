@@ -1,0 +1,92 @@
+/** Small clients for the tests: HTTP through the Worker with the token, and a WebSocket client. */
+import { env, exports } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
+import type { RateLimiter } from "../src/rate-limiter-object";
+
+export const TOKEN = "test-token";
+let sequence = 0;
+
+/** A key no other test uses, so tests never share an object. */
+export function uniqueKey(prefix = "k"): string {
+  return `${prefix}-${Date.now().toString(36)}-${(sequence++).toString(36)}`;
+}
+
+/** Calls the Worker as any HTTP client would, with the bearer token unless `init` sets its own. */
+export function api(path: string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (!headers.has("authorization")) headers.set("authorization", `Bearer ${TOKEN}`);
+  return exports.default.fetch(`https://limiter.example${path}`, { ...init, headers });
+}
+
+/** A JSON request. */
+export function json(method: string, body: unknown, headers: Record<string, string> = {}): RequestInit {
+  return { method, headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) };
+}
+
+/** POST /api/check. */
+export function check(body: unknown): Promise<Response> {
+  return api("/api/check", json("POST", body));
+}
+
+/** The object of `key`, for runInDurableObject. */
+export function stub(key: string) {
+  return env.RATE_LIMITER.getByName(key);
+}
+
+/** Sets the object's clock to a fixed instant (ms); returns a function that moves it. */
+export async function freezeClock(key: string, at: number): Promise<(to: number) => Promise<void>> {
+  const set = (to: number) => runInDurableObject(stub(key), (limiter: RateLimiter) => void (limiter.clock = () => to));
+  await set(at);
+  return set;
+}
+
+/** Runs `operation` and returns the rows the key's object read and wrote for it. */
+export async function cost(key: string, operation: () => Promise<unknown>) {
+  const meter = () => runInDurableObject(stub(key), (limiter: RateLimiter) => ({ ...limiter.sql.meter }));
+  const before = await meter();
+  await operation();
+  const after = await meter();
+  return {
+    statements: after.statements - before.statements,
+    rowsRead: after.rowsRead - before.rowsRead,
+    rowsWritten: after.rowsWritten - before.rowsWritten,
+  };
+}
+
+export interface Client {
+  socket: WebSocket;
+  next(): Promise<unknown>;
+  closed: Promise<{ code: number; reason: string }>;
+}
+
+/** Opens the key's quota WebSocket and collects what the server sends. */
+export async function connect(key: string, init: RequestInit = {}, path?: string): Promise<Client> {
+  const headers = new Headers(init.headers);
+  headers.set("upgrade", "websocket");
+  const response = await api(path ?? `/api/keys/${key}/websocket`, { ...init, headers });
+  const socket = response.webSocket;
+  if (!socket) throw new Error(`expected a WebSocket upgrade, got ${response.status}: ${await response.text()}`);
+  socket.accept();
+  const queue: unknown[] = [];
+  const waiting: ((message: unknown) => void)[] = [];
+  socket.addEventListener("message", (event) => {
+    const text = typeof event.data === "string" ? event.data : new TextDecoder().decode(event.data);
+    let message: unknown = text;
+    try {
+      message = JSON.parse(text);
+    } catch {
+      // "pong" stays a string.
+    }
+    const resolve = waiting.shift();
+    if (resolve) resolve(message);
+    else queue.push(message);
+  });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    socket.addEventListener("close", (event) => resolve({ code: event.code, reason: event.reason })),
+  );
+  return {
+    socket,
+    closed,
+    next: () => (queue.length > 0 ? Promise.resolve(queue.shift()) : new Promise((resolve) => waiting.push(resolve))),
+  };
+}
