@@ -1,0 +1,71 @@
+/**
+ * Turns each WorkerSpec into Miniflare worker options: bundles its TypeScript entry (with the
+ * app's workspace imports) into one ES module with esbuild, and reads the app's own settings
+ * from its wrangler.jsonc, so the bench runs each app as it deploys.
+ */
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { build } from "esbuild";
+import { parse } from "jsonc-parser";
+import { FIXTURES_COMPATIBILITY_DATE } from "./config.mjs";
+
+/**
+ * @param {import("./config.mjs").WorkerSpec} spec
+ * @param {string} benchDir absolute path of bench/
+ * @param {string} outDir where bundles go (a temporary directory)
+ */
+export async function workerOptions(spec, benchDir, outDir) {
+  const scriptPath = path.join(outDir, `${spec.name}.mjs`);
+  await build({
+    entryPoints: [path.join(benchDir, spec.entry)],
+    outfile: scriptPath,
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    target: "es2024",
+    // The same resolution wrangler uses for Workers.
+    conditions: ["workerd", "worker", "browser"],
+    mainFields: ["module", "main"],
+    external: ["cloudflare:*", "node:*"],
+    logLevel: "warning",
+  });
+
+  const settings = spec.wrangler ? await wranglerSettings(path.join(benchDir, spec.wrangler)) : fixtureSettings(spec);
+  return {
+    name: spec.name,
+    modules: true,
+    scriptPath,
+    // Module names are paths relative to this root; the bundle lives outside the working tree.
+    modulesRoot: outDir,
+    ...settings,
+    // Each Worker gets its own loopback socket straight into workerd: no routing Worker in front,
+    // so every variant pays the same path.
+    unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+  };
+}
+
+/** @param {import("./config.mjs").WorkerSpec} spec */
+function fixtureSettings(spec) {
+  const durableObjects = Object.fromEntries(
+    Object.entries(spec.durableObjects ?? {}).map(([binding, className]) => [binding, { className, useSQLite: true }]),
+  );
+  return { compatibilityDate: FIXTURES_COMPATIBILITY_DATE, compatibilityFlags: [], bindings: {}, durableObjects };
+}
+
+/** The settings of wrangler.jsonc that change how the Worker runs. */
+async function wranglerSettings(file) {
+  const config = parse(await readFile(file, "utf8"));
+  const sqliteClasses = new Set((config.migrations ?? []).flatMap((migration) => migration.new_sqlite_classes ?? []));
+  const durableObjects = Object.fromEntries(
+    (config.durable_objects?.bindings ?? []).map((binding) => [
+      binding.name,
+      { className: binding.class_name, useSQLite: sqliteClasses.has(binding.class_name) },
+    ]),
+  );
+  return {
+    compatibilityDate: config.compatibility_date,
+    compatibilityFlags: config.compatibility_flags ?? [],
+    bindings: config.vars ?? {},
+    durableObjects,
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * What `pnpm bench` measures, declared as data. Adding an app is two entries:
+ *
+ * 1. a worker: its bench entry under src/workers/ (the app's Worker and its object class,
+ *    subclassed with a `benchMeter()` RPC that returns the object's `Sql` meter) and the app's
+ *    wrangler.jsonc, from which compatibility date, vars and Durable Object classes are read;
+ * 2. one or more variants: which worker, which request, which object to meter.
+ *
+ * The no-op ceiling (variant `ceiling`) runs in every round; every other variant is reported as a
+ * ratio to it, measured in the same round.
+ */
+
+/** Compatibility date of the bench's own fixture Worker; the apps use their wrangler.jsonc. */
+export const FIXTURES_COMPATIBILITY_DATE = "2026-11-01";
+
+/**
+ * @typedef {object} WorkerSpec
+ * @property {string} name Worker name inside Miniflare.
+ * @property {string} entry Entry module, relative to bench/.
+ * @property {string} [wrangler] The app's wrangler.jsonc, relative to bench/: the Worker runs with its settings.
+ * @property {Record<string, string>} [durableObjects] Binding -> class name, for Workers without a wrangler.jsonc.
+ */
+
+/** @type {WorkerSpec[]} */
+export const workers = [
+  { name: "fixtures", entry: "src/workers/fixtures.ts", durableObjects: { NOOP: "Noop" } },
+  { name: "counter", entry: "src/workers/counter.ts", wrangler: "../apps/counter/wrangler.jsonc" },
+  { name: "counter-naive", entry: "src/workers/counter-naive.ts", wrangler: "../apps/counter/wrangler.jsonc" },
+];
+
+/**
+ * @typedef {object} VariantSpec
+ * @property {string} id Stable identifier used in results.
+ * @property {string} app Which app the variant belongs to ("ceiling" for the ceiling).
+ * @property {string} title What is measured, for the tables.
+ * @property {string} worker Which WorkerSpec serves it.
+ * @property {{ method: string, path: string, headers?: Record<string, string>, body?: string }} request
+ *   The one request the load generator repeats.
+ * @property {{ binding: string, name: string, source: string }} [meter] The object whose
+ *   `benchMeter()` counts rows per operation, and where its numbers come from.
+ */
+
+const increment = {
+  method: "POST",
+  path: "/api/counters/bench/increment",
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify({ by: 1 }),
+};
+
+/** @type {VariantSpec[]} */
+export const variants = [
+  {
+    id: "ceiling",
+    app: "ceiling",
+    title: "No-op Durable Object RPC (ceiling)",
+    worker: "fixtures",
+    request: { method: "GET", path: "/noop" },
+  },
+  {
+    id: "counter",
+    app: "counter",
+    title: "counter: POST /api/counters/:name/increment, one name",
+    worker: "counter",
+    request: increment,
+    meter: { binding: "COUNTER", name: "bench", source: "Sql meter (cursor rowsRead/rowsWritten), exact" },
+  },
+  {
+    id: "counter-naive-kv",
+    app: "counter",
+    title: "same route, object doing storage.get then storage.put (naive baseline)",
+    worker: "counter-naive",
+    request: increment,
+    meter: {
+      binding: "COUNTER",
+      name: "bench",
+      source: "storage API calls counted by the object; billed as 1 row per key read or written (no runtime meter)",
+    },
+  },
+];

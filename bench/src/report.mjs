@@ -1,0 +1,83 @@
+/** The human-readable forms of a run's results: a markdown table and an SVG bar chart. */
+import { round } from "./stats.mjs";
+
+const range = ({ median, min, max }, digits = 2) =>
+  `${round(median, digits)} (${round(min, digits)}–${round(max, digits)})`;
+
+/**
+ * @param {any} results the object written to results/*.json
+ * @example
+ * writeFile("results/latest.md", markdownReport(results));
+ */
+export function markdownReport(results) {
+  const { machine, versions, plan } = results;
+  const lines = [
+    `Run ${results.date.slice(0, 16).replace("T", " ")} UTC (${results.mode}), ${machine.cores} × ${machine.cpu}, Node ${versions.node}, workerd ${versions.workerd}.`,
+    `${plan.rounds} interleaved rounds of ${plan.durationSeconds} s per variant, ${plan.connections} connections; medians with (min–max) over rounds.`,
+    "Ratios divide by the no-op ceiling measured in the same round; rows are counted over " +
+      `${plan.meteredRequests} sequential requests.`,
+    "",
+    "| Variant | Throughput × ceiling | p50 × ceiling | p99 × ceiling | req/s | p50 ms | p99 ms | Rows read / op | Rows written / op |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+  ];
+  for (const variant of results.variants) {
+    lines.push(
+      `| ${variant.id}: ${variant.title} | ${range(variant.vsCeiling.throughput)} | ${range(variant.vsCeiling.p50)} | ${range(variant.vsCeiling.p99)} | ${range(variant.rps, 0)} | ${range(variant.p50Ms, 1)} | ${range(variant.p99Ms, 1)} | ${round(variant.rows.rowsReadPerOp, 3)} | ${round(variant.rows.rowsWrittenPerOp, 3)} |`,
+    );
+  }
+  lines.push("", "Where the rows come from:", "");
+  for (const variant of results.variants) lines.push(`- ${variant.id}: ${variant.rows.source}.`);
+  if (!results.ok)
+    lines.push("", "**This run had failures:**", "", ...results.failures.map((failure) => `- ${failure}`));
+  return lines.join("\n") + "\n";
+}
+
+const escape = (text) => String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+
+/**
+ * A horizontal bar per variant: median throughput as a fraction of the ceiling, with a whisker
+ * from the round with the lowest ratio to the one with the highest.
+ */
+export function svgChart(results) {
+  const labelWidth = 230;
+  const plotWidth = 460;
+  const barHeight = 26;
+  const gap = 14;
+  const top = 48;
+  const bottom = 40;
+  const height = top + results.variants.length * (barHeight + gap) + bottom;
+  const width = labelWidth + plotWidth + 90;
+  const maxRatio = Math.max(1, ...results.variants.map((variant) => variant.vsCeiling.throughput.max));
+  const scaleMax = Math.ceil(maxRatio * 4) / 4;
+  const x = (ratio) => labelWidth + (ratio / scaleMax) * plotWidth;
+
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="13">`,
+    `<rect width="100%" height="100%" fill="#fff"/>`,
+    `<text x="${labelWidth}" y="20" font-weight="600">Throughput as a fraction of the no-op Durable Object ceiling</text>`,
+    `<text x="${labelWidth}" y="37" fill="#555" font-size="11">${escape(`median of ${results.plan.rounds} rounds, whiskers min–max; ${results.date.slice(0, 10)}, ${results.machine.cores} × ${results.machine.cpu}`)}</text>`,
+  ];
+  for (let tick = 0; tick <= scaleMax + 1e-9; tick += 0.25) {
+    const tx = x(tick);
+    parts.push(
+      `<line x1="${tx}" y1="${top - 4}" x2="${tx}" y2="${height - bottom + 4}" stroke="${tick === 1 ? "#999" : "#e5e5e5"}"${tick === 1 ? ' stroke-dasharray="4 3"' : ""}/>`,
+      `<text x="${tx}" y="${height - bottom + 20}" text-anchor="middle" fill="#555" font-size="11">${round(tick)}×</text>`,
+    );
+  }
+  results.variants.forEach((variant, index) => {
+    const y = top + index * (barHeight + gap);
+    const { median, min, max } = variant.vsCeiling.throughput;
+    const mid = y + barHeight / 2;
+    const color = variant.id === "ceiling" ? "#9ca3af" : index % 2 ? "#2563eb" : "#f97316";
+    parts.push(
+      `<text x="${labelWidth - 10}" y="${mid + 4}" text-anchor="end">${escape(variant.id)}</text>`,
+      `<rect x="${labelWidth}" y="${y}" width="${x(median) - labelWidth}" height="${barHeight}" fill="${color}"/>`,
+      `<line x1="${x(min)}" y1="${mid}" x2="${x(max)}" y2="${mid}" stroke="#111" stroke-width="1.5"/>`,
+      `<line x1="${x(min)}" y1="${mid - 6}" x2="${x(min)}" y2="${mid + 6}" stroke="#111" stroke-width="1.5"/>`,
+      `<line x1="${x(max)}" y1="${mid - 6}" x2="${x(max)}" y2="${mid + 6}" stroke="#111" stroke-width="1.5"/>`,
+      `<text x="${x(Math.max(max, median)) + 8}" y="${mid + 4}">${round(median)}×</text>`,
+    );
+  });
+  parts.push("</svg>");
+  return parts.join("\n") + "\n";
+}

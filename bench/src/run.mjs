@@ -1,0 +1,287 @@
+/**
+ * `pnpm bench [--quick] [--rounds N] [--duration S] [--connections C]`
+ *
+ * Starts one workerd through Miniflare with every bench Worker in it, then runs rounds: in each
+ * round every variant (the no-op ceiling included) gets the same bounded burst of HTTP load from
+ * a separate autocannon process, in an order rotated per round. Each variant's throughput and
+ * latency are divided by the ceiling's from the same round; the report gives the median of those
+ * ratios with min and max. Rows read and written per operation are counted exactly, afterwards,
+ * over a fixed number of requests. Writes results/latest.{json,md,svg} (quick: results/quick.*)
+ * and exits 1 if any request failed.
+ */
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { Miniflare, convertV4MiniflareOptions } from "miniflare";
+import { workerOptions } from "./build.mjs";
+import { variants, workers } from "./config.mjs";
+import { markdownReport, svgChart } from "./report.mjs";
+import { summarize } from "./stats.mjs";
+
+const benchDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    rounds: { type: "string" },
+    duration: { type: "string" },
+    connections: { type: "string" },
+  },
+});
+const quick = args.quick;
+const plan = {
+  rounds: Number(args.rounds ?? (quick ? 2 : 7)),
+  durationSeconds: Number(args.duration ?? (quick ? 2 : 5)),
+  warmupSeconds: quick ? 1 : 2,
+  connections: Number(args.connections ?? 10),
+  meteredRequests: quick ? 20 : 200,
+};
+if (plan.rounds < 1 || plan.durationSeconds < 1 || plan.connections < 1)
+  throw new Error(`bad plan ${JSON.stringify(plan)}`);
+const output = path.join(benchDir, "results", quick ? "quick" : "latest");
+
+const started = Date.now();
+const failures = [];
+let miniflare;
+let tmp;
+/** @type {import("node:child_process").ChildProcess | undefined} */
+let loadProcess;
+
+process.on("SIGINT", () => void shutdown(130));
+process.on("SIGTERM", () => void shutdown(143));
+
+try {
+  await main();
+} catch (error) {
+  failures.push(`harness: ${error?.stack ?? error}`);
+}
+await shutdown(failures.length ? 1 : 0);
+
+async function main() {
+  tmp = await mkdtemp(path.join(memoryBackedTmp(), "durable-patterns-bench-"));
+  progress("bundling workers");
+  const workerOpts = await Promise.all(workers.map((spec) => workerOptions(spec, benchDir, tmp)));
+
+  progress("starting workerd");
+  // Miniflare 5 still accepts the v4 option shape through this converter, which also keeps the
+  // dev registry off: nothing outside this process can find or call the bench's Workers.
+  miniflare = new Miniflare(
+    convertV4MiniflareOptions({
+      host: "127.0.0.1",
+      port: 0,
+      workers: workerOpts,
+      // SQLite files on disk in a fresh directory, removed at the end: storage behaves as in
+      // `wrangler dev`, and no run sees another run's data.
+      resourcePersistencePath: path.join(tmp, "state"),
+      logRequests: false,
+      telemetry: { enabled: false },
+    }),
+  );
+  await miniflare.ready;
+  const urls = Object.fromEntries(
+    await Promise.all(workers.map(async ({ name }) => [name, await miniflare.unsafeGetDirectURL(name)])),
+  );
+
+  const load = (variant, seconds) => runLoad(new URL(variant.request.path, urls[variant.worker]), variant, seconds);
+
+  // Warm-up: creates every object and JIT-compiles every path before anything is measured.
+  for (const variant of variants) {
+    progress(`warm-up ${variant.id}`);
+    check(variant, "warm-up", await load(variant, plan.warmupSeconds));
+  }
+  // A variant that fails here would only fail again in every round.
+  if (failures.length) return;
+
+  const rounds = variants.map(() => []);
+  const steps = plan.rounds * variants.length;
+  for (let round = 0; round < plan.rounds; round++) {
+    // Rotating the order spreads slow drift (thermal, neighbours) evenly over the variants.
+    for (let offset = 0; offset < variants.length; offset++) {
+      const index = (round + offset) % variants.length;
+      const variant = variants[index];
+      const step = round * variants.length + offset + 1;
+      progress(`[${step}/${steps}] round ${round + 1}/${plan.rounds} ${variant.id} (${plan.durationSeconds} s)`);
+      const result = await load(variant, plan.durationSeconds);
+      check(variant, `round ${round + 1}`, result);
+      rounds[index][round] = result;
+    }
+  }
+
+  const rows = [];
+  for (const variant of variants) {
+    progress(`counting rows: ${variant.id} × ${plan.meteredRequests}`);
+    rows.push(await countRows(variant, new URL(variant.request.path, urls[variant.worker])));
+  }
+
+  const results = summarizeRun(rounds, rows);
+  await mkdir(path.dirname(output), { recursive: true });
+  await writeFile(`${output}.json`, JSON.stringify(results, null, 2) + "\n");
+  await writeFile(`${output}.md`, markdownReport(results));
+  await writeFile(`${output}.svg`, svgChart(results));
+  progress(`done in ${Math.round((Date.now() - started) / 1000)} s`, true);
+  process.stdout.write(`\n${markdownReport(results)}\nwrote ${path.relative(process.cwd(), output)}.{json,md,svg}\n`);
+}
+
+/** A tmpfs directory when there is one (Linux), else the usual temporary directory. */
+function memoryBackedTmp() {
+  return existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir();
+}
+
+/** Runs one bounded burst of load in a child process and returns its summary. */
+function runLoad(url, variant, seconds) {
+  const job = { url: url.href, ...variant.request, duration: seconds, connections: plan.connections };
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(benchDir, "src", "load.mjs"), JSON.stringify(job)], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    loadProcess = child;
+    // autocannon stops itself after `seconds`; this only guards against a hang.
+    const guard = setTimeout(() => child.kill("SIGKILL"), (seconds + 30) * 1000);
+    let stdout = "";
+    child.stdout.on("data", (chunk) => (stdout += chunk));
+    child.on("error", reject);
+    child.on("exit", (code, signal) => {
+      clearTimeout(guard);
+      loadProcess = undefined;
+      if (code === 0) resolve(JSON.parse(stdout));
+      else reject(new Error(`load generator for ${variant.id} exited with ${signal ?? code}`));
+    });
+  });
+}
+
+function check(variant, phase, result) {
+  if (result.non2xx || result.errors || result.timeouts || !result.ok) {
+    failures.push(
+      `${variant.id} ${phase}: ${result.ok} ok, ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts (status codes ${JSON.stringify(result.statusCodes)})`,
+    );
+  }
+}
+
+/**
+ * Rows per operation: the object's meter before and after a fixed number of requests, sent one
+ * at a time so that nothing else touches the object in between. Exact, unlike anything timed.
+ */
+async function countRows(variant, url) {
+  const n = plan.meteredRequests;
+  if (!variant.meter) {
+    await sendAll(variant, url, n);
+    return { id: variant.id, requests: n, rowsReadPerOp: 0, rowsWrittenPerOp: 0, source: "no storage calls" };
+  }
+  const namespace = await miniflare.getDurableObjectNamespace(variant.meter.binding, variant.worker);
+  const stub = namespace.get(namespace.idFromName(variant.meter.name));
+  const before = await stub.benchMeter();
+  await sendAll(variant, url, n);
+  const after = await stub.benchMeter();
+  return {
+    id: variant.id,
+    requests: n,
+    statementsPerOp: (after.statements - before.statements) / n,
+    rowsReadPerOp: (after.rowsRead - before.rowsRead) / n,
+    rowsWrittenPerOp: (after.rowsWritten - before.rowsWritten) / n,
+    source: variant.meter.source,
+  };
+}
+
+/** Sends `n` requests one after another; records how many failed, and the first status. */
+async function sendAll(variant, url, n) {
+  const { method, headers, body } = variant.request;
+  const failed = [];
+  for (let i = 0; i < n; i++) {
+    const response = await fetch(url, { method, headers, body });
+    await response.arrayBuffer();
+    if (!response.ok) failed.push(response.status);
+  }
+  if (failed.length) failures.push(`${variant.id} rows count: ${failed.length}/${n} failed, first HTTP ${failed[0]}`);
+}
+
+function summarizeRun(rounds, rows) {
+  const ceiling = rounds[variants.findIndex((variant) => variant.id === "ceiling")];
+  const ratio = (results, pick) => summarize(results.map((result, round) => pick(result) / pick(ceiling[round])));
+  return {
+    date: new Date(started).toISOString(),
+    mode: quick ? "quick" : "full",
+    wallSeconds: Math.round((Date.now() - started) / 1000),
+    machine: {
+      cpu: os.cpus()[0]?.model ?? "unknown",
+      cores: os.cpus().length,
+      memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+      platform: `${os.platform()} ${os.release()}`,
+    },
+    versions: { node: process.version, ...runtimeVersions() },
+    plan: { ...plan, loadGenerator: "autocannon in a child process, pipelining 1, loopback" },
+    ok: failures.length === 0,
+    failures,
+    variants: variants.map((variant, index) => {
+      const results = rounds[index];
+      return {
+        id: variant.id,
+        app: variant.app,
+        title: variant.title,
+        request: { method: variant.request.method, path: variant.request.path },
+        rps: summarize(results.map((result) => result.rps)),
+        p50Ms: summarize(results.map((result) => result.latencyMs.p50)),
+        p99Ms: summarize(results.map((result) => result.latencyMs.p99)),
+        vsCeiling: {
+          throughput: ratio(results, (result) => result.rps),
+          p50: ratio(results, (result) => result.latencyMs.p50),
+          p99: ratio(results, (result) => result.latencyMs.p99),
+        },
+        rows: rows[index],
+        rounds: results,
+      };
+    }),
+  };
+}
+
+function runtimeVersions() {
+  const requireFromBench = createRequire(path.join(benchDir, "package.json"));
+  const miniflareEntry = requireFromBench.resolve("miniflare");
+  const requireFromMiniflare = createRequire(miniflareEntry);
+  const versionOf = (entry, name) => {
+    // Walk up from the resolved entry to the package's own package.json.
+    for (let dir = path.dirname(entry); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+      try {
+        const manifest = JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8"));
+        if (manifest.name === name) return manifest.version;
+      } catch {
+        // no package.json at this level
+      }
+    }
+    return "unknown";
+  };
+  return {
+    miniflare: versionOf(miniflareEntry, "miniflare"),
+    workerd: versionOf(requireFromMiniflare.resolve("workerd"), "workerd"),
+    autocannon: versionOf(requireFromBench.resolve("autocannon"), "autocannon"),
+  };
+}
+
+let lastProgressLength = 0;
+/** One progress line: rewritten in place on a terminal, one line per step in CI logs. */
+function progress(message, last = false) {
+  const elapsed = `${Math.round((Date.now() - started) / 1000)}s`.padStart(5);
+  const line = `bench${quick ? " --quick" : ""} ${elapsed}  ${message}`;
+  if (process.stderr.isTTY) {
+    process.stderr.write(`\r${line.padEnd(lastProgressLength)}${last ? "\n" : ""}`);
+    lastProgressLength = line.length;
+  } else {
+    process.stderr.write(`${line}\n`);
+  }
+}
+
+async function shutdown(code) {
+  // Stop what this process started, by handle: the load generator (its PID) and workerd (dispose).
+  if (loadProcess?.pid) process.kill(loadProcess.pid, "SIGKILL");
+  await miniflare?.dispose().catch(() => {});
+  miniflare = undefined;
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+  if (failures.length) {
+    process.stderr.write(`\nbench FAILED:\n${failures.map((failure) => `  - ${failure}`).join("\n")}\n`);
+    code = code || 1;
+  }
+  process.exit(code);
+}
