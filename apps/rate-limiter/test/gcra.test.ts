@@ -1,0 +1,83 @@
+/** GCRA as a pure function: one stored number per policy, decided with an injected clock. */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { emissionInterval, gcra } from "../src/algorithms/gcra";
+import type { State } from "../src/algorithms";
+
+const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
+
+/** Runs checks at the given times (ms after T0) and returns which were admitted. */
+function run(rate: { limit: number; period: number; burst?: number }, times: number[], cost = 1): boolean[] {
+  let state: State | null = null;
+  return times.map((t) => {
+    const decision = gcra.check(rate, state, T0 + t, cost);
+    if (decision.allowed) state = decision.state;
+    return decision.allowed;
+  });
+}
+
+describe("GCRA", () => {
+  it("admits a full burst at once, then one unit per emission interval", () => {
+    // 10 per second: a burst of 10, then one every 100 ms.
+    expect(run({ limit: 10, period: 1 }, Array(11).fill(0))).toEqual([...Array(10).fill(true), false]);
+    expect(run({ limit: 10, period: 1 }, [...Array(10).fill(0), 99, 100, 100])).toEqual([
+      ...Array(10).fill(true),
+      false,
+      true,
+      false,
+    ]);
+  });
+
+  it("admits a request that arrives exactly when its unit is due, and refuses one a microsecond earlier", () => {
+    const rate = { limit: 1, period: 60 };
+    expect(run(rate, [0, 60_000])).toEqual([true, true]);
+    expect(run(rate, [0, 59_999.999])).toEqual([true, false]);
+  });
+
+  it("lets burst differ from the sustained rate", () => {
+    // 1 per second sustained, up to 5 at once.
+    expect(run({ limit: 1, period: 1, burst: 5 }, Array(6).fill(0))).toEqual([...Array(5).fill(true), false]);
+  });
+
+  it("reports remaining, reset and retry-after", () => {
+    const rate = { limit: 10, period: 1 };
+    const first = gcra.check(rate, null, T0, 4);
+    expect(first).toMatchObject({ allowed: true, remaining: 6, resetMs: 400, retryAfterMs: 0, expiresAt: T0 + 400 });
+    const refused = gcra.check(rate, first.state, T0, 7);
+    // 7 units need 700 ms of room; 600 ms are free: wait 100 ms.
+    expect(refused).toMatchObject({ allowed: false, remaining: 6, resetMs: 400, retryAfterMs: 100 });
+    expect(refused.state).toEqual(first.state);
+  });
+
+  it("weighs a request by its cost", () => {
+    expect(run({ limit: 10, period: 1 }, [0, 0, 0], 4)).toEqual([true, true, false]);
+  });
+
+  it("refunds units without ever exceeding a full bucket", () => {
+    const rate = { limit: 10, period: 1 };
+    const used = gcra.check(rate, null, T0, 10);
+    expect(gcra.refund(rate, used.state, T0, 3).remaining).toBe(3);
+    expect(gcra.refund(rate, used.state, T0, 50).remaining).toBe(10);
+  });
+
+  it("rounds the emission interval up to a microsecond, so it never admits more than the policy", () => {
+    expect(emissionInterval({ limit: 3, period: 1 })).toBe(333_334);
+  });
+
+  it("never admits more than burst + elapsed * rate in any run of requests", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 50 }),
+        fc.integer({ min: 1, max: 60 }),
+        fc.array(fc.integer({ min: 0, max: 5_000 }), { minLength: 1, maxLength: 200 }),
+        (limit, period, gaps) => {
+          const times = gaps.reduce<number[]>((acc, gap) => [...acc, (acc.at(-1) ?? 0) + gap], []);
+          const admitted = run({ limit, period }, times).filter(Boolean).length;
+          const elapsed = times.at(-1)! - times[0]!;
+          expect(admitted).toBeLessThanOrEqual(limit + Math.floor((elapsed * limit) / (period * 1000)));
+        },
+      ),
+      { numRuns: 200, seed: 20261123 },
+    );
+  });
+});
