@@ -24,6 +24,7 @@ import {
   MAX_CONNECTIONS,
   MAX_FRAME_BYTES,
   MAX_RATE_WARNINGS,
+  MAX_RESUME_BYTES,
   MAX_RESUME_MESSAGES,
   RATE_LIMIT,
   RECENT_MESSAGES,
@@ -277,17 +278,29 @@ export class ChatRoom extends DurableObject<Env> {
     return { history: rows.reverse().map(toMessage), truncated: false };
   }
 
-  /** The newest {@link MAX_RESUME_MESSAGES} messages after `after`, oldest first, and whether some were left out. */
+  /**
+   * The messages after `after`, oldest first: all of them, or the newest that fit in
+   * {@link MAX_RESUME_MESSAGES} and {@link MAX_RESUME_BYTES}, with `truncated` set.
+   */
   private missedSince(after: number): { history: ChatMessage[]; truncated: boolean } {
     const rows = this.sql.all<MessageRow>(
       `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id > ? ORDER BY id DESC LIMIT ?`,
       after,
       MAX_RESUME_MESSAGES + 1,
     );
-    const truncated = rows.length > MAX_RESUME_MESSAGES;
-    return { history: rows.slice(0, MAX_RESUME_MESSAGES).reverse().map(toMessage), truncated };
+    const history: ChatMessage[] = [];
+    let bytes = 0;
+    for (const row of rows.slice(0, MAX_RESUME_MESSAGES)) {
+      const message = toMessage(row);
+      bytes += encoder.encode(JSON.stringify(message)).byteLength + 1;
+      if (bytes > MAX_RESUME_BYTES) break;
+      history.push(message);
+    }
+    return { history: history.reverse(), truncated: history.length < rows.length };
   }
 }
+
+const encoder = new TextEncoder();
 
 function toMessage(row: MessageRow): ChatMessage {
   return { id: row.id, userId: row.userId, name: row.name, text: row.text, at: row.at };

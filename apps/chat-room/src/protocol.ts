@@ -17,6 +17,13 @@ export const MAX_FRAME_BYTES = 8 * 1024;
 /** Most messages a welcome carries when the client resumes with `after`; beyond, `truncated`. */
 export const MAX_RESUME_MESSAGES = 1_000;
 
+/**
+ * Most bytes of history a welcome carries when resuming, as UTF-8 JSON; beyond, `truncated`.
+ * 1,000 messages of 2,000 three-byte characters would be a 6 MB frame, more than many clients
+ * (and Workers, which receive at most 1 MiB per message by default) accept.
+ */
+export const MAX_RESUME_BYTES = 512 * 1024;
+
 /** Messages in a welcome for a client that does not resume. */
 export const RECENT_MESSAGES = 50;
 

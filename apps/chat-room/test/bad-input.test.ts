@@ -66,6 +66,24 @@ describe("HTTP requests the Worker refuses", () => {
     });
   });
 
+  it.each([
+    ["a body that is not JSON", { headers: { "content-type": "text/plain" }, body: '{"name":"Ada"}' }, 415],
+    ["a body of the wrong shape", { headers: { "content-type": "application/json" }, body: '{"nom":"Ada"}' }, 422],
+    [
+      "a name of 33 characters",
+      { headers: { "content-type": "application/json" }, body: `{"name":"${"n".repeat(33)}"}` },
+      422,
+    ],
+    [
+      "a body over 1 KiB",
+      { headers: { "content-type": "application/json" }, body: `{"name":"${"n".repeat(2_000)}"}` },
+      413,
+    ],
+  ])("refuses a token request with %s with %i", async (_, init, status) => {
+    const response = await api(`/api/rooms/${uniqueRoom()}/tokens`, { method: "POST", ...init });
+    expect((await problem(response)).status).toBe(status);
+  });
+
   it("answers an unknown route with a 404 problem", async () => {
     expect(await problem(await api("/api/rooms"))).toMatchObject({ status: 404 });
   });

@@ -107,17 +107,22 @@ export async function say(client: Client, text: string) {
 }
 
 /**
- * Posts `count` messages "m1", "m2", ... to `room`. Each connection may send 20 messages per
+ * Posts `count` messages ("m1", "m2", ... unless `text` says otherwise) to `room`. Each connection may send 20 messages per
  * 10 s, so this opens a new connection every 20 messages instead of waiting.
  */
-export async function fill(room: string, count: number, name = "Ada"): Promise<void> {
+export async function fill(
+  room: string,
+  count: number,
+  name = "Ada",
+  text: (i: number) => string = (i) => `m${i}`,
+): Promise<void> {
   let client: Client | null = null;
   for (let i = 1; i <= count; i++) {
     if ((i - 1) % 20 === 0) {
       await client?.close();
       client = (await join(room, { name })).client;
     }
-    await say(client!, `m${i}`);
+    await say(client!, text(i));
   }
   await client?.close();
 }

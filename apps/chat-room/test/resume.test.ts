@@ -49,6 +49,18 @@ describe("resuming with ?after=<last id>", () => {
     expect(welcome.truncated).toBe(true);
   });
 
+  it("caps a resume at 512 KiB as well, so long messages never make one giant frame", async () => {
+    const room = uniqueRoom();
+    // 100 messages of 2,000 three-byte characters: about 600 KB of history.
+    await fill(room, 100, "Ada", (i) => `${"€".repeat(1_995)}${i}`.slice(-2_000));
+    const { welcome } = await join(room, { name: "Ada", after: 0 });
+    expect(welcome.truncated).toBe(true);
+    expect(welcome.history.at(-1)!.id).toBe(100);
+    const bytes = new TextEncoder().encode(JSON.stringify(welcome.history)).byteLength;
+    expect(bytes).toBeLessThanOrEqual(512 * 1024);
+    expect(bytes).toBeGreaterThan(512 * 1024 - 7_000); // as many as fit, not fewer
+  });
+
   it("with an epoch from before a purge, sends recent history and reset: true instead of resuming", async () => {
     const room = uniqueRoom();
     const { client } = await join(room);
