@@ -1,14 +1,123 @@
 /**
  * The workflow Worker: validates every request, then forwards it to the WorkflowRunner object of
- * the instance named in the path.
+ * the instance named in the path (one object per instance).
  */
 import { Hono } from "hono";
-import { notFound, onError } from "@durable-patterns/shared";
+import { z } from "zod";
+import {
+  ProblemError,
+  jsonBody,
+  limitBody,
+  notFound,
+  onError,
+  params,
+  problemType,
+  requireWebSocket,
+} from "@durable-patterns/shared";
+import { runner, startInstance, type StartRefusal } from "./instances";
+import { CreateBody, EventBody, MAX_BODY_BYTES, RestartBody, eventType, instanceId } from "./protocol";
 
 export { WorkflowRunner } from "./workflow-runner-object";
+export { WorkflowService } from "./workflow-service";
 
-const app = new Hono<{ Bindings: Env }>();
+const byId = params(z.object({ id: instanceId }));
+const byIdAndType = params(z.object({ id: instanceId, type: eventType }));
+
+/** Turns a refusal into its problem+json answer. */
+function refused(id: string | undefined, refusal: StartRefusal): never {
+  switch (refusal.reason) {
+    case "not_found":
+      throw new ProblemError(404, `There is no instance "${id}".`, { type: problemType("no-such-instance") });
+    case "exists":
+      throw new ProblemError(409, `An instance "${id}" already exists.`, { type: problemType("instance-exists") });
+    case "illegal_transition":
+      throw new ProblemError(409, `Cannot ${refusal.action} instance "${id}": it is ${refusal.status}.`, {
+        type: problemType("illegal-transition"),
+        extensions: { status: refusal.status, action: refusal.action },
+      });
+    case "no_such_step":
+      throw new ProblemError(422, `Instance "${id}" has no step "${refusal.step}" to restart from.`, {
+        type: problemType("no-such-step"),
+      });
+    case "too_many_events":
+      throw new ProblemError(409, `Instance "${id}" already holds ${refusal.limit} events no step has consumed.`, {
+        type: problemType("too-many-events"),
+        extensions: { limit: refusal.limit },
+      });
+    case "unknown_workflow":
+      throw new ProblemError(422, `There is no workflow "${refusal.workflow}".`, {
+        type: problemType("unknown-workflow"),
+        extensions: { known: refusal.known },
+      });
+    case "invalid_params":
+      throw new ProblemError(
+        422,
+        `Invalid params: ${refusal.errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`,
+        {
+          type: problemType("invalid-params"),
+          extensions: { errors: refusal.errors },
+        },
+      );
+  }
+}
+
+const api = new Hono<{ Bindings: Env }>()
+  // Params and event payloads are at most 1 MiB; refuse anything larger before reading it.
+  .use(limitBody(MAX_BODY_BYTES))
+  .post("/instances", jsonBody(CreateBody), async (c) => {
+    const body = c.req.valid("json");
+    const result = await startInstance(c.env, body);
+    if (!result.ok) refused(body.id, result);
+    return c.json(result.instance, 201);
+  })
+  .get("/instances/:id", byId, async (c) => {
+    const { id } = c.req.valid("param");
+    const instance = await runner(c.env, id).describe();
+    if (!instance) refused(id, { ok: false, reason: "not_found" });
+    return c.json(instance);
+  })
+  .post("/instances/:id/events/:type", byIdAndType, jsonBody(EventBody, { optional: true }), async (c) => {
+    const { id, type } = c.req.valid("param");
+    const { payload } = c.req.valid("json");
+    const result = await runner(c.env, id).sendEvent(type, payload);
+    if (!result.ok) refused(id, result);
+    return c.json(result.instance, 202);
+  })
+  .post("/instances/:id/pause", byId, async (c) => {
+    const { id } = c.req.valid("param");
+    const result = await runner(c.env, id).pause();
+    if (!result.ok) refused(id, result);
+    return c.json(result.instance);
+  })
+  .post("/instances/:id/resume", byId, async (c) => {
+    const { id } = c.req.valid("param");
+    const result = await runner(c.env, id).resume();
+    if (!result.ok) refused(id, result);
+    return c.json(result.instance);
+  })
+  .post("/instances/:id/terminate", byId, async (c) => {
+    const { id } = c.req.valid("param");
+    const result = await runner(c.env, id).terminate();
+    if (!result.ok) refused(id, result);
+    return c.json(result.instance);
+  })
+  .post("/instances/:id/restart", byId, jsonBody(RestartBody, { optional: true }), async (c) => {
+    const { id } = c.req.valid("param");
+    const { from } = c.req.valid("json");
+    const result = await runner(c.env, id).restart(from);
+    if (!result.ok) refused(id, result);
+    return c.json(result.instance);
+  })
+  .get("/instances/:id/websocket", byId, requireWebSocket, async (c) => {
+    const { id } = c.req.valid("param");
+    return runner(c.env, id).fetch(c.req.raw);
+  });
+
+const app = new Hono<{ Bindings: Env }>().route("/api", api);
 app.onError(onError);
 app.notFound(notFound);
+
+/** The API's route types, for Hono's typed client `hc<WorkflowApi>(url)`. */
+export type WorkflowApi = typeof app;
 
 export default app satisfies ExportedHandler<Env>;

@@ -1,4 +1,424 @@
 import { DurableObject } from "cloudflare:workers";
+import {
+  AlarmQueue,
+  Sql,
+  acceptWebSocket,
+  answerPings,
+  broadcast,
+  migrate,
+  reciprocateClose,
+  sendJson,
+  type Migration,
+} from "@durable-patterns/shared";
+import {
+  MAX_PENDING_EVENTS,
+  type InstanceError,
+  type InstanceStatus,
+  type InstanceSummary,
+  type InstanceView,
+  type ServerMessage,
+  type StepView,
+} from "./protocol";
+import { Replay, type ReplayHost, type StepRow } from "./replay";
+import { decodeJson } from "./step-output";
+import { registry } from "./workflows";
 
-/** One workflow instance. */
-export class WorkflowRunner extends DurableObject<Env> {}
+const migrations: Migration[] = [
+  {
+    name: "create workflow tables",
+    // One row for the instance (the object *is* the instance). Steps are keyed by their call
+    // position, the rowid: no secondary index, so each step write is one row written. Events
+    // not yet consumed are found through a partial index that holds only those.
+    sql: `CREATE TABLE instance (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            instance_id TEXT NOT NULL,
+            workflow TEXT NOT NULL,
+            params TEXT,
+            status TEXT NOT NULL,
+            output TEXT,
+            error TEXT,
+            generation INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+          );
+          CREATE TABLE steps (
+            seq INTEGER PRIMARY KEY,
+            key TEXT NOT NULL,
+            name TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            status TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            started_at INTEGER NOT NULL,
+            finished_at INTEGER,
+            wake_at INTEGER,
+            output TEXT,
+            output_bytes INTEGER,
+            error TEXT
+          );
+          CREATE TABLE step_chunks (
+            seq INTEGER NOT NULL,
+            idx INTEGER NOT NULL,
+            data BLOB NOT NULL,
+            PRIMARY KEY (seq, idx)
+          ) WITHOUT ROWID;
+          CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            type TEXT NOT NULL,
+            payload TEXT,
+            received_at INTEGER NOT NULL,
+            consumed_by INTEGER
+          );
+          CREATE INDEX events_pending ON events (type, id) WHERE consumed_by IS NULL;`,
+  },
+];
+
+interface InstanceRow extends Record<string, string | number | null> {
+  instance_id: string;
+  workflow: string;
+  params: string | null;
+  status: InstanceStatus;
+  output: string | null;
+  error: string | null;
+  generation: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Why a lifecycle call was refused. */
+export type Refusal =
+  | { ok: false; reason: "not_found" }
+  | { ok: false; reason: "exists" }
+  | { ok: false; reason: "illegal_transition"; status: InstanceStatus; action: string }
+  | { ok: false; reason: "no_such_step"; step: string }
+  | { ok: false; reason: "too_many_events"; limit: number };
+
+/** The answer of a lifecycle call. */
+export type LifecycleResult = { ok: true; instance: InstanceSummary } | Refusal;
+
+/** Statuses from which an action is allowed. Everything else is a 409. */
+const ALLOWED_FROM: Record<"pause" | "resume" | "terminate" | "event", readonly InstanceStatus[]> = {
+  pause: ["queued", "running", "waiting"],
+  resume: ["paused"],
+  terminate: ["queued", "running", "waiting", "paused"],
+  event: ["queued", "running", "waiting", "paused"],
+};
+
+/** Outputs larger than this are left out of `describe()`; `outputBytes` still tells the size. */
+const MAX_VIEW_OUTPUT_BYTES = 64 * 1024;
+
+/**
+ * One workflow instance. Every run of the workflow is a task of the shared alarm queue ("run",
+ * key "run"), so a run that dies with the object is delivered again; the replay skips completed
+ * steps. Sleeps, event timeouts and retry delays are the same task scheduled later.
+ */
+export class WorkflowRunner extends DurableObject<Env> {
+  /** Metered SQL: tests read `sql.meter` to assert the storage cost of each operation. */
+  readonly sql: Sql;
+
+  /** The clock of sleeps, timeouts, retries and the queue. Tests move it; in production `Date.now`. */
+  clock: () => number = Date.now;
+
+  /** Uniform random in [0, 1) for retry jitter. Tests fix it. */
+  random: () => number = Math.random;
+
+  private scheduler?: AlarmQueue<{ run: (payload: { generation: number }) => Promise<void> }>;
+  // An event or resume arrived while a run was in progress: when that run suspends it must wake
+  // again at once instead of at its own time (the event may be what a wait it just left wants).
+  private wakeRequested = false;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = new Sql(ctx.storage);
+    migrate(ctx.storage, migrations);
+    answerPings(ctx);
+  }
+
+  private get queue() {
+    return (this.scheduler ??= new AlarmQueue(this.ctx, {
+      sql: this.sql,
+      now: () => this.clock(),
+      random: () => this.random(),
+      handlers: {
+        // Asynchronous (steps do I/O), so at-least-once: a run that dies is run again, and the
+        // replay makes that safe.
+        run: (payload: { generation: number }) => this.execute(payload.generation),
+      },
+    }));
+  }
+
+  /** Creates the instance and queues its first run. */
+  create(input: { id: string; workflow: string; params: unknown }): LifecycleResult {
+    if (this.row()) return { ok: false, reason: "exists" };
+    const now = this.clock();
+    this.sql.transaction(() => {
+      this.sql.run(
+        `INSERT INTO instance (id, instance_id, workflow, params, status, generation, created_at, updated_at)
+         VALUES (1, ?, ?, ?, 'queued', 1, ?, ?)`,
+        input.id,
+        input.workflow,
+        input.params === undefined ? null : JSON.stringify(input.params),
+        now,
+        now,
+      );
+      this.wake(1, now);
+    });
+    return { ok: true, instance: { id: input.id, status: "queued" } };
+  }
+
+  /** The instance with every step, or null when none was created here. */
+  describe(): InstanceView | null {
+    const row = this.row();
+    if (!row) return null;
+    const steps = this.sql.all<StepRow>("SELECT * FROM steps ORDER BY seq").map(toStepView);
+    return {
+      id: row.instance_id,
+      workflow: row.workflow,
+      status: row.status,
+      params: decodeJson(row.params) ?? null,
+      output: decodeJson(row.output) ?? null,
+      error: row.error ? (JSON.parse(row.error) as InstanceError) : null,
+      createdAt: iso(row.created_at),
+      updatedAt: iso(row.updated_at),
+      steps,
+    };
+  }
+
+  /** Stores an event; a waiting instance runs at once to look at it. */
+  sendEvent(type: string, payload: unknown): LifecycleResult {
+    const row = this.row();
+    if (!row) return { ok: false, reason: "not_found" };
+    if (!ALLOWED_FROM.event.includes(row.status)) {
+      return { ok: false, reason: "illegal_transition", status: row.status, action: "event" };
+    }
+    // Bounded: reads at most MAX_PENDING_EVENTS rows of the partial index.
+    const pending = this.sql.one<{ n: number }>(
+      "SELECT count(*) AS n FROM (SELECT 1 FROM events WHERE consumed_by IS NULL LIMIT ?)",
+      MAX_PENDING_EVENTS,
+    )!.n;
+    if (pending >= MAX_PENDING_EVENTS) return { ok: false, reason: "too_many_events", limit: MAX_PENDING_EVENTS };
+    const now = this.clock();
+    this.sql.transaction(() => {
+      this.sql.run(
+        "INSERT INTO events (type, payload, received_at) VALUES (?, ?, ?)",
+        type,
+        payload === undefined ? null : JSON.stringify(payload),
+        now,
+      );
+      if (row.status === "waiting") this.wake(row.generation, now);
+    });
+    this.wakeRequested = true;
+    return { ok: true, instance: { id: row.instance_id, status: row.status } };
+  }
+
+  /** Stops the instance after the step in progress; nothing more starts until `resume`. */
+  pause(): LifecycleResult {
+    return this.transition("pause", "paused", () => this.queue.cancel({ key: "run" }));
+  }
+
+  /** Queues a paused instance to run again from where it stopped. */
+  resume(): LifecycleResult {
+    return this.transition("resume", "queued", (row) => {
+      this.wake(row.generation, this.clock());
+      this.wakeRequested = true;
+    });
+  }
+
+  /** Ends the instance for good (no undos run); `restart` is the only way back. */
+  terminate(): LifecycleResult {
+    return this.transition("terminate", "terminated", () => this.queue.cancel({ key: "run" }));
+  }
+
+  /**
+   * Runs the instance again from the first call of step `from` (or from the top): that step and
+   * every later one are forgotten, events they consumed are pending again. Allowed from any status.
+   */
+  restart(from?: string): LifecycleResult {
+    const row = this.row();
+    if (!row) return { ok: false, reason: "not_found" };
+    let fromSeq = 0;
+    if (from !== undefined) {
+      const step = this.sql.one<{ seq: number }>("SELECT seq FROM steps WHERE name = ? ORDER BY seq LIMIT 1", from);
+      if (!step) return { ok: false, reason: "no_such_step", step: from };
+      fromSeq = step.seq;
+    }
+    const now = this.clock();
+    const generation = row.generation + 1; // results of a run still in flight are void from here
+    this.sql.transaction(() => {
+      this.sql.run("DELETE FROM steps WHERE seq >= ?", fromSeq);
+      this.sql.run("DELETE FROM step_chunks WHERE seq >= ?", fromSeq);
+      this.sql.run("UPDATE events SET consumed_by = NULL WHERE consumed_by >= ?", fromSeq);
+      this.sql.run(
+        "UPDATE instance SET status = 'queued', output = NULL, error = NULL, generation = ?, updated_at = ? WHERE id = 1",
+        generation,
+        now,
+      );
+      this.wake(generation, now);
+    });
+    this.wakeRequested = true;
+    this.publishStatus(row.instance_id, "queued");
+    return { ok: true, instance: { id: row.instance_id, status: "queued" } };
+  }
+
+  /** All timed work runs through the shared alarm queue, the only code that sets the alarm. */
+  override async alarm(): Promise<void> {
+    await this.queue.run();
+  }
+
+  /** Only WebSocket upgrades arrive here (live progress); everything else is RPC. */
+  override async fetch(): Promise<Response> {
+    const { response, socket } = acceptWebSocket(this.ctx, { tags: ["watcher"] });
+    const row = this.row();
+    if (row) sendJson(socket, { type: "status", id: row.instance_id, status: row.status } satisfies ServerMessage);
+    return response;
+  }
+
+  override async webSocketMessage(): Promise<void> {
+    // Watchers only listen; "ping" is answered by the runtime without waking the object.
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    reciprocateClose(ws, code, reason);
+  }
+
+  /** One run: replays the workflow until it completes, fails or suspends. */
+  private async execute(generation: number): Promise<void> {
+    const row = this.row();
+    if (!row || row.generation !== generation || !["queued", "running", "waiting"].includes(row.status)) return;
+    this.wakeRequested = false;
+    const workflow = registry.get(row.workflow);
+    if (!workflow) {
+      this.settle(row, generation, "errored", {
+        error: { name: "UnknownWorkflowError", message: `No workflow "${row.workflow}" is registered any more.` },
+      });
+      return;
+    }
+    if (row.status !== "running") {
+      this.sql.run("UPDATE instance SET status = 'running', updated_at = ? WHERE id = 1", this.clock());
+      this.publishStatus(row.instance_id, "running");
+    }
+    const replay = new Replay(this.host(), generation);
+    const outcome = await replay.execute(workflow, decodeJson(row.params), {
+      instanceId: row.instance_id,
+      env: this.env,
+    });
+    switch (outcome.kind) {
+      case "interrupted":
+        return;
+      case "complete":
+        this.settle(row, generation, "complete", { output: outcome.output });
+        return;
+      case "errored":
+        this.settle(row, generation, "errored", { error: outcome.error });
+        return;
+      case "suspended":
+        this.sql.transaction(() => {
+          if (this.settle(row, generation, "waiting", {})) {
+            this.wake(generation, this.wakeRequested ? this.clock() : outcome.wakeAt);
+          }
+        });
+    }
+  }
+
+  /**
+   * Ends a run with `status`, only if the instance is still running this generation (a pause,
+   * terminate or restart during the run wins). One statement, no read held across an await.
+   */
+  private settle(
+    row: InstanceRow,
+    generation: number,
+    status: InstanceStatus,
+    result: { output?: string | null; error?: InstanceError },
+  ): boolean {
+    const updated = this.sql.one(
+      `UPDATE instance SET status = ?, output = ?, error = ?, updated_at = ?
+       WHERE id = 1 AND generation = ? AND status IN ('queued', 'running', 'waiting') RETURNING status`,
+      status,
+      result.output ?? null,
+      result.error ? JSON.stringify(result.error) : null,
+      this.clock(),
+      generation,
+    );
+    if (updated) this.publishStatus(row.instance_id, status);
+    return updated !== null;
+  }
+
+  /** Schedules the next run of `generation` (replacing any pending one: one run task per instance). */
+  private wake(generation: number, at: number): void {
+    this.queue.schedule("run", { generation }, { at, key: "run" });
+  }
+
+  private transition(
+    action: "pause" | "resume" | "terminate",
+    to: InstanceStatus,
+    effect: (row: InstanceRow) => void,
+  ): LifecycleResult {
+    const row = this.row();
+    if (!row) return { ok: false, reason: "not_found" };
+    if (!ALLOWED_FROM[action].includes(row.status)) {
+      return { ok: false, reason: "illegal_transition", status: row.status, action };
+    }
+    this.sql.transaction(() => {
+      this.sql.run("UPDATE instance SET status = ?, updated_at = ? WHERE id = 1", to, this.clock());
+      effect(row);
+    });
+    this.publishStatus(row.instance_id, to);
+    return { ok: true, instance: { id: row.instance_id, status: to } };
+  }
+
+  private host(): ReplayHost {
+    return {
+      sql: this.sql,
+      now: () => this.clock(),
+      random: () => this.random(),
+      mayStart: (generation) => {
+        const row = this.sql.one<{ status: string; generation: number }>(
+          "SELECT status, generation FROM instance WHERE id = 1",
+        );
+        return row?.status === "running" && row.generation === generation;
+      },
+      mayStore: (generation) =>
+        this.sql.one<{ generation: number }>("SELECT generation FROM instance WHERE id = 1")?.generation === generation,
+      stepChanged: (seq) => this.publishStep(seq),
+    };
+  }
+
+  private row(): InstanceRow | null {
+    return this.sql.one<InstanceRow>("SELECT * FROM instance WHERE id = 1");
+  }
+
+  private publishStatus(id: string, status: InstanceStatus): void {
+    broadcast(this.ctx, { type: "status", id, status } satisfies ServerMessage, { tag: "watcher" });
+  }
+
+  private publishStep(seq: number): void {
+    // Reading the row costs a billed read: only when someone watches.
+    if (this.ctx.getWebSockets("watcher").length === 0) return;
+    const step = this.sql.one<StepRow>("SELECT * FROM steps WHERE seq = ?", seq);
+    const id = this.sql.one<{ instance_id: string }>("SELECT instance_id FROM instance WHERE id = 1");
+    if (!step || !id) return;
+    const { output: _output, ...view } = toStepView({ ...step, output: null });
+    broadcast(this.ctx, { type: "step", id: id.instance_id, step: view } satisfies ServerMessage, { tag: "watcher" });
+  }
+}
+
+function toStepView(row: StepRow): StepView {
+  const view: StepView = {
+    position: row.seq,
+    name: row.name,
+    key: row.key,
+    kind: row.kind,
+    status: row.status,
+    attempts: row.attempts,
+    startedAt: iso(row.started_at),
+    finishedAt: row.finished_at === null ? null : iso(row.finished_at),
+    wakeAt: row.wake_at === null ? null : iso(row.wake_at),
+    outputBytes: row.output_bytes,
+    error: row.error ? (JSON.parse(row.error) as StepView["error"]) : null,
+  };
+  if (row.output !== null && (row.output_bytes ?? 0) <= MAX_VIEW_OUTPUT_BYTES) view.output = decodeJson(row.output);
+  return view;
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}

@@ -1,7 +1,97 @@
-/** Small clients for the tests: HTTP through the Worker. */
-import { exports } from "cloudflare:workers";
+/**
+ * The workflow test helper: start instances over HTTP, drive their alarm-queue runs by hand, move
+ * their clock, send events and read every step. Copy it next to your own workflow's tests.
+ */
+import { env, exports } from "cloudflare:workers";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import type { InstanceView } from "../src/protocol";
+import type { WorkflowRunner } from "../src/workflow-runner-object";
+
+let sequence = 0;
+
+/** An instance id no other test uses. */
+export function uniqueId(prefix = "i"): string {
+  return `${prefix}-${Date.now().toString(36)}-${(sequence++).toString(36)}`;
+}
 
 /** Calls the Worker as any HTTP client would. */
 export function api(path: string, init?: RequestInit): Promise<Response> {
   return exports.default.fetch(`https://workflow.example${path}`, init);
+}
+
+/** Sends a JSON body with the right content type. */
+export function json(method: string, body: unknown): RequestInit {
+  return { method, headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
+}
+
+/** The object of instance `id`. */
+export function stub(id: string) {
+  return env.WORKFLOW_RUNNER.getByName(id);
+}
+
+/** A fixed point in time for tests: 2026-01-01T00:00:00Z. */
+export const T0 = Date.UTC(2026, 0, 1);
+
+/**
+ * Starts an instance over HTTP with its clock at `at` (default {@link T0}) and no jitter, and
+ * returns its id. Nothing runs until {@link run}.
+ */
+export async function start(workflow: string, params?: unknown, options: { id?: string; at?: number } = {}) {
+  const id = options.id ?? uniqueId(workflow);
+  await setClock(id, options.at ?? T0);
+  const response = await api("/api/instances", json("POST", { workflow, id, params }));
+  if (response.status !== 201) throw new Error(`start ${workflow}: ${response.status} ${await response.text()}`);
+  return id;
+}
+
+/**
+ * Sets the instance's clock (and fixes jitter's random number). The clock is a field of the
+ * object, so it is set again after an eviction.
+ */
+export async function setClock(id: string, at: number, random = 0): Promise<void> {
+  await runInDurableObject(stub(id), (runner: WorkflowRunner) => {
+    runner.clock = () => at;
+    runner.random = () => random;
+  });
+}
+
+/**
+ * Fires the instance's alarm once: one run of the alarm queue, which runs the workflow until it
+ * completes, fails or suspends. Tests fire it by hand because the queue's clock is theirs; the
+ * platform would fire it at the due time. Returns false when no alarm was set.
+ */
+export function run(id: string): Promise<boolean> {
+  return runDurableObjectAlarm(stub(id));
+}
+
+/** Moves the clock to `at` and fires the alarm (a sleep ends, a retry runs, a wait times out). */
+export async function runAt(id: string, at: number): Promise<boolean> {
+  await setClock(id, at);
+  return run(id);
+}
+
+/** The instance as `GET /api/instances/:id` shows it. */
+export async function instance(id: string): Promise<InstanceView> {
+  const response = await api(`/api/instances/${id}`);
+  if (response.status !== 200) throw new Error(`get ${id}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as InstanceView;
+}
+
+/** Sends an event over HTTP. */
+export function sendEvent(id: string, type: string, payload?: unknown): Promise<Response> {
+  return api(`/api/instances/${id}/events/${type}`, json("POST", { payload }));
+}
+
+/** Calls a lifecycle route (`pause`, `resume`, `terminate`, `restart`). */
+export function lifecycle(id: string, action: string, body?: unknown): Promise<Response> {
+  return api(`/api/instances/${id}/${action}`, body === undefined ? { method: "POST" } : json("POST", body));
+}
+
+/** The pending run task's due time (queue clock), or null: where the instance will wake. */
+export async function nextRunAt(id: string): Promise<number | null> {
+  return runInDurableObject(
+    stub(id),
+    (runner: WorkflowRunner) =>
+      runner.sql.one<{ due: number }>("SELECT due FROM _alarm_queue_tasks WHERE key = 'run'")?.due ?? null,
+  );
 }

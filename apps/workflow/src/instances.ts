@@ -1,0 +1,42 @@
+/**
+ * Starting and steering instances, shared by the HTTP routes and the RPC service: input is
+ * validated here, before any object is touched.
+ */
+import { issuesOf } from "@durable-patterns/shared";
+import type { LifecycleResult, Refusal } from "./workflow-runner-object";
+import type { InstanceSummary } from "./protocol";
+import { registry } from "./workflows";
+
+/** Why a start was refused before reaching an object. */
+export type StartRefusal =
+  | Refusal
+  | { ok: false; reason: "unknown_workflow"; workflow: string; known: string[] }
+  | { ok: false; reason: "invalid_params"; errors: { path: string; message: string }[] };
+
+/** The answer of {@link startInstance}. */
+export type StartResult = { ok: true; instance: InstanceSummary } | StartRefusal;
+
+/** The object of instance `id`. */
+export function runner(env: Env, id: string) {
+  return env.WORKFLOW_RUNNER.getByName(id);
+}
+
+/**
+ * Validates the workflow name and its params (with the workflow's own schema, defaults applied),
+ * then creates the instance. `id` is a random UUID when absent.
+ */
+export async function startInstance(
+  env: Env,
+  input: { workflow: string; id?: string; params?: unknown },
+): Promise<StartResult> {
+  const workflow = registry.get(input.workflow);
+  if (!workflow) return { ok: false, reason: "unknown_workflow", workflow: input.workflow, known: registry.names() };
+  let params = input.params;
+  if (workflow.params) {
+    const parsed = workflow.params.safeParse(params);
+    if (!parsed.success) return { ok: false, reason: "invalid_params", errors: issuesOf(parsed.error) };
+    params = parsed.data;
+  }
+  const id = input.id ?? crypto.randomUUID();
+  return (await runner(env, id).create({ id, workflow: workflow.name, params })) as LifecycleResult;
+}

@@ -1,0 +1,100 @@
+/**
+ * What the workflow API accepts and answers. The Worker, the Durable Object, the RPC service and
+ * the tests all use these, so the contract is written once.
+ */
+import { z } from "zod";
+import type { StoredError } from "./errors";
+
+/** Instance ids: a letter, digit or `_` first, then up to 63 of letters, digits, `-` and `_`. */
+export const INSTANCE_ID_PATTERN = /^[a-zA-Z0-9_][a-zA-Z0-9-_]{0,63}$/;
+export const instanceId = z
+  .string()
+  .regex(INSTANCE_ID_PATTERN, "must be 1 to 64 characters of A-Z, a-z, 0-9, '-' or '_', not starting with '-'");
+
+/** Event types: what `step.waitForEvent({ type })` matches. */
+export const eventType = z
+  .string()
+  .regex(/^[a-zA-Z0-9_.:-]{1,64}$/, "must be 1 to 64 characters of A-Z, a-z, 0-9, '.', ':', '-' or '_'");
+
+/** Largest request body (params of a new instance, payload of an event): 1 MiB of JSON. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Events received but not yet consumed by a wait; more are refused with a 409. */
+export const MAX_PENDING_EVENTS = 1_000;
+
+/** Body of `POST /api/instances`. */
+export const CreateBody = z.strictObject({
+  workflow: z.string().min(1).max(64),
+  id: instanceId.optional(),
+  params: z.unknown().optional(),
+});
+export type CreateBody = z.output<typeof CreateBody>;
+
+/** Body of `POST /api/instances/:id/events/:type`; empty means no payload. */
+export const EventBody = z.strictObject({ payload: z.unknown().optional() });
+
+/** Body of `POST /api/instances/:id/restart`; empty means from the first step. */
+export const RestartBody = z.strictObject({
+  /** Restart from this step (its first call): earlier steps keep their results. */
+  from: z.string().min(1).max(256).optional(),
+});
+
+/** Where an instance is in its life. */
+export type InstanceStatus = "queued" | "running" | "paused" | "waiting" | "errored" | "terminated" | "complete";
+
+/** Statuses an instance never leaves by itself (only `restart` takes it back to `queued`). */
+export const FINAL_STATUSES: readonly InstanceStatus[] = ["errored", "terminated", "complete"];
+
+/** What kind of call recorded a step. */
+export type StepKind = "do" | "sleep" | "wait" | "undo";
+
+/** Where a step is. `retrying` waits for its next attempt; `sleeping` and `waiting` for time or an event. */
+export type StepStatus = "running" | "retrying" | "sleeping" | "waiting" | "complete" | "errored";
+
+/** A step as the API shows it. Times are ISO 8601. */
+export interface StepView {
+  /** Call position in the workflow (0 first): the replay checks each call against it. */
+  position: number;
+  name: string;
+  /** `name#n` for the n-th call of that name: the cache key. */
+  key: string;
+  kind: StepKind;
+  status: StepStatus;
+  attempts: number;
+  startedAt: string;
+  finishedAt: string | null;
+  /** When a sleeping step wakes, a retry runs or a wait times out. */
+  wakeAt: string | null;
+  /** The stored result; omitted for outputs over 64 KiB (see `outputBytes`). */
+  output?: unknown;
+  outputBytes: number | null;
+  error: StoredError | null;
+}
+
+/** An instance's error: why it failed, and which undos failed in turn. */
+export interface InstanceError extends StoredError {
+  compensationErrors?: { step: string; error: StoredError }[];
+}
+
+/** An instance as the API shows it. */
+export interface InstanceView {
+  id: string;
+  workflow: string;
+  status: InstanceStatus;
+  params: unknown;
+  output: unknown;
+  error: InstanceError | null;
+  createdAt: string;
+  updatedAt: string;
+  steps: StepView[];
+}
+
+/** The short answer of lifecycle calls. */
+export interface InstanceSummary {
+  id: string;
+  status: InstanceStatus;
+}
+
+/** Messages the server sends over `GET /api/instances/:id/websocket`. */
+export type ServerMessage =
+  { type: "status"; id: string; status: InstanceStatus } | { type: "step"; id: string; step: Omit<StepView, "output"> };

@@ -1,0 +1,8 @@
+/**
+ * The workflows this app can start, by name. Add yours here.
+ */
+import { WorkflowRegistry } from "../define";
+import { dailyReport } from "./daily-report";
+import { order } from "./order";
+
+export const registry = new WorkflowRegistry([order, dailyReport]);
