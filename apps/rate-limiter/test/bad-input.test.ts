@@ -46,9 +46,7 @@ describe("invalid policies", () => {
     await check({ key, policies: [good] });
     const problem = await refused(key, "/api/check", json("POST", { key, policies: ["nope"] }), 422);
     expect(problem).toMatchObject({ type: "urn:durable-patterns:problem:unknown-policy" });
-    expect(problem.detail).toBe(
-      'No policy named "nope" is configured (configured: "api", "hourly", "daily", "demo").',
-    );
+    expect(problem.detail).toBe('No policy named "nope" is configured (configured: "api", "hourly", "daily", "demo").');
   });
 
   it("refuses the same policy name twice in one check", async () => {
@@ -72,7 +70,12 @@ describe("malformed requests", () => {
   const key = uniqueKey();
   const cases: [string, string, RequestInit, number][] = [
     ["no body", "/api/check", { method: "POST" }, 400],
-    ["malformed JSON", "/api/check", { method: "POST", headers: { "content-type": "application/json" }, body: "{" }, 400],
+    [
+      "malformed JSON",
+      "/api/check",
+      { method: "POST", headers: { "content-type": "application/json" }, body: "{" },
+      400,
+    ],
     ["text/plain", "/api/check", { method: "POST", headers: { "content-type": "text/plain" }, body: "{}" }, 415],
     ["a 5 KB body", "/api/check", json("POST", { key, policies: [good], pad: "x".repeat(5000) }), 413],
     ["no policies", "/api/check", json("POST", { key, policies: [] }), 422],

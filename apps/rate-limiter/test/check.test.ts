@@ -21,7 +21,15 @@ describe("POST /api/check", () => {
     expect(await refused.json()).toEqual({
       allowed: false,
       policies: [
-        { name: "per-minute", algorithm: "fixed-window", limit: 3, period: 60, remaining: 0, reset: 40, retryAfter: 40 },
+        {
+          name: "per-minute",
+          algorithm: "fixed-window",
+          limit: 3,
+          period: 60,
+          remaining: 0,
+          reset: 40,
+          retryAfter: 40,
+        },
       ],
     });
   });
@@ -89,7 +97,15 @@ describe("GET /api/keys/:key (peek)", () => {
         key,
         allowed: true,
         policies: [
-          { name: "per-minute", algorithm: "fixed-window", limit: 3, period: 60, remaining: 1, reset: 60, retryAfter: 0 },
+          {
+            name: "per-minute",
+            algorithm: "fixed-window",
+            limit: 3,
+            period: 60,
+            remaining: 1,
+            reset: 60,
+            retryAfter: 0,
+          },
         ],
       });
       expect(response.headers.get("RateLimit")).toBe('"per-minute";r=1;t=60');

@@ -18,7 +18,9 @@ function storage(key: string) {
   return runInDurableObject(stub(key), async (_limiter: RateLimiter, state) => ({
     alarm: await state.storage.getAlarm(),
     tables: state.storage.sql
-      .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf%' ESCAPE '\\' ORDER BY name")
+      .exec<{ name: string }>(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf%' ESCAPE '\\' ORDER BY name",
+      )
       .toArray()
       .map((row) => row.name),
     quotaRows: state.storage.sql.exec("SELECT * FROM quota").toArray().length,
