@@ -142,7 +142,11 @@ export function exportApp({ root, app, target }) {
       names: plan.names,
       files: plan.files.map((f) => relative(sourceRoot, f)),
       left: walk(sourceRoot)
-        .filter((f) => CODE.test(f) && !plan.files.includes(f))
+        // The package's own index.ts is replaced by one that re-exports only what was vendored.
+        .filter(
+          (f) =>
+            CODE.test(f) && !plan.files.includes(f) && !(plan.index !== null && f === join(sourceRoot, "index.ts")),
+        )
         .map((f) => relative(sourceRoot, f)),
       npm: [...plan.bareImports].sort(),
     });

@@ -64,7 +64,8 @@ function headerFor(app, origin, vendored) {
 function wrap(text, width) {
   const lines = [];
   let line = "";
-  for (const word of text.split(" ")) {
+  // A code span is one word: a line break inside it would change the rendering.
+  for (const word of text.match(/(?:`[^`]*`|[^\s`])+/g) ?? []) {
     if (line && line.length + 1 + word.length > width) {
       lines.push(line);
       line = word;
