@@ -59,7 +59,7 @@ export const variants = [
   {
     id: "counter",
     app: "counter",
-    title: "counter: POST /api/counters/:name/increment, one name",
+    title: "POST /api/counters/:name/increment, one name",
     worker: "counter",
     request: increment,
     meter: { binding: "COUNTER", name: "bench", source: "Sql meter (cursor rowsRead/rowsWritten), exact" },

@@ -1,4 +1,6 @@
 /** The human-readable forms of a run's results: a markdown table and an SVG bar chart. */
+import { readFile, writeFile } from "node:fs/promises";
+import * as prettier from "prettier";
 import { round } from "./stats.mjs";
 
 const range = ({ median, min, max }, digits = 2) =>
@@ -80,4 +82,21 @@ export function svgChart(results) {
   });
   parts.push("</svg>");
   return parts.join("\n") + "\n";
+}
+
+/**
+ * Puts the table of a run between the `latest:start` / `latest:end` markers of a README,
+ * formatted as `pnpm lint` expects.
+ *
+ * @example
+ * await updateReadme("bench/README.md", JSON.parse(await readFile("bench/results/latest.json", "utf8")));
+ */
+export async function updateReadme(file, results) {
+  const readme = await readFile(file, "utf8");
+  const [start, end] = ["<!-- latest:start -->", "<!-- latest:end -->"];
+  const before = readme.slice(0, readme.indexOf(start) + start.length);
+  const after = readme.slice(readme.indexOf(end));
+  const updated = `${before}\n\n${markdownReport(results)}\n${after}`;
+  const options = (await prettier.resolveConfig(file)) ?? {};
+  await writeFile(file, await prettier.format(updated, { ...options, filepath: file }));
 }

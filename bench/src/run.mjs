@@ -20,7 +20,7 @@ import { parseArgs } from "node:util";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { workerOptions } from "./build.mjs";
 import { variants, workers } from "./config.mjs";
-import { markdownReport, svgChart } from "./report.mjs";
+import { markdownReport, svgChart, updateReadme } from "./report.mjs";
 import { summarize } from "./stats.mjs";
 
 const benchDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -34,8 +34,8 @@ const { values: args } = parseArgs({
 });
 const quick = args.quick;
 const plan = {
-  rounds: Number(args.rounds ?? (quick ? 2 : 7)),
-  durationSeconds: Number(args.duration ?? (quick ? 2 : 5)),
+  rounds: Number(args.rounds ?? (quick ? 2 : 15)),
+  durationSeconds: Number(args.duration ?? (quick ? 2 : 3)),
   warmupSeconds: quick ? 1 : 2,
   connections: Number(args.connections ?? 10),
   meteredRequests: quick ? 20 : 200,
@@ -122,6 +122,7 @@ async function main() {
   await writeFile(`${output}.json`, JSON.stringify(results, null, 2) + "\n");
   await writeFile(`${output}.md`, markdownReport(results));
   await writeFile(`${output}.svg`, svgChart(results));
+  if (!quick && results.ok) await updateReadme(path.join(benchDir, "README.md"), results);
   progress(`done in ${Math.round((Date.now() - started) / 1000)} s`, true);
   process.stdout.write(`\n${markdownReport(results)}\nwrote ${path.relative(process.cwd(), output)}.{json,md,svg}\n`);
 }
