@@ -8,6 +8,7 @@ import {
   expectText,
   launchBrowser,
   openRoom,
+  post,
   send,
   shownMessages,
   simulateOutages,
@@ -92,6 +93,21 @@ describe("chatting", () => {
     await page.keyboard.type("line two");
     await page.keyboard.press("Enter");
     await expectMessages(page, ["line one\nline two"]);
+  });
+});
+
+describe("history", () => {
+  it("shows the last 50 messages and loads earlier ones on request", async () => {
+    const room = uniqueRoom("paging");
+    await post(room, 60);
+    const page = await openRoom(ada, room, "Ada");
+    const numbered = (from, to) => Array.from({ length: to - from + 1 }, (_, i) => `m${from + i}`);
+    await expectMessages(page, numbered(11, 60));
+
+    await page.getByRole("button", { name: "Load earlier messages" }).click();
+
+    await expectMessages(page, numbered(1, 60));
+    assert.equal(await page.getByRole("button", { name: "Load earlier messages" }).isHidden(), true);
   });
 });
 

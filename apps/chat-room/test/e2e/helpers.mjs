@@ -35,6 +35,28 @@ export async function api(path) {
   return response.json();
 }
 
+/**
+ * Posts `count` messages "m1", "m2", ... to `room` over WebSockets from Node, opening a new
+ * connection every 20 messages (each connection may send 20 per 10 s).
+ */
+export async function post(room, count) {
+  const url = `${BASE_URL.replace(/^http/, "ws")}/api/rooms/${room}/websocket?name=Seeder`;
+  for (let first = 1; first <= count; first += 20) {
+    const last = Math.min(count, first + 19);
+    const socket = new WebSocket(url);
+    await new Promise((resolve, reject) => {
+      socket.onerror = () => reject(new Error(`could not connect to ${url}`));
+      socket.onmessage = (event) => {
+        const message = JSON.parse(event.data);
+        if (message.type === "welcome") {
+          for (let i = first; i <= last; i++) socket.send(JSON.stringify({ type: "message", text: `m${i}` }));
+        } else if (message.type === "message" && message.text === `m${last}`) resolve();
+      };
+    });
+    socket.close();
+  }
+}
+
 /** Opens the page for `room` as `name` in a new tab of `context` and waits until it is live. */
 export async function openRoom(context, room, name) {
   const page = await context.newPage();
