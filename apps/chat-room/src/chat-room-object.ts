@@ -200,9 +200,12 @@ export class ChatRoom extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     await this.open().run();
     if (!this.purgeDue) return;
-    this.purgeDue = false;
     // From compatibility date 2026-02-24 this also deletes the alarm: nothing of the room is left.
+    // Nothing can run between the purge task's check and this call (no I/O in between), so
+    // nobody can have joined. Should it throw, the flag stays set and the platform's retry of
+    // this alarm purges again.
     await this.ctx.storage.deleteAll();
+    this.purgeDue = false;
     this.queue = null;
     this.epochCache = null;
   }
@@ -231,6 +234,9 @@ export class ChatRoom extends DurableObject<Env> {
   private purgeIfIdle(): void {
     const now = this.clock();
     if (this.openSockets().length > 0) return this.schedulePurge(now + IDLE_PURGE_MS);
+    // Messages only come from sockets, and the last one leaving reschedules this task, so this
+    // holds whenever the task fires on time; it guards a room whose messages arrive another way
+    // (an HTTP route you add, say) or a clock that stepped back.
     const lastAt = this.sql.one<{ at: number }>("SELECT at FROM messages ORDER BY id DESC LIMIT 1")?.at;
     if (lastAt !== undefined && lastAt + IDLE_PURGE_MS > now) return this.schedulePurge(lastAt + IDLE_PURGE_MS);
     this.purgeDue = true;
