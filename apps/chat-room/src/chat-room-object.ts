@@ -234,9 +234,9 @@ export class ChatRoom extends DurableObject<Env> {
   private purgeIfIdle(): void {
     const now = this.clock();
     if (this.openSockets().length > 0) return this.schedulePurge(now + IDLE_PURGE_MS);
-    // Messages only come from sockets, and the last one leaving reschedules this task, so this
-    // holds whenever the task fires on time; it guards a room whose messages arrive another way
-    // (an HTTP route you add, say) or a clock that stepped back.
+    // Today this never defers: messages only come from sockets, and the last socket leaving
+    // reschedules the task past its last message. It keeps the purge right if messages ever
+    // arrive another way (an HTTP route you add, say) or the clock steps back.
     const lastAt = this.sql.one<{ at: number }>("SELECT at FROM messages ORDER BY id DESC LIMIT 1")?.at;
     if (lastAt !== undefined && lastAt + IDLE_PURGE_MS > now) return this.schedulePurge(lastAt + IDLE_PURGE_MS);
     this.purgeDue = true;
