@@ -66,4 +66,7 @@ const app = new Hono<{ Bindings: Env }>()
 app.onError(onError);
 app.notFound(notFound);
 
+/** The API's route types, for Hono's typed client `hc<RateLimiterApi>(url)`. */
+export type RateLimiterApi = typeof app;
+
 export default app satisfies ExportedHandler<Env>;
