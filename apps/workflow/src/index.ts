@@ -31,10 +31,15 @@ function refused(id: string | undefined, refusal: StartRefusal): never {
     case "exists":
       throw new ProblemError(409, `An instance "${id}" already exists.`, { type: problemType("instance-exists") });
     case "illegal_transition":
-      throw new ProblemError(409, `Cannot ${refusal.action} instance "${id}": it is ${refusal.status}.`, {
-        type: problemType("illegal-transition"),
-        extensions: { status: refusal.status, action: refusal.action },
-      });
+      throw new ProblemError(
+        409,
+        `Cannot ${refusal.action === "event" ? "send an event to" : refusal.action} instance "${id}": it is ${refusal.status}.`,
+        {
+          type: problemType("illegal-transition"),
+          // Not `status`: that member of a problem is the HTTP status.
+          extensions: { instanceStatus: refusal.status, action: refusal.action },
+        },
+      );
     case "no_such_step":
       throw new ProblemError(422, `Instance "${id}" has no step "${refusal.step}" to restart from.`, {
         type: problemType("no-such-step"),

@@ -80,16 +80,69 @@ export const gated = registry.register(
       return "before";
     });
     const inside = await step.do("inside", async () => {
-      effect(instanceId, "inside");
+      const attempt = effect(instanceId, "inside");
       const hook = hooks.get(instanceId);
       hook?.entered?.();
       await hook?.gate;
-      return "inside";
+      return `inside ${attempt}`;
     });
     const after = await step.do("after", async () => {
       effect(instanceId, "after");
       return "after";
     });
     return [before, inside, after];
+  }),
+);
+
+/** Which version of its code `test-versioned` runs, per instance: tests "deploy" a change with it. */
+export const versions = new Map<string, "v1" | "v2-inserted" | "v2-shorter">();
+
+/** A workflow whose code a test changes while an instance is running. */
+export const versioned = registry.register(
+  defineWorkflow("test-versioned", async (_params: unknown, step, { instanceId }) => {
+    const version = versions.get(instanceId) ?? "v1";
+    const a = await step.do("a", async () => "a");
+    if (version === "v2-inserted") await step.do("new step", async () => "new");
+    await step.sleep("nap", "1 minute");
+    if (version === "v2-shorter") return [a];
+    const b = await step.do("b", async () => "b");
+    await step.sleep("nap 2", "1 minute");
+    return [a, b];
+  }),
+);
+
+/** One step that returns `bytes` characters of JSON string. */
+export const bigOutput = registry.register(
+  defineWorkflow("test-big-output", async (params: { bytes: number }, step, { instanceId }) => {
+    const text = await step.do("make", { retries: { limit: 0 } }, async () => {
+      effect(instanceId, "make");
+      return "x".repeat(params.bytes - 2); // the JSON string adds two quotes
+    });
+    await step.sleep("nap", "1 second");
+    return { length: text.length, head: text.slice(0, 3) };
+  }),
+);
+
+/** Waits for two "ping" events, then a "pong" with a short timeout that it tolerates. */
+export const waiter = registry.register(
+  defineWorkflow("test-waiter", async (_params: unknown, step) => {
+    const first = await step.waitForEvent<string>("first ping", { type: "ping", timeout: "1 hour" });
+    const second = await step.waitForEvent<string>("second ping", { type: "ping", timeout: "1 hour" });
+    let pong: string;
+    try {
+      pong = (await step.waitForEvent<string>("pong", { type: "pong", timeout: "5 minutes" })).payload;
+    } catch (error) {
+      pong = `timed out: ${(error as Error).name}`;
+    }
+    return { first: first.payload, second: second.payload, pong };
+  }),
+);
+
+/** `n` steps in a row and nothing else: what one step costs. */
+export const steps = registry.register(
+  defineWorkflow("test-steps", async (params: { n: number }, step) => {
+    let total = 0;
+    for (let i = 0; i < params.n; i++) total += await step.do(`step ${i}`, async () => i);
+    return total;
   }),
 );

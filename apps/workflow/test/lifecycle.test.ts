@@ -1,0 +1,235 @@
+/**
+ * Creating instances and steering them: pause, resume, terminate and restart from every status,
+ * and a 409 for every transition that makes no sense.
+ */
+import { describe, expect, it } from "vitest";
+import type { InstanceStatus } from "../src/protocol";
+import { T0, api, instance, json, lifecycle, nextRunAt, run, runAt, sendEvent, start, uniqueId } from "./helpers";
+import { count, hooks } from "./workflows";
+
+describe("POST /api/instances", () => {
+  it("creates a queued instance with the given id", async () => {
+    const id = uniqueId();
+    const response = await api("/api/instances", json("POST", { workflow: "test-three-steps", id, params: { n: 1 } }));
+    expect(response.status).toBe(201);
+    expect(await response.json()).toEqual({ id, status: "queued" });
+    const view = await instance(id);
+    expect(view).toMatchObject({ id, workflow: "test-three-steps", status: "queued", params: { n: 1 }, steps: [] });
+  });
+
+  it("generates an id when none is given", async () => {
+    const response = await api("/api/instances", json("POST", { workflow: "daily-report" }));
+    expect(response.status).toBe(201);
+    const { id, status } = (await response.json()) as { id: string; status: string };
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(status).toBe("queued");
+    // The params schema filled in its default.
+    expect((await instance(id)).params).toEqual({});
+  });
+
+  it("refuses a second instance with the same id with a 409 and keeps the first", async () => {
+    const id = await start("test-three-steps", { n: 1 });
+    const response = await api("/api/instances", json("POST", { workflow: "test-three-steps", id, params: { n: 9 } }));
+    expect(response.status).toBe(409);
+    expect(await response.json()).toMatchObject({ type: "urn:durable-patterns:problem:instance-exists" });
+    expect((await instance(id)).params).toEqual({ n: 1 });
+  });
+});
+
+describe("GET /api/instances/:id", () => {
+  it("answers 404 for an instance that was never created", async () => {
+    const response = await api(`/api/instances/${uniqueId()}`);
+    expect(response.status).toBe(404);
+    expect(await response.json()).toMatchObject({ type: "urn:durable-patterns:problem:no-such-instance" });
+  });
+});
+
+/** Brings a fresh `test-three-steps` instance to `status`. */
+async function instanceIn(status: InstanceStatus): Promise<string> {
+  const id = await start("test-three-steps", { n: 1 });
+  if (status === "queued") return id;
+  if (status === "paused") {
+    await lifecycle(id, "pause");
+    return id;
+  }
+  if (status === "terminated") {
+    await lifecycle(id, "terminate");
+    return id;
+  }
+  if (status === "running") {
+    // A run in progress: the gated workflow holds its step open.
+    return runningInstance();
+  }
+  await run(id); // waiting in "nap"
+  if (status === "waiting") return id;
+  if (status === "complete") {
+    await runAt(id, T0 + 60_000);
+    return id;
+  }
+  throw new Error(`no recipe for ${status}`);
+}
+
+/** A gated instance whose "inside" step is in progress; open the gate with hooks. */
+async function runningInstance(): Promise<string> {
+  const id = await start("test-gated");
+  let open!: () => void;
+  let entered!: () => void;
+  const inside = new Promise<void>((resolve) => (entered = resolve));
+  hooks.set(id, { gate: new Promise<void>((resolve) => (open = resolve)), entered });
+  pendingRuns.set(id, { run: run(id), open });
+  await inside;
+  return id;
+}
+const pendingRuns = new Map<string, { run: Promise<boolean>; open: () => void }>();
+
+const transitions: [action: string, from: InstanceStatus, expected: number, to?: InstanceStatus][] = [
+  ["pause", "queued", 200, "paused"],
+  ["pause", "waiting", 200, "paused"],
+  ["pause", "running", 200, "paused"],
+  ["pause", "paused", 409],
+  ["pause", "complete", 409],
+  ["pause", "terminated", 409],
+  ["resume", "paused", 200, "queued"],
+  ["resume", "queued", 409],
+  ["resume", "waiting", 409],
+  ["resume", "complete", 409],
+  ["resume", "terminated", 409],
+  ["terminate", "queued", 200, "terminated"],
+  ["terminate", "waiting", 200, "terminated"],
+  ["terminate", "running", 200, "terminated"],
+  ["terminate", "paused", 200, "terminated"],
+  ["terminate", "complete", 409],
+  ["terminate", "terminated", 409],
+  ["restart", "queued", 200, "queued"],
+  ["restart", "waiting", 200, "queued"],
+  ["restart", "paused", 200, "queued"],
+  ["restart", "running", 200, "queued"],
+  ["restart", "complete", 200, "queued"],
+  ["restart", "terminated", 200, "queued"],
+];
+
+describe("lifecycle transitions", () => {
+  it.each(transitions)("%s from %s answers %i", async (action, from, expected, to) => {
+    const id = await instanceIn(from);
+    const response = await lifecycle(id, action);
+    expect(response.status).toBe(expected);
+    if (expected === 200) {
+      expect(await response.json()).toEqual({ id, status: to });
+    } else {
+      expect(await response.json()).toMatchObject({
+        type: "urn:durable-patterns:problem:illegal-transition",
+        instanceStatus: from,
+        action,
+      });
+    }
+    const pending = pendingRuns.get(id);
+    if (pending) {
+      pending.open();
+      await pending.run;
+    }
+    // An illegal transition changed nothing.
+    if (expected === 409) expect((await instance(id)).status).toBe(from);
+  });
+});
+
+describe("pause and resume", () => {
+  it("lets the step in progress finish, starts nothing more, and goes on after resume", async () => {
+    const id = await runningInstance();
+    expect((await lifecycle(id, "pause")).status).toBe(200);
+    const { open, run: inFlight } = pendingRuns.get(id)!;
+    open();
+    await inFlight;
+    let view = await instance(id);
+    expect(view.status).toBe("paused");
+    // "inside" kept its result; "after" never started.
+    expect(view.steps.map((s) => [s.name, s.status])).toEqual([
+      ["before", "complete"],
+      ["inside", "complete"],
+    ]);
+    expect(await nextRunAt(id)).toBeNull();
+
+    expect((await lifecycle(id, "resume")).status).toBe(200);
+    await run(id);
+    view = await instance(id);
+    expect(view.status).toBe("complete");
+    expect(view.output).toEqual(["before", "inside 1", "after"]);
+    expect([count(id, "before"), count(id, "inside"), count(id, "after")]).toEqual([1, 1, 1]);
+  });
+
+  it("keeps events sent while paused for after resume", async () => {
+    const id = await start("test-waiter");
+    await run(id);
+    await lifecycle(id, "pause");
+    await sendEvent(id, "ping", "one");
+    expect(await nextRunAt(id)).toBeNull(); // a paused instance is not woken by events
+    await lifecycle(id, "resume");
+    await run(id);
+    expect((await instance(id)).steps[0]).toMatchObject({ status: "complete", output: { payload: "one" } });
+  });
+
+  it("resumes a paused sleep at its original time", async () => {
+    const id = await instanceIn("waiting");
+    await lifecycle(id, "pause");
+    await lifecycle(id, "resume");
+    await run(id); // replays, finds the sleep not over, and suspends again
+    expect((await instance(id)).status).toBe("waiting");
+    expect(await nextRunAt(id)).toBe(T0 + 60_000);
+  });
+});
+
+describe("terminate", () => {
+  it("stops a sleeping instance for good: nothing runs at its wake time", async () => {
+    const id = await instanceIn("waiting");
+    await lifecycle(id, "terminate");
+    expect(await nextRunAt(id)).toBeNull();
+    await runAt(id, T0 + 60_000);
+    expect((await instance(id)).status).toBe("terminated");
+    expect(count(id, "b")).toBe(0);
+  });
+});
+
+describe("restart", () => {
+  it("runs a complete instance again from the top", async () => {
+    const id = await instanceIn("complete");
+    expect((await lifecycle(id, "restart")).status).toBe(200);
+    const view = await instance(id);
+    expect(view).toMatchObject({ status: "queued", output: null, steps: [] });
+    await run(id);
+    await runAt(id, T0 + 120_000);
+    expect((await instance(id)).output).toEqual({ total: 21 });
+    expect(count(id, "a")).toBe(2);
+  });
+
+  it("restarts from a named step and keeps the results before it", async () => {
+    const id = await instanceIn("complete");
+    expect((await lifecycle(id, "restart", { from: "b" })).status).toBe(200);
+    expect((await instance(id)).steps.map((s) => s.key)).toEqual(["a#1", "nap#1"]);
+    await run(id);
+    const view = await instance(id);
+    expect(view.status).toBe("complete");
+    expect([count(id, "a"), count(id, "b"), count(id, "c")]).toEqual([1, 2, 2]);
+  });
+
+  it("answers 422 for a step the instance does not have", async () => {
+    const id = await instanceIn("complete");
+    const response = await lifecycle(id, "restart", { from: "no such step" });
+    expect(response.status).toBe(422);
+    expect(await response.json()).toMatchObject({ type: "urn:durable-patterns:problem:no-such-step" });
+    expect((await instance(id)).status).toBe("complete");
+  });
+
+  it("voids the result of a step still running when the restart came", async () => {
+    const id = await runningInstance();
+    expect((await lifecycle(id, "restart")).status).toBe(200);
+    const { open, run: inFlight } = pendingRuns.get(id)!;
+    hooks.delete(id);
+    open();
+    await inFlight;
+    // The old run's "inside" (its first execution) was never stored: the restarted run, queued
+    // due now, ran right after it in the same alarm and stored its own.
+    const view = await instance(id);
+    expect(view.status).toBe("complete");
+    expect(view.output).toEqual(["before", "inside 2", "after"]);
+    expect([count(id, "before"), count(id, "inside"), count(id, "after")]).toEqual([2, 2, 1]);
+  });
+});

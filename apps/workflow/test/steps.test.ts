@@ -1,0 +1,135 @@
+/**
+ * `step.do` and `step.sleep`: results are stored once and replayed, sleeps go through the alarm
+ * queue, large results are chunked, and a code change under a running instance is caught.
+ */
+import { evictDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { T0, instance, nextRunAt, run, runAt, setClock, start, stub } from "./helpers";
+import { count, versions } from "./workflows";
+
+describe("step.do and step.sleep", () => {
+  it("runs each step once and replays stored results after a sleep", async () => {
+    const id = await start("test-three-steps", { n: 1 });
+    expect((await instance(id)).status).toBe("queued");
+
+    await run(id);
+    let view = await instance(id);
+    expect(view.status).toBe("waiting");
+    expect(view.steps.map((s) => [s.key, s.kind, s.status])).toEqual([
+      ["a#1", "do", "complete"],
+      ["nap#1", "sleep", "sleeping"],
+    ]);
+    expect(view.steps[0]).toMatchObject({ attempts: 1, output: 2, outputBytes: 1, error: null });
+    expect(view.steps[1]!.wakeAt).toBe(new Date(T0 + 60_000).toISOString());
+    // The sleep is the alarm queue's "run" task, due when it ends.
+    expect(await nextRunAt(id)).toBe(T0 + 60_000);
+
+    await runAt(id, T0 + 60_000);
+    view = await instance(id);
+    expect(view.status).toBe("complete");
+    expect(view.output).toEqual({ total: 21 });
+    expect(view.steps.map((s) => s.status)).toEqual(["complete", "complete", "complete", "complete"]);
+    // The second run replayed "a" from SQLite instead of running it again.
+    expect([count(id, "a"), count(id, "b"), count(id, "c")]).toEqual([1, 1, 1]);
+    expect(await nextRunAt(id)).toBeNull();
+  });
+
+  it("does not wake a sleeping instance before its time", async () => {
+    const id = await start("test-three-steps", { n: 5 });
+    await run(id);
+    // An early alarm (the platform may fire late, never early, but a wake-up can come from an event).
+    await runAt(id, T0 + 59_999);
+    expect((await instance(id)).status).toBe("waiting");
+    expect(await nextRunAt(id)).toBe(T0 + 60_000);
+    await runAt(id, T0 + 60_000);
+    expect((await instance(id)).output).toEqual({ total: 61 });
+  });
+
+  it("keeps a sleep's end across eviction", async () => {
+    const id = await start("test-three-steps", { n: 2 });
+    await run(id);
+    await evictDurableObject(stub(id));
+    await runAt(id, T0 + 60_000);
+    expect((await instance(id)).status).toBe("complete");
+    expect(count(id, "a")).toBe(1);
+  });
+});
+
+describe("large step results", () => {
+  it("stores a 5 MiB result in chunk rows and replays it intact", async () => {
+    const bytes = 5 * 1024 * 1024;
+    const id = await start("test-big-output", { bytes });
+    await run(id);
+    let view = await instance(id);
+    // Too large to show inline: the view gives its size.
+    expect(view.steps[0]).toMatchObject({ status: "complete", outputBytes: bytes });
+    expect(view.steps[0]).not.toHaveProperty("output");
+    await evictDurableObject(stub(id));
+    await runAt(id, T0 + 1_000);
+    view = await instance(id);
+    expect(view.status).toBe("complete");
+    expect(view.output).toEqual({ length: bytes - 2, head: "xxx" });
+    expect(count(id, "make")).toBe(1);
+  });
+
+  it("fails a step whose result is over 32 MiB, without retrying, naming the limit", async () => {
+    const id = await start("test-big-output", { bytes: 32 * 1024 * 1024 + 1 });
+    await run(id);
+    const view = await instance(id);
+    expect(view.status).toBe("errored");
+    expect(view.steps[0]!.error).toEqual({
+      name: "OutputTooLargeError",
+      message: expect.stringContaining("at most 33554432 bytes (32 MiB)"),
+    });
+    expect(view.error!.message).toContain('Step "make" failed after 1 attempt');
+  });
+});
+
+describe("code changes under a running instance", () => {
+  it("errors with a clear message when a step is inserted before completed ones", async () => {
+    const id = await start("test-versioned");
+    await run(id);
+    versions.set(id, "v2-inserted");
+    await runAt(id, T0 + 60_000);
+    const view = await instance(id);
+    expect(view.status).toBe("errored");
+    expect(view.error).toEqual({
+      name: "NonDeterminismError",
+      message:
+        'Call 2 of this workflow is step.do "new step#1", but when this instance ran it, call 2 was step.sleep "nap#1". ' +
+        "The workflow's code changed while the instance was running; restart the instance to run it with the new code.",
+    });
+    // Nothing was mixed up: the stored steps are untouched.
+    expect(view.steps.map((s) => s.key)).toEqual(["a#1", "nap#1"]);
+  });
+
+  it("errors when the code now ends before steps that already ran", async () => {
+    const id = await start("test-versioned");
+    await run(id);
+    await runAt(id, T0 + 60_000); // ran "b", now sleeping in "nap 2"
+    versions.set(id, "v2-shorter");
+    await runAt(id, T0 + 120_000);
+    const view = await instance(id);
+    expect(view.status).toBe("errored");
+    expect(view.error!.message).toBe(
+      'This workflow now ends after 2 calls, but when this instance ran it, call 3 was step.do "b#1". ' +
+        "The workflow's code changed while the instance was running; restart the instance to run it with the new code.",
+    );
+  });
+
+  it("runs the new code from the start after a restart", async () => {
+    const id = await start("test-versioned");
+    await run(id);
+    versions.set(id, "v2-inserted");
+    await runAt(id, T0 + 60_000);
+    expect((await instance(id)).status).toBe("errored");
+    await setClock(id, T0 + 60_000);
+    await stub(id).restart();
+    await run(id);
+    await runAt(id, T0 + 120_000);
+    await runAt(id, T0 + 180_000);
+    const view = await instance(id);
+    expect(view.status).toBe("complete");
+    expect(view.steps.map((s) => s.key)).toEqual(["a#1", "new step#1", "nap#1", "b#1", "nap 2#1"]);
+  });
+});
