@@ -84,13 +84,9 @@ export class RateLimiter extends DurableObject<Env> {
       handlers: {
         // Synchronous, so a reschedule commits together with the task's completion.
         [EXPIRE]: (_payload: null) => {
-          const row = this.sql.one<{ expires: number | null }>("SELECT max(expires) AS expires FROM quota");
-          const expires = row?.expires ?? null;
-          if (expires !== null && expires > this.clock()) {
-            this.queue.schedule(EXPIRE, null, { at: expires, key: EXPIRE });
-          } else {
-            this.expired = true;
-          }
+          const expires = this.live();
+          if (expires !== null) this.queue.schedule(EXPIRE, null, { at: expires, key: EXPIRE });
+          else this.expired = true;
         },
       },
     }));
@@ -172,7 +168,8 @@ export class RateLimiter extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     this.expired = false;
     await this.queue.run();
-    if (this.expired) await this.purge();
+    // Checked again, synchronously right before the purge: nothing live may be deleted.
+    if (this.expired && !this.live()) await this.purge();
   }
 
   /** Only WebSocket upgrades arrive here (the Worker has checked the token); the rest is RPC. */
@@ -199,6 +196,12 @@ export class RateLimiter extends DurableObject<Env> {
     await this.ctx.storage.deleteAll();
     this.scheduler = undefined;
     migrate(this.ctx.storage, migrations);
+  }
+
+  /** When the last of this key's state runs out, or `null` if it already has (or there is none). */
+  private live(): number | null {
+    const expires = this.sql.one<{ expires: number | null }>("SELECT max(expires) AS expires FROM quota")?.expires;
+    return expires !== null && expires !== undefined && expires > this.clock() ? expires : null;
   }
 
   private load(name: string): QuotaRow | null {
