@@ -1,5 +1,8 @@
 /** Every /api route needs the bearer token; a missing or wrong one is a 401 that touches nothing. */
+import { Hono } from "hono";
+import { onError } from "@durable-patterns/shared";
 import { describe, expect, it } from "vitest";
+import { requireToken } from "../src/auth";
 import { api, check, cost, json, uniqueKey } from "./helpers";
 
 const policy = { name: "p", algorithm: "gcra", limit: 5, period: 60 };
@@ -39,5 +42,16 @@ describe("bearer token", () => {
   it("leaves the public demo route open (it is rate-limited instead)", async () => {
     const response = await api("/demo", { headers: { authorization: "", "cf-connecting-ip": "192.0.2.77" } });
     expect(response.status).toBe(200);
+  });
+
+  it("fails closed with 503 when RATE_LIMITER_TOKEN is not set, whatever the request sends", async () => {
+    // The app's own middleware on a bare router, with an environment lacking the secret.
+    const app = new Hono<{ Bindings: Env }>().use(requireToken()).get("/", (c) => c.text("open"));
+    app.onError(onError);
+    const response = await app.request("/", { headers: { authorization: "Bearer " } }, {
+      RATE_LIMITER_TOKEN: "",
+    } as Env);
+    expect(response.status).toBe(503);
+    expect(await response.json()).toMatchObject({ type: "urn:durable-patterns:problem:not-configured" });
   });
 });
