@@ -67,6 +67,8 @@ export interface ReplayHost {
   mayStore(generation: number): boolean;
   /** A step row changed (for live progress). */
   stepChanged(seq: number): void;
+  /** Resolves once every write so far is durable (`ctx.storage.sync()`). */
+  flush(): Promise<void>;
 }
 
 /** How a run ended. */
@@ -206,6 +208,10 @@ export class Replay implements WorkflowStep {
       );
     }
     this.host.stepChanged(seq);
+    // Durable before the step's code runs: without this, a step that kills the isolate before its
+    // first I/O (out of memory, a CPU-bound crash) would roll the attempt back with it and be
+    // retried forever. One round trip per attempt buys the retry limit's guarantee.
+    await this.host.flush();
     let value: T;
     let encoded;
     try {

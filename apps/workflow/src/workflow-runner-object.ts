@@ -379,6 +379,7 @@ export class WorkflowRunner extends DurableObject<Env> {
       mayStore: (generation) =>
         this.sql.one<{ generation: number }>("SELECT generation FROM instance WHERE id = 1")?.generation === generation,
       stepChanged: (seq) => this.publishStep(seq),
+      flush: () => this.ctx.storage.sync(),
     };
   }
 

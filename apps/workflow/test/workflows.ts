@@ -44,7 +44,7 @@ export const threeSteps = registry.register(
 /** Test hooks: a step can be told to wait for the test, or to fail a number of times. */
 export const hooks = new Map<
   string,
-  { gate?: Promise<void>; entered?: () => void; failures?: number; nonRetryable?: boolean }
+  { gate?: Promise<void>; entered?: () => void; crash?: () => void; failures?: number; nonRetryable?: boolean }
 >();
 
 /** A step that fails as the hooks say, with the given retry config. */
@@ -83,6 +83,7 @@ export const gated = registry.register(
       const attempt = effect(instanceId, "inside");
       const hook = hooks.get(instanceId);
       hook?.entered?.();
+      hook?.crash?.();
       await hook?.gate;
       return `inside ${attempt}`;
     });

@@ -1,0 +1,73 @@
+/**
+ * The shipped order workflow (src/workflows/order.ts): reserve, charge, wait for approval, ship;
+ * on failure the undos of completed steps run newest first (saga).
+ */
+import { describe, expect, it } from "vitest";
+import { T0, instance, run, runAt, sendEvent, start } from "./helpers";
+
+describe("order workflow", () => {
+  it("ships an approved order", async () => {
+    const id = await start("order", { orderId: "o-1", amount: 25 });
+    await run(id);
+    let view = await instance(id);
+    expect(view.status).toBe("waiting");
+    expect(view.steps.map((s) => [s.name, s.status])).toEqual([
+      ["reserve stock", "complete"],
+      ["charge card", "complete"],
+      ["wait for approval", "waiting"],
+    ]);
+    await sendEvent(id, "approval", { approved: true, by: "ada" });
+    await run(id);
+    view = await instance(id);
+    expect(view.status).toBe("complete");
+    expect(view.output).toEqual({ reservation: "rsv-o-1", charge: "ch-o-1", tracking: "trk-o-1" });
+  });
+
+  it("refunds and releases the stock, newest first, when the approver rejects", async () => {
+    const id = await start("order", { orderId: "o-2", amount: 40 });
+    await run(id);
+    await sendEvent(id, "approval", { approved: false, by: "bob" });
+    await run(id);
+    const view = await instance(id);
+    expect(view.status).toBe("errored");
+    expect(view.error).toEqual({ name: "NonRetryableError", message: "order rejected by bob" });
+    expect(view.steps.map((s) => [s.kind, s.name, s.status, s.output])).toEqual([
+      ["do", "reserve stock", "complete", { reservationId: "rsv-o-2" }],
+      ["do", "charge card", "complete", { chargeId: "ch-o-2", amount: 40 }],
+      [
+        "wait",
+        "wait for approval",
+        "complete",
+        { type: "approval", payload: { approved: false, by: "bob" }, timestamp: new Date(T0).toISOString() },
+      ],
+      ["undo", "undo charge card", "complete", { refunded: "ch-o-2", amount: 40 }],
+      ["undo", "undo reserve stock", "complete", { released: "rsv-o-2" }],
+    ]);
+  });
+
+  it("releases only the stock when the card is declined: the failed charge has nothing to undo", async () => {
+    const id = await start("order", { orderId: "o-3", amount: 10, simulate: "decline-card" });
+    await run(id);
+    const view = await instance(id);
+    expect(view.status).toBe("errored");
+    expect(view.error).toEqual({
+      name: "StepFailedError",
+      message: 'Step "charge card" failed after 1 attempt: NonRetryableError: card declined',
+    });
+    expect(view.steps.map((s) => [s.name, s.status])).toEqual([
+      ["reserve stock", "complete"],
+      ["charge card", "errored"],
+      ["undo reserve stock", "complete"],
+    ]);
+  });
+
+  it("compensates when no approval comes within a day", async () => {
+    const id = await start("order", { orderId: "o-4", amount: 10 });
+    await run(id);
+    await runAt(id, T0 + 86_400_000);
+    const view = await instance(id);
+    expect(view.status).toBe("errored");
+    expect(view.error!.name).toBe("WaitTimeoutError");
+    expect(view.steps.map((s) => s.name).slice(-2)).toEqual(["undo charge card", "undo reserve stock"]);
+  });
+});
