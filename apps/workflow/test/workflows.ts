@@ -141,9 +141,10 @@ export const waiter = registry.register(
 
 /** `n` steps in a row and nothing else: what one step costs. */
 export const steps = registry.register(
-  defineWorkflow("test-steps", async (params: { n: number }, step) => {
+  defineWorkflow("test-steps", async (params: { n: number; sleepAfter?: boolean }, step) => {
     let total = 0;
     for (let i = 0; i < params.n; i++) total += await step.do(`step ${i}`, async () => i);
+    if (params.sleepAfter) await step.sleep("nap", "1 minute");
     return total;
   }),
 );

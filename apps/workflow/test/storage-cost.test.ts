@@ -1,0 +1,78 @@
+/**
+ * What each operation costs in SQLite rows, from the Sql meter (billed rows read and written).
+ * Per-step costs are measured as the difference between runs of 1 and 11 steps, so the fixed
+ * cost of a run (status writes, the queue's bookkeeping) cancels out.
+ */
+import { runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { WorkflowRunner } from "../src/workflow-runner-object";
+import { T0, api, json, run, runAt, sendEvent, setClock, start, stub, uniqueId } from "./helpers";
+
+type Cost = { rowsRead: number; rowsWritten: number };
+
+async function meter(id: string): Promise<Cost> {
+  return runInDurableObject(stub(id), (runner: WorkflowRunner) => ({
+    rowsRead: runner.sql.meter.rowsRead,
+    rowsWritten: runner.sql.meter.rowsWritten,
+  }));
+}
+
+/** The rows `action` costs instance `id`. */
+async function cost(id: string, action: () => Promise<unknown>): Promise<Cost> {
+  const before = await meter(id);
+  await action();
+  const after = await meter(id);
+  return { rowsRead: after.rowsRead - before.rowsRead, rowsWritten: after.rowsWritten - before.rowsWritten };
+}
+
+/** The cost of the first run of a `test-steps` instance with `n` steps. */
+async function firstRun(n: number, sleepAfter = false): Promise<{ id: string; cost: Cost }> {
+  const id = await start("test-steps", { n, sleepAfter });
+  return { id, cost: await cost(id, () => run(id)) };
+}
+
+describe("storage cost", () => {
+  it("creates an instance for 5 rows written", async () => {
+    const id = uniqueId();
+    await setClock(id, T0);
+    const created = await cost(id, () =>
+      api("/api/instances", json("POST", { workflow: "test-steps", id, params: { n: 1 } })),
+    );
+    // The instance row, the queue's run task (row + 2 index entries) and its armed time.
+    expect(created).toEqual({ rowsRead: 6, rowsWritten: 5 });
+  });
+
+  it("writes 2 rows per completed step: its attempt before it runs, its result after", async () => {
+    const one = await firstRun(1);
+    const eleven = await firstRun(11);
+    const perStep = {
+      rowsRead: (eleven.cost.rowsRead - one.cost.rowsRead) / 10,
+      rowsWritten: (eleven.cost.rowsWritten - one.cost.rowsWritten) / 10,
+    };
+    expect(perStep).toEqual({ rowsRead: 5, rowsWritten: 2 });
+    // The fixed cost of a run that completes: status to running and to complete, the queue task's
+    // removal and the alarm bookkeeping.
+    expect(one.cost).toEqual({ rowsRead: 16, rowsWritten: 6 });
+  });
+
+  it("replays a completed step for 1 row read and nothing written", async () => {
+    const one = await firstRun(1, true);
+    const eleven = await firstRun(11, true);
+    const replayOne = await cost(one.id, () => runAt(one.id, T0 + 60_000));
+    const replayEleven = await cost(eleven.id, () => runAt(eleven.id, T0 + 60_000));
+    expect({
+      rowsRead: (replayEleven.rowsRead - replayOne.rowsRead) / 10,
+      rowsWritten: (replayEleven.rowsWritten - replayOne.rowsWritten) / 10,
+    }).toEqual({ rowsRead: 1, rowsWritten: 0 });
+  });
+
+  it("stores an event for 2 rows written (row and index entry), 5 when it wakes the instance", async () => {
+    const queued = await start("test-waiter");
+    // Not running yet: the event is buffered; the run already pending will see it.
+    expect(await cost(queued, () => sendEvent(queued, "ping", "early"))).toEqual({ rowsRead: 2, rowsWritten: 2 });
+    const waiting = await start("test-waiter");
+    await run(waiting);
+    // Waiting: the run task also moves to now (its row, its due-time index entry, the armed time).
+    expect(await cost(waiting, () => sendEvent(waiting, "pong", "early"))).toEqual({ rowsRead: 7, rowsWritten: 5 });
+  });
+});
