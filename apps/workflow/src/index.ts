@@ -54,6 +54,8 @@ function refused(id: string | undefined, refusal: StartRefusal): never {
         type: problemType("unknown-workflow"),
         extensions: { known: refusal.known },
       });
+    case "invalid_input":
+      throw new ProblemError(400, refusal.detail, { type: problemType("invalid-input") });
     case "invalid_params":
       throw new ProblemError(
         422,

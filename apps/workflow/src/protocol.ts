@@ -16,6 +16,13 @@ export const eventType = z
   .string()
   .regex(/^[a-zA-Z0-9_.:-]{1,64}$/, "must be 1 to 64 characters of A-Z, a-z, 0-9, '.', ':', '-' or '_'");
 
+/**
+ * A JSON value: what params, outputs and payloads are once stored. Deliberately shallow (`{}` is
+ * any non-null value): RPC types are computed over it, and a recursive JSON type is too deep for them.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export type JsonValue = {} | null;
+
 /** Largest request body (params of a new instance, payload of an event): 1 MiB of JSON. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -66,7 +73,7 @@ export interface StepView {
   /** When a sleeping step wakes, a retry runs or a wait times out. */
   wakeAt: string | null;
   /** The stored result; omitted for outputs over 64 KiB (see `outputBytes`). */
-  output?: unknown;
+  output?: JsonValue;
   outputBytes: number | null;
   error: StoredError | null;
 }
@@ -81,8 +88,8 @@ export interface InstanceView {
   id: string;
   workflow: string;
   status: InstanceStatus;
-  params: unknown;
-  output: unknown;
+  params: JsonValue;
+  output: JsonValue;
   error: InstanceError | null;
   createdAt: string;
   updatedAt: string;

@@ -16,6 +16,7 @@ import {
   type InstanceStatus,
   type InstanceSummary,
   type InstanceView,
+  type JsonValue,
   type ServerMessage,
   type StepView,
 } from "./protocol";
@@ -90,7 +91,8 @@ export type Refusal =
   | { ok: false; reason: "exists" }
   | { ok: false; reason: "illegal_transition"; status: InstanceStatus; action: string }
   | { ok: false; reason: "no_such_step"; step: string }
-  | { ok: false; reason: "too_many_events"; limit: number };
+  | { ok: false; reason: "too_many_events"; limit: number }
+  | { ok: false; reason: "invalid_input"; detail: string };
 
 /** The answer of a lifecycle call. */
 export type LifecycleResult = { ok: true; instance: InstanceSummary } | Refusal;
@@ -174,8 +176,8 @@ export class WorkflowRunner extends DurableObject<Env> {
       id: row.instance_id,
       workflow: row.workflow,
       status: row.status,
-      params: decodeJson(row.params) ?? null,
-      output: decodeJson(row.output) ?? null,
+      params: (decodeJson(row.params) ?? null) as JsonValue,
+      output: (decodeJson(row.output) ?? null) as JsonValue,
       error: row.error ? (JSON.parse(row.error) as InstanceError) : null,
       createdAt: iso(row.created_at),
       updatedAt: iso(row.updated_at),
@@ -416,7 +418,9 @@ function toStepView(row: StepRow): StepView {
     outputBytes: row.output_bytes,
     error: row.error ? (JSON.parse(row.error) as StepView["error"]) : null,
   };
-  if (row.output !== null && (row.output_bytes ?? 0) <= MAX_VIEW_OUTPUT_BYTES) view.output = decodeJson(row.output);
+  if (row.output !== null && (row.output_bytes ?? 0) <= MAX_VIEW_OUTPUT_BYTES) {
+    view.output = decodeJson(row.output) as JsonValue;
+  }
   return view;
 }
 

@@ -1,6 +1,8 @@
 /**
  * The typed RPC client for other Workers: bind this Worker as a service with
- * `"entrypoint": "WorkflowService"` and call its methods; types come from this class.
+ * `"entrypoint": "WorkflowService"` and call its methods; types come from this class. Refusals
+ * (unknown workflow, bad params or ids, illegal transitions) are values with a `reason`, never
+ * exceptions, so callers switch on them.
  *
  * @example
  * ```ts
@@ -12,59 +14,61 @@
  */
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { startInstance, runner, type StartResult } from "./instances";
-import { INSTANCE_ID_PATTERN, MAX_BODY_BYTES, eventType, instanceId, type InstanceView } from "./protocol";
+import { MAX_BODY_BYTES, eventType, instanceId, type InstanceView } from "./protocol";
 import type { LifecycleResult } from "./workflow-runner-object";
 
-/** Thrown for input the HTTP API would answer with a 400 or 413. */
-export class InvalidInputError extends Error {
-  override name = "InvalidInputError";
-}
+type Invalid = { ok: false; reason: "invalid_input"; detail: string };
 
 export class WorkflowService extends WorkerEntrypoint<Env> {
-  /** Starts an instance of `workflow`; refusals are values (`ok: false` with a reason), not throws. */
+  /** Starts an instance of `workflow` (`id` is a random UUID when absent). */
   async start(input: { workflow: string; id?: string; params?: unknown }): Promise<StartResult> {
-    if (input.id !== undefined) check(instanceId, input.id, "id");
-    checkSize(input.params, "params");
+    const invalid = (input.id === undefined ? null : checkId(input.id)) ?? checkSize(input.params, "params");
+    if (invalid) return invalid;
     return startInstance(this.env, input);
   }
 
-  /** The instance with every step, or null. */
+  /** The instance with every step, or null when there is none (or the id cannot be one). */
   async get(id: string): Promise<InstanceView | null> {
-    return runner(this.env, check(instanceId, id, "id")).describe();
+    if (checkId(id)) return null;
+    return runner(this.env, id).describe();
   }
 
+  /** Sends an event; a waiting instance runs at once. */
   async sendEvent(id: string, type: string, payload?: unknown): Promise<LifecycleResult> {
-    check(eventType, type, "type");
-    checkSize(payload, "payload");
-    return runner(this.env, check(instanceId, id, "id")).sendEvent(type, payload);
+    if (!eventType.safeParse(type).success) return invalidInput(`Invalid event type ${JSON.stringify(type)}.`);
+    return checkId(id) ?? checkSize(payload, "payload") ?? runner(this.env, id).sendEvent(type, payload);
   }
 
   async pause(id: string): Promise<LifecycleResult> {
-    return runner(this.env, check(instanceId, id, "id")).pause();
+    return checkId(id) ?? runner(this.env, id).pause();
   }
 
   async resume(id: string): Promise<LifecycleResult> {
-    return runner(this.env, check(instanceId, id, "id")).resume();
+    return checkId(id) ?? runner(this.env, id).resume();
   }
 
   async terminate(id: string): Promise<LifecycleResult> {
-    return runner(this.env, check(instanceId, id, "id")).terminate();
+    return checkId(id) ?? runner(this.env, id).terminate();
   }
 
+  /** Runs the instance again from the top, or from the first call of step `from`. */
   async restart(id: string, from?: string): Promise<LifecycleResult> {
-    return runner(this.env, check(instanceId, id, "id")).restart(from);
+    return checkId(id) ?? runner(this.env, id).restart(from);
   }
 }
 
-function check(schema: typeof instanceId | typeof eventType, value: string, what: string): string {
-  if (!schema.safeParse(value).success) {
-    throw new InvalidInputError(`Invalid ${what} ${JSON.stringify(value)}: ids match ${INSTANCE_ID_PATTERN}.`);
-  }
-  return value;
+function invalidInput(detail: string): Invalid {
+  return { ok: false, reason: "invalid_input", detail };
 }
 
-function checkSize(value: unknown, what: string): void {
+function checkId(id: string): Invalid | null {
+  const result = instanceId.safeParse(id);
+  return result.success ? null : invalidInput(`Invalid id ${JSON.stringify(id)}: ${result.error.issues[0]!.message}.`);
+}
+
+function checkSize(value: unknown, what: string): Invalid | null {
   const bytes = value === undefined ? 0 : new TextEncoder().encode(JSON.stringify(value)).byteLength;
-  if (bytes > MAX_BODY_BYTES)
-    throw new InvalidInputError(`The ${what} are ${bytes} bytes of JSON; at most ${MAX_BODY_BYTES}.`);
+  return bytes > MAX_BODY_BYTES
+    ? invalidInput(`The ${what} is ${bytes} bytes of JSON; at most ${MAX_BODY_BYTES}.`)
+    : null;
 }

@@ -104,3 +104,23 @@ describe("step retries", () => {
     expect((await instance(id)).output).toBe("ok on attempt 2");
   });
 });
+
+describe("step timeouts", () => {
+  it("cuts off an attempt at its timeout, retries it, then fails with a StepTimeoutError", async () => {
+    const id = await start("test-hanging");
+    await run(id);
+    let view = await instance(id);
+    expect(view.steps[0]).toMatchObject({
+      status: "retrying",
+      attempts: 1,
+      error: { name: "StepTimeoutError", message: 'Step "hang" ran longer than its timeout of 20 ms.' },
+    });
+    await runAt(id, T0 + 1_000);
+    view = await instance(id);
+    expect(view.status).toBe("errored");
+    expect(view.error!.message).toBe(
+      'Step "hang" failed after 2 attempts: StepTimeoutError: Step "hang" ran longer than its timeout of 20 ms.',
+    );
+    expect(count(id, "hang")).toBe(2);
+  });
+});

@@ -148,3 +148,32 @@ export const steps = registry.register(
     return total;
   }),
 );
+
+/** A step whose attempts never answer: each is cut off by its timeout. */
+export const hanging = registry.register(
+  defineWorkflow("test-hanging", async (_params: unknown, step, { instanceId }) => {
+    return step.do("hang", { timeout: 20, retries: { limit: 1, delay: 1_000, backoff: "constant" } }, ({ signal }) => {
+      effect(instanceId, "hang");
+      // Resolves only if the timeout's abort signal fires: shows the attempt was told to stop.
+      return new Promise<string>((resolve) => signal.addEventListener("abort", () => resolve("saw abort")));
+    });
+  }),
+);
+
+/** Two steps started together with Promise.all. */
+export const parallel = registry.register(
+  defineWorkflow("test-parallel", async (_params: unknown, step, { instanceId }) => {
+    const [left, right] = await Promise.all([
+      step.do("left", async () => {
+        effect(instanceId, "left");
+        return "L";
+      }),
+      step.do("right", async () => {
+        effect(instanceId, "right");
+        return "R";
+      }),
+    ]);
+    await step.sleep("nap", "1 second");
+    return left + right;
+  }),
+);
