@@ -106,3 +106,35 @@ export async function nextRunAt(id: string): Promise<number | null> {
       runner.sql.one<{ due: number }>("SELECT due FROM _alarm_queue_tasks WHERE key = 'run'")?.due ?? null,
   );
 }
+
+export interface Client {
+  socket: WebSocket;
+  /** The next message, parsed as JSON (or as text when it is not JSON). */
+  next(): Promise<unknown>;
+}
+
+/** Opens an instance's live-progress WebSocket and collects what the server sends. */
+export async function connect(id: string): Promise<Client> {
+  const response = await api(`/api/instances/${id}/websocket`, { headers: { upgrade: "websocket" } });
+  const socket = response.webSocket;
+  if (!socket) throw new Error(`expected a WebSocket upgrade, got ${response.status}: ${await response.text()}`);
+  socket.accept();
+  const queue: unknown[] = [];
+  const waiting: ((message: unknown) => void)[] = [];
+  socket.addEventListener("message", (event) => {
+    const text = typeof event.data === "string" ? event.data : new TextDecoder().decode(event.data);
+    let message: unknown = text;
+    try {
+      message = JSON.parse(text);
+    } catch {
+      // "pong" stays a string.
+    }
+    const resolve = waiting.shift();
+    if (resolve) resolve(message);
+    else queue.push(message);
+  });
+  return {
+    socket,
+    next: () => (queue.length > 0 ? Promise.resolve(queue.shift()) : new Promise((resolve) => waiting.push(resolve))),
+  };
+}
