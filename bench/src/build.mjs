@@ -38,6 +38,8 @@ export async function workerOptions(spec, benchDir, outDir) {
     // Module names are paths relative to this root; the bundle lives outside the working tree.
     modulesRoot: outDir,
     ...settings,
+    // Secrets the app requires (a wrangler.jsonc names them but holds no values).
+    bindings: { ...settings.bindings, ...spec.secrets },
     // Each Worker gets its own loopback socket straight into workerd: no routing Worker in front,
     // so every variant pays the same path.
     unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],

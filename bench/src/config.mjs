@@ -19,13 +19,29 @@ export const FIXTURES_COMPATIBILITY_DATE = "2026-11-01";
  * @property {string} entry Entry module, relative to bench/.
  * @property {string} [wrangler] The app's wrangler.jsonc, relative to bench/: the Worker runs with its settings.
  * @property {Record<string, string>} [durableObjects] Binding -> class name, for Workers without a wrangler.jsonc.
+ * @property {Record<string, string>} [secrets] Values for the secrets the app requires (bench-only values).
  */
+
+/** The rate limiter's bearer token inside the bench (a local, throwaway value). */
+const BENCH_TOKEN = "bench-token";
 
 /** @type {WorkerSpec[]} */
 export const workers = [
   { name: "fixtures", entry: "src/workers/fixtures.ts", durableObjects: { NOOP: "Noop" } },
   { name: "counter", entry: "src/workers/counter.ts", wrangler: "../apps/counter/wrangler.jsonc" },
   { name: "counter-naive", entry: "src/workers/counter-naive.ts", wrangler: "../apps/counter/wrangler.jsonc" },
+  {
+    name: "rate-limiter",
+    entry: "src/workers/rate-limiter.ts",
+    wrangler: "../apps/rate-limiter/wrangler.jsonc",
+    secrets: { RATE_LIMITER_TOKEN: BENCH_TOKEN },
+  },
+  {
+    name: "rate-limiter-naive",
+    entry: "src/workers/rate-limiter-naive.ts",
+    wrangler: "../apps/rate-limiter/wrangler.jsonc",
+    secrets: { RATE_LIMITER_TOKEN: BENCH_TOKEN },
+  },
 ];
 
 /**
@@ -46,6 +62,24 @@ const increment = {
   headers: { "content-type": "application/json" },
   body: JSON.stringify({ by: 1 }),
 };
+
+/**
+ * Rate limiter checks that are always admitted: a refused check writes nothing, which would
+ * flatter the numbers. GCRA's state outlives the run (a year's period), so the key's purge alarm
+ * never fires mid-measurement; the windows are the app's hourly and daily shapes.
+ */
+const checkRequest = (key, policies) => ({
+  method: "POST",
+  path: "/api/check",
+  headers: { "content-type": "application/json", authorization: `Bearer ${BENCH_TOKEN}` },
+  body: JSON.stringify({ key, policies }),
+});
+const LIMIT = 1_000_000_000;
+const gcra = { name: "gcra", algorithm: "gcra", limit: LIMIT, period: 31_622_400 };
+const hourly = { name: "hourly", algorithm: "sliding-window", limit: LIMIT, period: 3600 };
+const daily = { name: "daily", algorithm: "fixed-window", limit: LIMIT, period: 86_400 };
+/** The naive limiter's window: one minute, the common case (its array holds every request in it). */
+const perMinute = { name: "per-minute", algorithm: "fixed-window", limit: LIMIT, period: 60 };
 
 /** @type {VariantSpec[]} */
 export const variants = [
@@ -74,6 +108,35 @@ export const variants = [
       binding: "COUNTER",
       name: "bench",
       source: "storage API calls counted by the object; billed as 1 row per key read or written (no runtime meter)",
+    },
+  },
+  {
+    id: "rate-limiter",
+    app: "rate-limiter",
+    title: "POST /api/check, one GCRA policy, one key",
+    worker: "rate-limiter",
+    request: checkRequest("bench-1", [gcra]),
+    meter: { binding: "RATE_LIMITER", name: "bench-1", source: "Sql meter (cursor rowsRead/rowsWritten), exact" },
+  },
+  {
+    id: "rate-limiter-3",
+    app: "rate-limiter",
+    title: "POST /api/check, three policies (GCRA, sliding hour, fixed day), one key",
+    worker: "rate-limiter",
+    request: checkRequest("bench-3", [gcra, hourly, daily]),
+    meter: { binding: "RATE_LIMITER", name: "bench-3", source: "Sql meter (cursor rowsRead/rowsWritten), exact" },
+  },
+  {
+    id: "rate-limiter-naive",
+    app: "rate-limiter",
+    title: "same route, object keeping a timestamp array of the last minute in one value (naive baseline)",
+    worker: "rate-limiter-naive",
+    request: checkRequest("bench-naive", [perMinute]),
+    meter: {
+      binding: "RATE_LIMITER",
+      name: "bench-naive",
+      source:
+        "storage API calls counted by the object; billed as 1 row per key read or written (no runtime meter), however long the array",
     },
   },
 ];

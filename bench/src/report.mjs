@@ -28,7 +28,13 @@ export function markdownReport(results) {
     );
   }
   lines.push("", "Where the rows come from:", "");
-  for (const variant of results.variants) lines.push(`- ${variant.id}: ${variant.rows.source}.`);
+  for (const variant of results.variants) {
+    const stored =
+      variant.rows.storedEntries === undefined
+        ? ""
+        : ` (${variant.rows.storedEntries} entries stored after the rounds)`;
+    lines.push(`- ${variant.id}: ${variant.rows.source}${stored}.`);
+  }
   if (!results.ok)
     lines.push("", "**This run had failures:**", "", ...results.failures.map((failure) => `- ${failure}`));
   return lines.join("\n") + "\n";
