@@ -16,8 +16,11 @@ import {
 } from "@durable-patterns/shared";
 import { runner, startInstance, type StartRefusal } from "./instances";
 import { CreateBody, EventBody, MAX_BODY_BYTES, RestartBody, eventType, instanceId } from "./protocol";
+import type { ScheduleView } from "./workflow-scheduler-object";
+import { registry } from "./workflows";
 
 export { WorkflowRunner } from "./workflow-runner-object";
+export { WorkflowScheduler } from "./workflow-scheduler-object";
 export { WorkflowService } from "./workflow-service";
 
 const byId = params(z.object({ id: instanceId }));
@@ -118,7 +121,22 @@ const api = new Hono<{ Bindings: Env }>()
   .get("/instances/:id/websocket", byId, requireWebSocket, async (c) => {
     const { id } = c.req.valid("param");
     return runner(c.env, id).fetch(c.req.raw);
-  });
+  })
+  .get("/schedules", async (c) => c.json({ schedules: await syncSchedules(c.env) }));
+
+/**
+ * Brings each scheduled workflow's WorkflowScheduler in line with the code and lists the next
+ * fires. One RPC per scheduled workflow; called hourly by the cron trigger and by `GET /api/schedules`.
+ */
+async function syncSchedules(env: Env): Promise<ScheduleView[]> {
+  const scheduled = registry.all().filter((workflow) => workflow.schedule);
+  const views = await Promise.all(
+    scheduled.map((workflow) => env.WORKFLOW_SCHEDULER.getByName(workflow.name).sync(workflow.name)),
+  );
+  return views.flatMap((view) =>
+    view ? [{ workflow: view.workflow, cron: view.cron, timezone: view.timezone, next: view.next }] : [],
+  );
+}
 
 const app = new Hono<{ Bindings: Env }>().route("/api", api);
 app.onError(onError);
@@ -127,4 +145,9 @@ app.notFound(notFound);
 /** The API's route types, for Hono's typed client `hc<WorkflowApi>(url)`. */
 export type WorkflowApi = typeof app;
 
-export default app satisfies ExportedHandler<Env>;
+export default {
+  fetch: app.fetch,
+  async scheduled(_controller, env, ctx) {
+    ctx.waitUntil(syncSchedules(env));
+  },
+} satisfies ExportedHandler<Env>;
