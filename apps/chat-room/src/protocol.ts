@@ -56,13 +56,19 @@ export const DisplayName = z
   .max(32, "must be at most 32 characters")
   .refine((name) => !hasControl(name), "must not contain control characters");
 
-/** Text of a chat message: trimmed, 1 to 2,000 characters, no control characters but \n and \t. */
+/**
+ * Text of a chat message: trimmed, 1 to 2,000 characters, no control characters but \n and \t,
+ * and well-formed Unicode. JSON can escape half a surrogate pair (`"\ud800"`); SQLite keeps text
+ * as UTF-8, which has no such character, and reads it back as three U+FFFD: the stored message
+ * would differ from the acknowledged one and could exceed the length limit threefold.
+ */
 export const MessageText = z
   .string()
   .trim()
   .min(1, "must not be empty")
   .max(MAX_TEXT_LENGTH, `must be at most ${MAX_TEXT_LENGTH} characters`)
-  .refine((text) => !hasControl(text, "\n\t"), "must not contain control characters");
+  .refine((text) => !hasControl(text, "\n\t"), "must not contain control characters")
+  .refine((text) => text.isWellFormed(), "must not contain lone surrogates (invalid UTF-16)");
 
 /** A message id, as it appears in `after` and `before` query parameters. */
 const MessageId = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);

@@ -113,6 +113,8 @@ describe("WebSocket frames the room refuses", () => {
     ["text of only whitespace", { type: "message", text: " \n\t " }, "invalid_message"],
     ["text over 2,000 characters", { type: "message", text: "x".repeat(2_001) }, "invalid_message"],
     ["text with a control character", { type: "message", text: "bell\u0007" }, "invalid_message"],
+    // JSON can escape half of a UTF-16 pair; SQLite stores UTF-8, which cannot hold it.
+    ["text with a lone surrogate", '{"type":"message","text":"\\ud800 alone"}', "invalid_message"],
     ["text that is not a string", { type: "message", text: 42 }, "invalid_message"],
     ["an unexpected field", { type: "message", text: "hi", admin: true }, "invalid_message"],
   ])("answers %s with an error message, keeps the socket open and stores nothing", async (_, frame, code) => {
