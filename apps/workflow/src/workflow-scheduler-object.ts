@@ -36,6 +36,11 @@ export class WorkflowScheduler extends DurableObject<Env> {
       now: () => this.clock(),
       handlers: {
         fire: async (payload: { workflow: string }, task: TaskInfo) => {
+          // The schedule (or the workflow) was removed from the code since this task was armed.
+          if (!registry.get(payload.workflow)?.schedule) {
+            this.queue.cancel({ key: "fire" });
+            return;
+          }
           const id = `${payload.workflow}-${fireStamp(task.due)}`;
           const started = await startInstance(this.env, { workflow: payload.workflow, id });
           // Already started by an earlier delivery of this fire: nothing to do. Anything else is
