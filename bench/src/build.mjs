@@ -4,6 +4,7 @@
  * from its wrangler.jsonc, so the bench runs each app as it deploys.
  */
 import { readFile } from "node:fs/promises";
+import { builtinModules } from "node:module";
 import path from "node:path";
 import { build } from "esbuild";
 import { parse } from "jsonc-parser";
@@ -16,6 +17,9 @@ import { FIXTURES_COMPATIBILITY_DATE } from "./config.mjs";
  */
 export async function workerOptions(spec, benchDir, outDir) {
   const scriptPath = path.join(outDir, `${spec.name}.mjs`);
+  const settings = spec.wrangler ? await wranglerSettings(path.join(benchDir, spec.wrangler)) : fixtureSettings(spec);
+  // With nodejs_compat, workerd provides Node's built-in modules, also by their bare names.
+  const nodeBuiltins = settings.compatibilityFlags.includes("nodejs_compat") ? builtinModules : [];
   await build({
     entryPoints: [path.join(benchDir, spec.entry)],
     outfile: scriptPath,
@@ -26,11 +30,10 @@ export async function workerOptions(spec, benchDir, outDir) {
     // The same resolution wrangler uses for Workers.
     conditions: ["workerd", "worker", "browser"],
     mainFields: ["module", "main"],
-    external: ["cloudflare:*", "node:*"],
+    external: ["cloudflare:*", "node:*", ...nodeBuiltins],
     logLevel: "warning",
   });
 
-  const settings = spec.wrangler ? await wranglerSettings(path.join(benchDir, spec.wrangler)) : fixtureSettings(spec);
   return {
     name: spec.name,
     modules: true,
@@ -51,7 +54,12 @@ function fixtureSettings(spec) {
   const durableObjects = Object.fromEntries(
     Object.entries(spec.durableObjects ?? {}).map(([binding, className]) => [binding, { className, useSQLite: true }]),
   );
-  return { compatibilityDate: FIXTURES_COMPATIBILITY_DATE, compatibilityFlags: [], bindings: {}, durableObjects };
+  return {
+    compatibilityDate: FIXTURES_COMPATIBILITY_DATE,
+    compatibilityFlags: spec.compatibilityFlags ?? [],
+    bindings: {},
+    durableObjects,
+  };
 }
 
 /** The settings of wrangler.jsonc that change how the Worker runs. */

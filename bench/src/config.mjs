@@ -19,6 +19,7 @@ export const FIXTURES_COMPATIBILITY_DATE = "2026-11-01";
  * @property {string} entry Entry module, relative to bench/.
  * @property {string} [wrangler] The app's wrangler.jsonc, relative to bench/: the Worker runs with its settings.
  * @property {Record<string, string>} [durableObjects] Binding -> class name, for Workers without a wrangler.jsonc.
+ * @property {string[]} [compatibilityFlags] For Workers without a wrangler.jsonc.
  * @property {Record<string, string>} [secrets] Values for the secrets the app requires (bench-only values).
  */
 
@@ -28,6 +29,13 @@ const BENCH_TOKEN = "bench-token";
 /** @type {WorkerSpec[]} */
 export const workers = [
   { name: "fixtures", entry: "src/workers/fixtures.ts", durableObjects: { NOOP: "Noop" } },
+  {
+    name: "alarms",
+    entry: "src/workers/alarms.ts",
+    durableObjects: { QUEUE_DRAIN: "QueueDrain", AGENT_DRAIN: "AgentDrain", ACTOR_DRAIN: "ActorDrain" },
+    // The agents SDK imports node:async_hooks.
+    compatibilityFlags: ["nodejs_compat"],
+  },
   { name: "counter", entry: "src/workers/counter.ts", wrangler: "../apps/counter/wrangler.jsonc" },
   { name: "counter-naive", entry: "src/workers/counter-naive.ts", wrangler: "../apps/counter/wrangler.jsonc" },
   {

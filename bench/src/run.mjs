@@ -18,6 +18,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
+import { benchAlarms } from "./alarms.mjs";
 import { workerOptions } from "./build.mjs";
 import { variants, workers } from "./config.mjs";
 import { markdownReport, svgChart, updateReadme } from "./report.mjs";
@@ -39,6 +40,8 @@ const plan = {
   warmupSeconds: quick ? 1 : 2,
   connections: Number(args.connections ?? 10),
   meteredRequests: quick ? 20 : 200,
+  alarmTasks: quick ? 1000 : 10_000,
+  alarmRepeats: quick ? 1 : 3,
 };
 if (plan.rounds < 1 || plan.durationSeconds < 1 || plan.connections < 1)
   throw new Error(`bad plan ${JSON.stringify(plan)}`);
@@ -117,7 +120,15 @@ async function main() {
     rows.push(await countRows(variant, new URL(variant.request.path, urls[variant.worker])));
   }
 
-  const results = summarizeRun(rounds, rows);
+  const alarms = await benchAlarms({
+    miniflare,
+    tasks: plan.alarmTasks,
+    repeats: plan.alarmRepeats,
+    progress,
+    failures,
+  });
+
+  const results = { ...summarizeRun(rounds, rows), alarms };
   await mkdir(path.dirname(output), { recursive: true });
   await writeFile(`${output}.json`, JSON.stringify(results, null, 2) + "\n");
   await writeFile(`${output}.md`, markdownReport(results));

@@ -1,0 +1,159 @@
+/**
+ * The alarm benchmark: how each implementation schedules and drains the same due tasks. Not an
+ * HTTP load test: the harness drives one object per implementation over RPC (Miniflare's
+ * `getDurableObjectNamespace`), calls its `runOnce()` (the work of one alarm invocation) until
+ * nothing is pending, and times each call. Rows and alarm writes come from one storage meter
+ * wrapped around every object's `ctx.storage` (src/workers/storage-meter.ts), so they compare.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import { summarize } from "./stats.mjs";
+
+/** Each implementation's object (src/workers/alarms.ts) and what it stands for. */
+export const alarmImplementations = [
+  {
+    id: "alarm-queue",
+    binding: "QUEUE_DRAIN",
+    title: "shared AlarmQueue: scheduleMany, run() in batches of 100",
+  },
+  {
+    id: "agents",
+    binding: "AGENT_DRAIN",
+    title: "agents SDK: this.schedule() per task, alarm()",
+  },
+  {
+    id: "actors",
+    binding: "ACTOR_DRAIN",
+    title: "@cloudflare/actors Alarms: schedule() per task, alarm()",
+  },
+];
+
+/** Tasks are due this far ahead of scheduling, so every implementation arms its alarm for them. */
+const DUE_IN_MS = 1000;
+
+/**
+ * @param {{ miniflare: import("miniflare").Miniflare, tasks: number, repeats: number,
+ *   progress: (message: string) => void, failures: string[] }} options
+ */
+export async function benchAlarms({ miniflare, tasks, repeats, progress, failures }) {
+  const namespaces = Object.fromEntries(
+    await Promise.all(
+      alarmImplementations.map(async ({ binding }) => [
+        binding,
+        await miniflare.getDurableObjectNamespace(binding, "alarms"),
+      ]),
+    ),
+  );
+  const rpcFloorMs = await rpcRoundTrip(miniflare);
+  /** @type {Record<string, any[]>} */
+  const repeatsById = Object.fromEntries(alarmImplementations.map(({ id }) => [id, []]));
+
+  for (let repeat = 0; repeat < repeats; repeat++) {
+    // Rotated like the HTTP rounds, so that no implementation always goes first.
+    const order = alarmImplementations.map((_, i) => alarmImplementations[(repeat + i) % alarmImplementations.length]);
+    const stubs = new Map();
+    const scheduled = new Map();
+    for (const implementation of order) {
+      progress(`alarms ${repeat + 1}/${repeats}: ${implementation.id} schedules ${tasks} tasks`);
+      const namespace = namespaces[implementation.binding];
+      // A fresh object per repeat: every drain starts from the same empty tables.
+      const stub = namespace.get(namespace.idFromName(`drain-${repeat}`));
+      stubs.set(implementation.id, stub);
+      const before = await meter(stub);
+      const started = performance.now();
+      await stub.scheduleDue(tasks, Date.now() + DUE_IN_MS);
+      const ms = performance.now() - started;
+      scheduled.set(implementation.id, { ms, ...difference(await meter(stub), before) });
+    }
+    // Every task is due once the last one scheduled is (times are whole seconds in two of them).
+    await sleep(DUE_IN_MS + 1000);
+    for (const implementation of order) {
+      progress(`alarms ${repeat + 1}/${repeats}: ${implementation.id} drains ${tasks} tasks`);
+      const stub = stubs.get(implementation.id);
+      const runs = [];
+      let pending = await stub.pending();
+      if (pending !== tasks) failures.push(`alarms ${implementation.id}: ${pending} pending after scheduling ${tasks}`);
+      while (pending > 0) {
+        const before = await meter(stub);
+        const started = performance.now();
+        const result = await stub.runOnce();
+        const ms = performance.now() - started;
+        runs.push({ ms, ...difference(await meter(stub), before), queueReport: result.report });
+        if (result.pending >= pending) {
+          failures.push(`alarms ${implementation.id}: a run left ${result.pending} of ${pending} pending`);
+          break;
+        }
+        pending = result.pending;
+      }
+      repeatsById[implementation.id].push({ schedule: scheduled.get(implementation.id), runs });
+    }
+  }
+
+  const results = {
+    tasks,
+    repeats,
+    rpcFloorMs,
+    implementations: alarmImplementations.map((implementation) => {
+      const all = repeatsById[implementation.id];
+      const last = all.at(-1);
+      const sum = (runs, key) => runs.reduce((total, run) => total + run[key], 0);
+      return {
+        ...implementation,
+        drainMs: summarize(all.map(({ runs }) => sum(runs, "ms"))),
+        scheduleMs: summarize(all.map(({ schedule }) => schedule.ms)),
+        runs: last.runs.length,
+        runMs: summarize(last.runs.map((run) => run.ms)),
+        // Storage numbers are exact and the same in every repeat; the last one is reported.
+        rowsReadPerRun: summarize(last.runs.map((run) => run.rowsRead)),
+        rowsWrittenPerRun: summarize(last.runs.map((run) => run.rowsWritten)),
+        drain: {
+          rowsRead: sum(last.runs, "rowsRead"),
+          rowsWritten: sum(last.runs, "rowsWritten"),
+          alarmWrites: sum(last.runs, "alarmWrites"),
+        },
+        schedule: {
+          rowsRead: last.schedule.rowsRead,
+          rowsWritten: last.schedule.rowsWritten,
+          alarmWrites: last.schedule.alarmWrites,
+        },
+        // The shared queue's own RunReport, which must agree with the meter.
+        queueReportAgrees: last.runs.every(
+          (run) =>
+            !run.queueReport ||
+            (run.queueReport.rowsRead === run.rowsRead && run.queueReport.rowsWritten === run.rowsWritten),
+        ),
+        repeats: all.map(({ schedule, runs }) => ({
+          scheduleMs: schedule.ms,
+          drainMs: sum(runs, "ms"),
+          runs: runs.length,
+        })),
+      };
+    }),
+  };
+  for (const implementation of results.implementations) {
+    if (!implementation.queueReportAgrees)
+      failures.push(`alarms ${implementation.id}: RunReport rows differ from the meter`);
+  }
+  return results;
+}
+
+async function meter(stub) {
+  const { statements, rowsRead, rowsWritten, alarmWrites } = await stub.benchMeter();
+  return { statements, rowsRead, rowsWritten, alarmWrites };
+}
+
+function difference(after, before) {
+  return Object.fromEntries(Object.keys(after).map((key) => [key, after[key] - before[key]]));
+}
+
+/** The harness-to-object RPC round trip (through Miniflare's proxy), which every timed run includes. */
+async function rpcRoundTrip(miniflare) {
+  const namespace = await miniflare.getDurableObjectNamespace("NOOP", "fixtures");
+  const stub = namespace.get(namespace.idFromName("x"));
+  const times = [];
+  for (let i = 0; i < 50; i++) {
+    const started = performance.now();
+    await stub.ping();
+    times.push(performance.now() - started);
+  }
+  return summarize(times.slice(10)).median;
+}
