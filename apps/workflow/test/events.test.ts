@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { T0, instance, nextRunAt, run, runAt, sendEvent, start } from "./helpers";
+import { hooks } from "./workflows";
 
 describe("POST /api/instances/:id/events/:type", () => {
   it("wakes a waiting instance at once and hands it the payload", async () => {
@@ -43,6 +44,24 @@ describe("POST /api/instances/:id/events/:type", () => {
     const view = await instance(id);
     expect(view.status).toBe("complete");
     expect(view.output).toEqual({ first: "one", second: "two", pong: "three" });
+  });
+
+  it("hands an event sent while a run is in progress to the wait that run reaches", async () => {
+    const id = await start("test-gate-then-wait");
+    let open!: () => void;
+    let entered!: () => void;
+    const inside = new Promise<void>((resolve) => (entered = resolve));
+    hooks.set(id, { gate: new Promise<void>((resolve) => (open = resolve)), entered });
+    const running = run(id);
+    await inside;
+    expect((await instance(id)).status).toBe("running");
+    expect((await sendEvent(id, "go", "during")).status).toBe(202);
+    open();
+    await running;
+    // Same run: the wait found the event and the instance completed without waiting.
+    const view = await instance(id);
+    expect(view.status).toBe("complete");
+    expect(view.output).toBe("during");
   });
 
   it("keeps an event of another type for a later wait", async () => {

@@ -177,3 +177,17 @@ export const parallel = registry.register(
     return left + right;
   }),
 );
+
+/** A step the test holds open, then a wait: events can arrive while the run is in progress. */
+export const gateThenWait = registry.register(
+  defineWorkflow("test-gate-then-wait", async (_params: unknown, step, { instanceId }) => {
+    await step.do("work", async () => {
+      const hook = hooks.get(instanceId);
+      hook?.entered?.();
+      await hook?.gate;
+      return "worked";
+    });
+    const event = await step.waitForEvent<string>("wait", { type: "go", timeout: "1 hour" });
+    return event.payload;
+  }),
+);
