@@ -64,6 +64,24 @@ describe("POST /api/instances/:id/events/:type", () => {
     expect(view.output).toBe("during");
   });
 
+  it("wakes at once when the event came while the suspending run was still finishing a step", async () => {
+    const id = await start("test-wait-beside-step");
+    let open!: () => void;
+    let entered!: () => void;
+    const inside = new Promise<void>((resolve) => (entered = resolve));
+    hooks.set(id, { gate: new Promise<void>((resolve) => (open = resolve)), entered });
+    const running = run(id);
+    await inside; // the wait found nothing and suspends; the run waits for "slow" to finish
+    await sendEvent(id, "go", "meanwhile");
+    open();
+    await running;
+    // The suspending run scheduled its next run for now, not for the wait's deadline an hour
+    // later; with the test's frozen clock that run was due at once and ran in the same alarm.
+    const view = await instance(id);
+    expect(view.status).toBe("complete");
+    expect(view.output).toEqual(["meanwhile", "slow done"]);
+  });
+
   it("keeps an event of another type for a later wait", async () => {
     const id = await start("test-waiter");
     await run(id);

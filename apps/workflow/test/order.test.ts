@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { T0, instance, run, runAt, sendEvent, start } from "./helpers";
+import { count } from "./workflows";
 
 describe("order workflow", () => {
   it("ships an approved order", async () => {
@@ -69,5 +70,35 @@ describe("order workflow", () => {
     expect(view.status).toBe("errored");
     expect(view.error!.name).toBe("WaitTimeoutError");
     expect(view.steps.map((s) => s.name).slice(-2)).toEqual(["undo charge card", "undo reserve stock"]);
+  });
+});
+
+describe("compensations that fail", () => {
+  it("runs the other undos and lists the failed one in the instance's error", async () => {
+    const id = await start("test-failing-undo");
+    await run(id);
+    const view = await instance(id);
+    expect(view.status).toBe("errored");
+    expect(view.error).toEqual({
+      name: "Error",
+      message: "the conference was cancelled",
+      compensationErrors: [
+        {
+          step: "book flight",
+          error: {
+            name: "StepFailedError",
+            message: 'Step "undo book flight" failed after 1 attempt: NonRetryableError: the airline refuses refunds',
+          },
+        },
+      ],
+    });
+    // Newest first: the hotel was undone before the flight was tried.
+    expect(view.steps.map((s) => [s.name, s.status])).toEqual([
+      ["book flight", "complete"],
+      ["book hotel", "complete"],
+      ["undo book hotel", "complete"],
+      ["undo book flight", "errored"],
+    ]);
+    expect([count(id, "undo hotel"), count(id, "undo flight")]).toEqual([1, 1]);
   });
 });

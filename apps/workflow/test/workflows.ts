@@ -191,3 +191,37 @@ export const gateThenWait = registry.register(
     return event.payload;
   }),
 );
+
+/** Two steps with undos, the first of which cannot be undone; then the workflow fails. */
+export const failingUndo = registry.register(
+  defineWorkflow("test-failing-undo", async (_params: unknown, step, { instanceId }) => {
+    await step.do(
+      "book flight",
+      {
+        compensate: () => {
+          effect(instanceId, "undo flight");
+          throw new NonRetryableError("the airline refuses refunds");
+        },
+      },
+      async () => "FL-1",
+    );
+    await step.do("book hotel", { compensate: () => effect(instanceId, "undo hotel") }, async () => "HT-1");
+    throw new Error("the conference was cancelled");
+  }),
+);
+
+/** A wait and a slow step started together: the run suspends on the wait while the step finishes. */
+export const waitBesideStep = registry.register(
+  defineWorkflow("test-wait-beside-step", async (_params: unknown, step, { instanceId }) => {
+    const [slow, event] = await Promise.all([
+      step.do("slow", async () => {
+        const hook = hooks.get(instanceId);
+        hook?.entered?.();
+        await hook?.gate;
+        return "slow done";
+      }),
+      step.waitForEvent<string>("wait", { type: "go", timeout: "1 hour" }),
+    ]);
+    return [event.payload, slow];
+  }),
+);
