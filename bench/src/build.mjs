@@ -32,6 +32,7 @@ export async function workerOptions(spec, benchDir, outDir) {
     mainFields: ["module", "main"],
     external: ["cloudflare:*", "node:*", ...nodeBuiltins],
     logLevel: "warning",
+    plugins: spec.patches?.length ? [patchPlugin(spec.patches, benchDir)] : [],
   });
 
   return {
@@ -46,6 +47,32 @@ export async function workerOptions(spec, benchDir, outDir) {
     // Each Worker gets its own loopback socket straight into workerd: no routing Worker in front,
     // so every variant pays the same path.
     unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+  };
+}
+
+/**
+ * Replaces an exact piece of source text while bundling (a constant the bench must change, such
+ * as a room's connection cap), and fails the build when the text is not there any more, so a
+ * patch can never silently stop applying.
+ *
+ * @param {NonNullable<import("./config.mjs").WorkerSpec["patches"]>} patches
+ * @param {string} benchDir
+ * @returns {import("esbuild").Plugin}
+ */
+function patchPlugin(patches, benchDir) {
+  const byFile = new Map(patches.map((patch) => [path.join(benchDir, patch.file), patch]));
+  return {
+    name: "bench-patches",
+    setup(build) {
+      build.onLoad({ filter: /\.ts$/ }, async (args) => {
+        const patch = byFile.get(args.path);
+        if (!patch) return undefined;
+        const source = await readFile(args.path, "utf8");
+        if (!source.includes(patch.replace))
+          throw new Error(`bench patch: "${patch.replace}" not found in ${patch.file}`);
+        return { contents: source.replace(patch.replace, patch.with), loader: "ts" };
+      });
+    },
   };
 }
 

@@ -36,12 +36,37 @@ export function markdownReport(results) {
     lines.push(`- ${variant.id}: ${variant.rows.source}${stored}.`);
   }
   if (results.alarms) lines.push("", ...alarmLines(results.alarms));
+  if (results.chat) lines.push("", ...chatLines(results.chat));
   if (!results.ok)
     lines.push("", "**This run had failures:**", "", ...results.failures.map((failure) => `- ${failure}`));
   return lines.join("\n") + "\n";
 }
 
 const count = (value) => Math.round(value).toLocaleString("en-US");
+
+/** The broadcast benchmark: deliveries per second to N idle sockets, chat room and partyserver. */
+function chatLines(chat) {
+  const lines = [
+    `### Broadcast: ${count(chat.messages)} messages to ${count(chat.sockets)} idle WebSockets`,
+    "",
+    `Median of ${chat.rounds} interleaved rounds with (min–max). In each round one client sends ${chat.messages} messages at once; ` +
+      `the round ends when all ${count(chat.sockets)} clients (the sender included) have all of them. Clients: ${chat.clients}.`,
+    "",
+    "| Room | Deliveries / s | ms per round | Rows read / message | Rows written / message |",
+    "| --- | --- | --- | --- | --- |",
+  ];
+  for (const variant of chat.variants) {
+    const rows = variant.id === "chat-room" ? chat.chatRows : { rowsReadPerMessage: 0, rowsWrittenPerMessage: 0 };
+    lines.push(
+      `| ${variant.id}: ${variant.title} | ${range(variant.deliveriesPerSecond, 0)} | ${range(variant.roundMs, 0)} | ${round(rows.rowsReadPerMessage, 3)} | ${round(rows.rowsWrittenPerMessage, 3)} |`,
+    );
+  }
+  lines.push(
+    "",
+    `The chat room delivers at ${range(chat.chatVsPartyserver)} × partyserver's rate (per-round pairs). Rows: ${chat.chatRows.source}.`,
+  );
+  return lines;
+}
 
 /** The alarm benchmark: draining and scheduling the same tasks, per implementation. */
 function alarmLines(alarms) {

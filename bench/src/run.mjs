@@ -20,6 +20,7 @@ import { parseArgs } from "node:util";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { benchAlarms } from "./alarms.mjs";
 import { workerOptions } from "./build.mjs";
+import { benchChat } from "./chat.mjs";
 import { variants, workers } from "./config.mjs";
 import { markdownReport, svgChart, updateReadme } from "./report.mjs";
 import { summarize } from "./stats.mjs";
@@ -35,13 +36,17 @@ const { values: args } = parseArgs({
 });
 const quick = args.quick;
 const plan = {
-  rounds: Number(args.rounds ?? (quick ? 2 : 15)),
-  durationSeconds: Number(args.duration ?? (quick ? 2 : 3)),
+  rounds: Number(args.rounds ?? (quick ? 2 : 11)),
+  durationSeconds: Number(args.duration ?? (quick ? 1 : 3)),
   warmupSeconds: quick ? 1 : 2,
   connections: Number(args.connections ?? 10),
   meteredRequests: quick ? 20 : 200,
   alarmTasks: quick ? 1000 : 10_000,
   alarmRepeats: quick ? 1 : 3,
+  chatSockets: quick ? 100 : 1000,
+  // The chat room lets one connection send 20 messages at once (then 2 per second).
+  chatMessages: 20,
+  chatRounds: quick ? 3 : 10,
 };
 if (plan.rounds < 1 || plan.durationSeconds < 1 || plan.connections < 1)
   throw new Error(`bad plan ${JSON.stringify(plan)}`);
@@ -53,6 +58,8 @@ let miniflare;
 let tmp;
 /** @type {import("node:child_process").ChildProcess | undefined} */
 let loadProcess;
+/** @type {import("node:child_process").ChildProcess | undefined} */
+let chatProcess;
 
 process.on("SIGINT", () => void shutdown(130));
 process.on("SIGTERM", () => void shutdown(143));
@@ -128,7 +135,18 @@ async function main() {
     failures,
   });
 
-  const results = { ...summarizeRun(rounds, rows), alarms };
+  const chat = await benchChat({
+    miniflare,
+    urls,
+    sockets: plan.chatSockets,
+    messages: plan.chatMessages,
+    rounds: plan.chatRounds,
+    progress,
+    failures,
+    onChild: (child) => (chatProcess = child),
+  });
+
+  const results = { ...summarizeRun(rounds, rows), alarms, chat };
   await mkdir(path.dirname(output), { recursive: true });
   await writeFile(`${output}.json`, JSON.stringify(results, null, 2) + "\n");
   await writeFile(`${output}.md`, markdownReport(results));
@@ -290,6 +308,7 @@ function progress(message, last = false) {
 async function shutdown(code) {
   // Stop what this process started, by handle: the load generator (its PID) and workerd (dispose).
   if (loadProcess?.pid) process.kill(loadProcess.pid, "SIGKILL");
+  if (chatProcess?.pid) process.kill(chatProcess.pid, "SIGKILL");
   await miniflare?.dispose().catch(() => {});
   miniflare = undefined;
   if (tmp) await rm(tmp, { recursive: true, force: true });
