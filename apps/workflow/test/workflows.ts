@@ -225,3 +225,14 @@ export const waitBesideStep = registry.register(
     return [event.payload, slow];
   }),
 );
+
+/** A step, a sleep, a wait and a step: every kind of suspension between two counted effects. */
+export const mixed = registry.register(
+  defineWorkflow("test-mixed", async (_params: unknown, step, { instanceId }) => {
+    const a = await step.do("a", async () => effect(instanceId, "a"));
+    await step.sleep("nap", "1 minute");
+    const event = await step.waitForEvent<number>("go", { type: "go", timeout: "1 day" });
+    const b = await step.do("b", async () => effect(instanceId, "b"));
+    return { a, go: event.payload, b };
+  }),
+);
