@@ -5,6 +5,8 @@ import {
   acceptWebSocket,
   answerPings,
   broadcast,
+  closeWebSocket,
+  CloseCode,
   migrate,
   reciprocateClose,
   sendJson,
@@ -274,8 +276,9 @@ export class WorkflowRunner extends DurableObject<Env> {
     return response;
   }
 
-  override async webSocketMessage(): Promise<void> {
-    // Watchers only listen; "ping" is answered by the runtime without waking the object.
+  /** Watchers only listen ("ping" is answered by the runtime without waking the object). */
+  override async webSocketMessage(ws: WebSocket): Promise<void> {
+    closeWebSocket(ws, CloseCode.unsupported, "This socket only sends progress; use the HTTP API to act.");
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {

@@ -111,6 +111,8 @@ export interface Client {
   socket: WebSocket;
   /** The next message, parsed as JSON (or as text when it is not JSON). */
   next(): Promise<unknown>;
+  /** Resolves with the close event's code once the server closes. */
+  closed: Promise<{ code: number; reason: string }>;
 }
 
 /** Opens an instance's live-progress WebSocket and collects what the server sends. */
@@ -133,8 +135,12 @@ export async function connect(id: string): Promise<Client> {
     if (resolve) resolve(message);
     else queue.push(message);
   });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    socket.addEventListener("close", (event) => resolve({ code: event.code, reason: event.reason })),
+  );
   return {
     socket,
+    closed,
     next: () => (queue.length > 0 ? Promise.resolve(queue.shift()) : new Promise((resolve) => waiting.push(resolve))),
   };
 }

@@ -4,7 +4,7 @@
  */
 import { evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { api, connect, run, sendEvent, start, stub } from "./helpers";
+import { api, connect, instance, run, sendEvent, start, stub } from "./helpers";
 
 describe("GET /api/instances/:id/websocket", () => {
   it("streams status and step changes as the instance runs", async () => {
@@ -40,6 +40,15 @@ describe("GET /api/instances/:id/websocket", () => {
     await client.next();
     client.socket.send("ping");
     expect(await client.next()).toBe("pong");
+  });
+
+  it("closes with 1003 when a client sends anything but ping: the socket only sends", async () => {
+    const id = await start("test-waiter");
+    const client = await connect(id);
+    await client.next();
+    client.socket.send(JSON.stringify({ type: "pause" }));
+    expect((await client.closed).code).toBe(1003);
+    expect((await instance(id)).status).toBe("queued");
   });
 
   it("refuses a request that is not a WebSocket upgrade with a 426", async () => {
