@@ -66,6 +66,15 @@ describe("storage cost", () => {
     }).toEqual({ rowsRead: 1, rowsWritten: 0 });
   });
 
+  it("costs 12 rows written for a sleep: 2 for the step, the rest to suspend and wake the run", async () => {
+    const id = await start("test-steps", { n: 0, sleepAfter: true });
+    // Run 1: status to running, the sleep's row, status to waiting, the run task moved to the wake
+    // time (row and due index) and the alarm bookkeeping.
+    expect(await cost(id, () => run(id))).toEqual({ rowsRead: 16, rowsWritten: 7 });
+    // Run 2: the sleep completes, the instance completes, the task is removed.
+    expect(await cost(id, () => runAt(id, T0 + 60_000))).toEqual({ rowsRead: 14, rowsWritten: 5 });
+  });
+
   it("stores an event for 2 rows written (row and index entry), 5 when it wakes the instance", async () => {
     const queued = await start("test-waiter");
     // Not running yet: the event is buffered; the run already pending will see it.
