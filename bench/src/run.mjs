@@ -36,7 +36,7 @@ const { values: args } = parseArgs({
 });
 const quick = args.quick;
 const plan = {
-  rounds: Number(args.rounds ?? (quick ? 2 : 11)),
+  rounds: Number(args.rounds ?? (quick ? 2 : 10)),
   durationSeconds: Number(args.duration ?? (quick ? 1 : 3)),
   warmupSeconds: quick ? 1 : 2,
   connections: Number(args.connections ?? 10),
