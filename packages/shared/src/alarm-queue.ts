@@ -244,6 +244,8 @@ export class AlarmQueue<H extends HandlerMap> {
   private readonly onError: (error: unknown, task: TaskInfo) => void;
   // True while run() works through a batch: schedule/cancel then leave arming to the end of the run.
   private running = false;
+  // The running batch's cutoff: tasks scheduled during the run are due after it (see prepare()).
+  private runCutoff: number | null = null;
 
   constructor(ctx: DurableObjectState, options: AlarmQueueOptions<H>) {
     this.storage = ctx.storage;
@@ -467,8 +469,10 @@ export class AlarmQueue<H extends HandlerMap> {
     try {
       // The platform consumed the alarm that invoked this run; forget it so arm() sets the next.
       this.sql.run("UPDATE _alarm_queue_state SET armed_at = NULL WHERE id = 1 AND armed_at IS NOT NULL");
-      // A fixed cutoff: a task retried or rescheduled during this run is never picked again by it.
+      // A fixed cutoff: a task retried or rescheduled during this run is never picked again by it
+      // (retries and cron occurrences are due after now; prepare() moves anything else past it).
       const cutoff = this.now();
+      this.runCutoff = cutoff;
       while (report.ran < this.batchSize && this.now() - cutoff < this.timeBudgetMs) {
         const row = this.sql.one<TaskRow>(
           `SELECT ${TASK_COLUMNS} FROM _alarm_queue_tasks WHERE due <= ? ORDER BY due, id LIMIT 1`,
@@ -480,6 +484,7 @@ export class AlarmQueue<H extends HandlerMap> {
       }
     } finally {
       this.running = false;
+      this.runCutoff = null;
     }
     report.nextAlarm = this.arm();
     report.rowsRead = this.sql.meter.rowsRead - before.rowsRead;
@@ -638,6 +643,10 @@ export class AlarmQueue<H extends HandlerMap> {
     } else {
       throw new AlarmQueueError(`Schedule task "${name}" with one of at, delay or cron.`);
     }
+    // A handler that schedules work for "now" during a run (itself again, by key, say) gets it in
+    // the next run, 1 ms later: otherwise a frozen clock (workerd's does not move without I/O)
+    // would let one run pick the same task again and again, up to the batch size.
+    if (this.runCutoff !== null && due <= this.runCutoff) due = this.runCutoff + 1;
     return {
       name,
       key: key ?? null,

@@ -50,6 +50,25 @@ describe("scheduling and running", () => {
   });
 });
 
+describe("tasks scheduled while a run is in progress", () => {
+  it("runs a task that reschedules itself for now once per run, not once per batch slot", async () => {
+    const stub = fixture("self-rescheduling");
+    await stub.schedule("again", { label: "poll" }, { at: T0, key: "poll" });
+
+    await stub.setNow(T0);
+    await runDurableObjectAlarm(stub);
+
+    // The clock did not move during the run; the rescheduled task waits for the next one.
+    expect((await stub.effects()).map((effect) => effect.label)).toEqual(["poll"]);
+    expect((await stub.runs())[0]).toMatchObject({ ran: 1, succeeded: 1, nextAlarm: T0 + 1 });
+    expect((await stub.get({ key: "poll" }))?.due).toBe(T0 + 1);
+
+    await stub.setNow(T0 + 1);
+    await runDurableObjectAlarm(stub);
+    expect((await stub.effects()).map((effect) => effect.label)).toEqual(["poll", "poll"]);
+  });
+});
+
 describe("keys, cancel and list", () => {
   it("runs a task rescheduled by key once, with the last payload and time", async () => {
     const stub = fixture("key");
