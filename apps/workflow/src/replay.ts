@@ -504,7 +504,7 @@ async function runAttempt<T>(
   try {
     return await Promise.race([Promise.resolve().then(() => fn({ attempt, signal: controller.signal })), expired]);
   } finally {
-    clearTimeout(timer);
+    if (timer !== undefined) clearTimeout(timer);
   }
 }
 

@@ -76,7 +76,9 @@ describe("POST /api/instances/:id/events/:type", () => {
     open();
     await running;
     // The suspending run scheduled its next run for now, not for the wait's deadline an hour
-    // later; with the test's frozen clock that run was due at once and ran in the same alarm.
+    // later. The queue runs work scheduled during a run in the next run, 1 ms on.
+    expect(await nextRunAt(id)).toBe(T0 + 1);
+    await runAt(id, T0 + 1);
     const view = await instance(id);
     expect(view.status).toBe("complete");
     expect(view.output).toEqual(["meanwhile", "slow done"]);

@@ -237,7 +237,10 @@ describe("restart", () => {
     open();
     await inFlight;
     // The old run's "inside" (its first execution) was never stored: the restarted run, queued
-    // due now, ran right after it in the same alarm and stored its own.
+    // due now, runs in the next alarm (the queue moves work scheduled during a run 1 ms past it)
+    // and stores its own.
+    expect(await nextRunAt(id)).toBe(T0 + 1);
+    await runAt(id, T0 + 1);
     const view = await instance(id);
     expect(view.status).toBe("complete");
     expect(view.output).toEqual(["before", "inside 2", "after"]);
