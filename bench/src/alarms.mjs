@@ -29,11 +29,11 @@ export const alarmImplementations = [
 
 /**
  * How far ahead of scheduling the tasks are due: far enough that the Actors SDK's scheduling (one
- * call per task, about 0.25 ms each here) ends before it. That SDK stops arming its alarm once the
- * due second is no longer in the future, so its counts would otherwise depend on the machine's
- * speed. The agents SDK arms on every call either way; the shared queue once.
+ * call per task, 0.3 to 0.5 ms each here) ends well before it. That SDK stops arming its alarm once
+ * the due second is no longer in the future, so its counts would otherwise depend on the
+ * machine's speed. The agents SDK arms on every call either way; the shared queue once.
  */
-const dueInMs = (tasks) => Math.max(1000, tasks / 2);
+const dueInMs = (tasks) => Math.max(1000, tasks);
 
 /**
  * @param {{ miniflare: import("miniflare").Miniflare, tasks: number, repeats: number,
@@ -57,7 +57,7 @@ export async function benchAlarms({ miniflare, tasks, repeats, progress, failure
     const order = alarmImplementations.map((_, i) => alarmImplementations[(repeat + i) % alarmImplementations.length]);
     const stubs = new Map();
     const scheduled = new Map();
-    let lastDue = 0;
+    const dueAt = new Map();
     for (const implementation of order) {
       progress(`alarms ${repeat + 1}/${repeats}: ${implementation.id} schedules ${tasks} tasks`);
       const namespace = namespaces[implementation.binding];
@@ -66,15 +66,15 @@ export async function benchAlarms({ miniflare, tasks, repeats, progress, failure
       stubs.set(implementation.id, stub);
       const before = await meter(stub);
       const started = performance.now();
-      const dueAt = Date.now() + dueInMs(tasks);
-      lastDue = Math.max(lastDue, dueAt);
-      await stub.scheduleDue(tasks, dueAt);
+      dueAt.set(implementation.id, Date.now() + dueInMs(tasks));
+      await stub.scheduleDue(tasks, dueAt.get(implementation.id));
       const ms = performance.now() - started;
       scheduled.set(implementation.id, { ms, ...difference(await meter(stub), before) });
     }
-    // Every task is due a second after the last due time (two of them keep whole seconds).
-    await sleep(Math.max(0, lastDue + 1000 - Date.now()));
+    // Drained in the order they were scheduled, each once its tasks are due (plus a second: two
+    // of them keep whole seconds), so that the waits overlap the other implementations' work.
     for (const implementation of order) {
+      await sleep(Math.max(0, dueAt.get(implementation.id) + 1000 - Date.now()));
       progress(`alarms ${repeat + 1}/${repeats}: ${implementation.id} drains ${tasks} tasks`);
       const stub = stubs.get(implementation.id);
       const runs = [];
