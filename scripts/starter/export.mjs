@@ -159,12 +159,17 @@ export function exportApp({ root, app, target }) {
 
   // The app's own files, with imports of vendored packages pointed at the copies.
   const copied = [];
+  const rewritten = []; // files whose imports changed: their line breaks may no longer be Prettier's
   for (const file of appFiles) {
     const rel = relative(appDir, file);
     if (GENERATED.has(rel)) continue;
     const dest = join(target, rel);
     let content = readFileSync(file);
-    if (CODE.test(file)) content = rewriteImports(content.toString("utf8"), dirname(dest), rewrites);
+    if (CODE.test(file)) {
+      const original = content.toString("utf8");
+      content = rewriteImports(original, dirname(dest), rewrites);
+      if (content !== original) rewritten.push(dest);
+    }
     write(dest, content);
     copied.push(rel.split(sep).join("/"));
   }
@@ -224,6 +229,7 @@ export function exportApp({ root, app, target }) {
     target,
     origin,
     copied,
+    rewritten,
     vendored,
     lintTools,
     dependencies,
