@@ -185,16 +185,19 @@ export function jsonBody<S extends z.ZodType>(schema: S, options: { optional?: b
   // Hono's validator parses JSON before `validate` sees it, so an empty JSON body would be a
   // 400 "malformed JSON" and a text/plain body would pass as `{}`: decide those cases first.
   const checked: typeof validate = async (c, next) => {
-    const raw = await c.req.text(); // cached: the validator's c.req.json() parses this same text
-    if (raw.length === 0) {
+    const mediaType = (c.req.header("content-type") ?? "").split(";")[0]!.trim();
+    const isJson = JSON_MEDIA_TYPE.test(mediaType);
+    // Cached: the validator's c.req.json() parses this same text. A body that is not JSON is only
+    // measured, never decoded (workerd warns when a binary body is read as text).
+    const empty = isJson ? (await c.req.text()).length === 0 : (await c.req.arrayBuffer()).byteLength === 0;
+    if (empty) {
       if (!options.optional) {
         throw new ProblemError(400, "A JSON body is required.", { type: problemType("missing-body") });
       }
       c.req.addValidatedData("json", parse({}) as object);
       return next();
     }
-    const mediaType = (c.req.header("content-type") ?? "").split(";")[0]!.trim();
-    if (!JSON_MEDIA_TYPE.test(mediaType)) {
+    if (!isJson) {
       throw new ProblemError(415, `Send the body as application/json (got "${mediaType || "no content type"}").`, {
         type: problemType("unsupported-media-type"),
       });
