@@ -156,7 +156,7 @@ function difference(after, before) {
 }
 
 /** The harness-to-object RPC round trip (through Miniflare's proxy), which every timed run includes. */
-async function rpcRoundTrip(miniflare) {
+export async function rpcRoundTrip(miniflare) {
   const namespace = await miniflare.getDurableObjectNamespace("NOOP", "fixtures");
   const stub = namespace.get(namespace.idFromName("x"));
   const times = [];

@@ -86,6 +86,7 @@ function fixtureSettings(spec) {
     compatibilityFlags: spec.compatibilityFlags ?? [],
     bindings: {},
     durableObjects,
+    ...(spec.workflows ? { workflows: spec.workflows } : {}),
   };
 }
 

@@ -20,6 +20,8 @@ export const FIXTURES_COMPATIBILITY_DATE = "2026-11-01";
  * @property {string} [wrangler] The app's wrangler.jsonc, relative to bench/: the Worker runs with its settings.
  * @property {Record<string, string>} [durableObjects] Binding -> class name, for Workers without a wrangler.jsonc.
  * @property {string[]} [compatibilityFlags] For Workers without a wrangler.jsonc.
+ * @property {Record<string, { name: string, className: string }>} [workflows] Binding -> Cloudflare
+ *   Workflow (Miniflare's local emulation), for Workers without a wrangler.jsonc.
  * @property {Record<string, string>} [secrets] Values for the secrets the app requires (bench-only values).
  * @property {{ file: string, replace: string, with: string }[]} [patches] Exact source text replaced
  *   while bundling (file relative to bench/); the build fails if the text is not found.
@@ -67,6 +69,14 @@ export const workers = [
     ],
   },
   { name: "party", entry: "src/workers/party.ts", durableObjects: { PARTY_ROOM: "PartyRoom" } },
+  // Driven over RPC by src/workflow.mjs (no HTTP variant): its entry adds a bench-only workflow.
+  { name: "workflow", entry: "src/workers/workflow.ts", wrangler: "../apps/workflow/wrangler.jsonc" },
+  // Its peer: Cloudflare Workflows as Miniflare runs it locally, the same workflow.
+  {
+    name: "cf-workflow",
+    entry: "src/workers/cf-workflow.ts",
+    workflows: { STEPS: { name: "steps", className: "Steps" } },
+  },
 ];
 
 /**

@@ -24,6 +24,7 @@ import { benchChat } from "./chat.mjs";
 import { variants, workers } from "./config.mjs";
 import { markdownReport, svgChart, updateReadme } from "./report.mjs";
 import { summarize } from "./stats.mjs";
+import { benchWorkflow } from "./workflow.mjs";
 
 const benchDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const { values: args } = parseArgs({
@@ -47,6 +48,8 @@ const plan = {
   // The chat room lets one connection send 20 messages at once (then 2 per second).
   chatMessages: 20,
   chatRounds: quick ? 3 : 10,
+  workflowSteps: quick ? [20] : [100, 10],
+  workflowRepeats: quick ? 1 : 5,
 };
 if (plan.rounds < 1 || plan.durationSeconds < 1 || plan.connections < 1)
   throw new Error(`bad plan ${JSON.stringify(plan)}`);
@@ -146,7 +149,16 @@ async function main() {
     onChild: (child) => (chatProcess = child),
   });
 
-  const results = { ...summarizeRun(rounds, rows), alarms, chat };
+  const workflow = await benchWorkflow({
+    miniflare,
+    urls,
+    sizes: plan.workflowSteps,
+    repeats: plan.workflowRepeats,
+    progress,
+    failures,
+  });
+
+  const results = { ...summarizeRun(rounds, rows), alarms, chat, workflow };
   await mkdir(path.dirname(output), { recursive: true });
   await writeFile(`${output}.json`, JSON.stringify(results, null, 2) + "\n");
   await writeFile(`${output}.md`, markdownReport(results));
