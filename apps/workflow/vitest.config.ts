@@ -3,7 +3,7 @@ import { defineConfig } from "vitest/config";
 
 // This file runs in Node; the package's types are the Worker's, which have no `process`.
 declare const process: { env: Record<string, string | undefined> };
-const fcRuns = Number(process.env.FC_RUNS ?? 25);
+const fcRuns = Number(process.env.FC_RUNS ?? 200);
 
 export default defineConfig({
   plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.jsonc" } })],
