@@ -17,11 +17,14 @@ const runs = inject("fcRuns");
 const seed = inject("fcSeed");
 console.log(`reliability: ${runs} runs per request property, seed ${seed}`);
 
+/** `predicted`: requests whose outcome the model predicted and the test checked; `waitingEvents` of them. */
 const figures = {
   requests: 0,
   accepted: 0,
   refused: 0,
   created: 0,
+  predicted: 0,
+  waitingEvents: 0,
   sequences: 0,
   operations: 0,
   evictions: 0,
@@ -273,6 +276,7 @@ describe("any request, however malformed", () => {
             Object.keys(b).every((k) => k === "workflow" || k === "id" || k === "params") &&
             (b.id === undefined || createPool.includes(b.id as string));
           if (wellFormed) {
+            figures.predicted++;
             const newId = b.id as string | undefined;
             if (newId !== undefined && createdBefore) {
               expect(response.status).toBe(409);
@@ -286,6 +290,7 @@ describe("any request, however malformed", () => {
         }
         if (!r.tracked) return;
         if (r.action === "get") {
+          figures.predicted++;
           expect(response.status).toBe(200);
           expect(await response.json()).toEqual(before);
         }
@@ -296,6 +301,8 @@ describe("any request, however malformed", () => {
             sent === "{}" ||
             (typeof sent === "string" && /^\{"payload":/.test(sent) && !/"extra"/.test(sent));
           if (validBody) {
+            figures.predicted++;
+            if (before.status === "waiting") figures.waitingEvents++;
             expect(response.status).toBe(
               ["queued", "running", "waiting", "paused"].includes(before.status) ? 202 : 409,
             );
@@ -304,6 +311,7 @@ describe("any request, however malformed", () => {
         const transition = TRANSITIONS[r.action];
         const plainBody = r.action !== "restart" || !hasBody || sent === "" || (sent === "{}" && jsonOrEmpty);
         if (transition && plainBody) {
+          figures.predicted++;
           if (transition.from.includes(before.status)) {
             expect(response.status).toBe(200);
             expect(((await response.json()) as { status: string }).status).toBe(transition.to);
@@ -318,6 +326,7 @@ describe("any request, however malformed", () => {
     // The property is only meaningful if both branches were exercised.
     expect(figures.accepted).toBeGreaterThan(0);
     expect(figures.refused).toBeGreaterThan(0);
+    expect(figures.predicted).toBeGreaterThan(0);
   });
 });
 
