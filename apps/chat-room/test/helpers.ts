@@ -1,4 +1,5 @@
 /** Small clients for the tests: HTTP through the Worker, and a WebSocket that queues messages. */
+import { socketClient, type SocketClient } from "@durable-patterns/shared/testing";
 import { env, exports } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import type { ChatRoom } from "../src/chat-room-object";
@@ -33,15 +34,9 @@ export function setClock(room: string, ms: number): Promise<void> {
   });
 }
 
-export interface Client {
-  socket: WebSocket;
-  /** The next message, parsed as JSON (or as text when it is not JSON). */
-  next(): Promise<unknown>;
+export interface Client extends SocketClient {
   /** The next message of `type`, skipping others (e.g. `join` events while waiting for a message). */
   nextOf<T extends ServerMessage["type"]>(type: T): Promise<Extract<ServerMessage, { type: T }>>;
-  /** Resolves with the close event's code and reason once the server closes. */
-  closed: Promise<{ code: number; reason: string }>;
-  send(message: unknown): void;
   /** Closes from the client side and waits for the server's reply. */
   close(): Promise<void>;
 }
@@ -53,42 +48,19 @@ export type JoinParams = Record<string, string | number>;
 export async function connect(room: string, query: JoinParams = { name: "Ada" }): Promise<Client> {
   const search = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)]));
   const response = await api(`/api/rooms/${room}/websocket?${search}`, { headers: { upgrade: "websocket" } });
-  const socket = response.webSocket;
-  if (!socket) throw new Error(`expected a WebSocket upgrade, got ${response.status}: ${await response.text()}`);
-  socket.accept();
-  const queue: unknown[] = [];
-  const waiting: ((message: unknown) => void)[] = [];
-  socket.addEventListener("message", (event) => {
-    const text = typeof event.data === "string" ? event.data : new TextDecoder().decode(event.data);
-    let message: unknown = text;
-    try {
-      message = JSON.parse(text);
-    } catch {
-      // "pong" and other plain text frames stay strings.
-    }
-    const resolve = waiting.shift();
-    if (resolve) resolve(message);
-    else queue.push(message);
-  });
-  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
-    socket.addEventListener("close", (event) => resolve({ code: event.code, reason: event.reason })),
-  );
-  const next = () =>
-    queue.length > 0 ? Promise.resolve(queue.shift()) : new Promise<unknown>((resolve) => waiting.push(resolve));
+  const client = await socketClient(response);
+  const next = client.next;
   return {
-    socket,
-    closed,
-    next,
+    ...client,
     async nextOf(type) {
       for (;;) {
         const message = (await next()) as ServerMessage;
         if (message.type === type) return message as never;
       }
     },
-    send: (message) => socket.send(typeof message === "string" ? message : JSON.stringify(message)),
     async close() {
-      socket.close(1000, "bye");
-      await closed;
+      client.socket.close(1000, "bye");
+      await client.closed;
     },
   };
 }

@@ -40,7 +40,7 @@ describe("message rate per connection (20 per 10 s)", () => {
       if (message.type === "error") errors.push(message.code);
     }
     expect(errors).toEqual(["rate_limited", "rate_limited", "rate_limited"]);
-    expect(await client.closed).toEqual({ code: 1008, reason: "rate_limited" });
+    expect(await client.closed).toEqual({ code: 1008, reason: "rate_limited", wasClean: true });
     expect(await countOf(room)).toBe(20);
   });
 
@@ -88,7 +88,7 @@ describe("message rate per connection (20 per 10 s)", () => {
     const client = await connect(room);
     await client.nextOf("welcome");
     for (let i = 0; i < 24; i++) client.send("{garbage");
-    expect(await client.closed).toEqual({ code: 1008, reason: "rate_limited" });
+    expect(await client.closed).toEqual({ code: 1008, reason: "rate_limited", wasClean: true });
   });
 });
 
@@ -100,7 +100,7 @@ describe("people per room (at most 100)", () => {
 
     const extra = await connect(room, { name: "One too many" });
     expect(await extra.next()).toMatchObject({ type: "error", code: "room_full" });
-    expect(await extra.closed).toEqual({ code: 1008, reason: "room_full" });
+    expect(await extra.closed).toEqual({ code: 1008, reason: "room_full", wasClean: true });
 
     // Nobody was told about the refused connection, and a place frees up when someone leaves.
     await members[0]!.close();

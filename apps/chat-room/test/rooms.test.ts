@@ -114,7 +114,7 @@ describe("leaving a room", () => {
   it("completes the closing handshake with the client's own code", async () => {
     const { client } = await join(uniqueRoom());
     client.socket.close(4000, "going to lunch");
-    expect(await client.closed).toEqual({ code: 4000, reason: "going to lunch" });
+    expect(await client.closed).toEqual({ code: 4000, reason: "going to lunch", wasClean: true });
   });
 });
 

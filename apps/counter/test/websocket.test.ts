@@ -130,6 +130,6 @@ describe("closing", () => {
     const client = await connect(uniqueName());
     await client.next();
     client.socket.close(4000, "bye");
-    expect(await client.closed).toEqual({ code: 4000, reason: "bye" });
+    expect(await client.closed).toEqual({ code: 4000, reason: "bye", wasClean: true });
   });
 });

@@ -1,6 +1,7 @@
 /** Small clients for the tests: HTTP through the Worker with the token, and a WebSocket client. */
 import { env, exports } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
+import { socketClient, type SocketClient } from "@durable-patterns/shared/testing";
 import type { RateLimiter } from "../src/rate-limiter-object";
 
 export const TOKEN = "test-token";
@@ -53,40 +54,12 @@ export async function cost(key: string, operation: () => Promise<unknown>) {
   };
 }
 
-export interface Client {
-  socket: WebSocket;
-  next(): Promise<unknown>;
-  closed: Promise<{ code: number; reason: string }>;
-}
+export type Client = SocketClient;
 
 /** Opens the key's quota WebSocket and collects what the server sends. */
 export async function connect(key: string, init: RequestInit = {}, path?: string): Promise<Client> {
   const headers = new Headers(init.headers);
   headers.set("upgrade", "websocket");
   const response = await api(path ?? `/api/keys/${key}/websocket`, { ...init, headers });
-  const socket = response.webSocket;
-  if (!socket) throw new Error(`expected a WebSocket upgrade, got ${response.status}: ${await response.text()}`);
-  socket.accept();
-  const queue: unknown[] = [];
-  const waiting: ((message: unknown) => void)[] = [];
-  socket.addEventListener("message", (event) => {
-    const text = typeof event.data === "string" ? event.data : new TextDecoder().decode(event.data);
-    let message: unknown = text;
-    try {
-      message = JSON.parse(text);
-    } catch {
-      // "pong" stays a string.
-    }
-    const resolve = waiting.shift();
-    if (resolve) resolve(message);
-    else queue.push(message);
-  });
-  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
-    socket.addEventListener("close", (event) => resolve({ code: event.code, reason: event.reason })),
-  );
-  return {
-    socket,
-    closed,
-    next: () => (queue.length > 0 ? Promise.resolve(queue.shift()) : new Promise((resolve) => waiting.push(resolve))),
-  };
+  return socketClient(response);
 }

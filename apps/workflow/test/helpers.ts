@@ -2,6 +2,7 @@
  * The workflow test helper: start instances over HTTP, drive their alarm-queue runs by hand, move
  * their clock, send events and read every step. Copy it next to your own workflow's tests.
  */
+import { socketClient, type SocketClient } from "@durable-patterns/shared/testing";
 import { env, exports } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import type { InstanceView } from "../src/protocol";
@@ -107,40 +108,9 @@ export async function nextRunAt(id: string): Promise<number | null> {
   );
 }
 
-export interface Client {
-  socket: WebSocket;
-  /** The next message, parsed as JSON (or as text when it is not JSON). */
-  next(): Promise<unknown>;
-  /** Resolves with the close event's code once the server closes. */
-  closed: Promise<{ code: number; reason: string }>;
-}
+export type Client = SocketClient;
 
 /** Opens an instance's live-progress WebSocket and collects what the server sends. */
 export async function connect(id: string): Promise<Client> {
-  const response = await api(`/api/instances/${id}/websocket`, { headers: { upgrade: "websocket" } });
-  const socket = response.webSocket;
-  if (!socket) throw new Error(`expected a WebSocket upgrade, got ${response.status}: ${await response.text()}`);
-  socket.accept();
-  const queue: unknown[] = [];
-  const waiting: ((message: unknown) => void)[] = [];
-  socket.addEventListener("message", (event) => {
-    const text = typeof event.data === "string" ? event.data : new TextDecoder().decode(event.data);
-    let message: unknown = text;
-    try {
-      message = JSON.parse(text);
-    } catch {
-      // "pong" stays a string.
-    }
-    const resolve = waiting.shift();
-    if (resolve) resolve(message);
-    else queue.push(message);
-  });
-  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
-    socket.addEventListener("close", (event) => resolve({ code: event.code, reason: event.reason })),
-  );
-  return {
-    socket,
-    closed,
-    next: () => (queue.length > 0 ? Promise.resolve(queue.shift()) : new Promise((resolve) => waiting.push(resolve))),
-  };
+  return socketClient(await api(`/api/instances/${id}/websocket`, { headers: { upgrade: "websocket" } }));
 }

@@ -6,20 +6,14 @@
 import { env, exports } from "cloudflare:workers";
 import { evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { socketClient, type SocketClient } from "../src/testing";
 
 let sequence = 0;
 function uniqueRoom(): string {
   return `room-${Date.now().toString(36)}-${sequence++}`;
 }
 
-interface Client {
-  socket: WebSocket;
-  /** The next message, parsed as JSON when it is JSON. */
-  next(): Promise<unknown>;
-  /** Resolves once the connection is closed, with what the client saw. */
-  closed: Promise<{ code: number; reason: string; wasClean: boolean }>;
-  send(message: unknown): void;
-}
+type Client = SocketClient;
 
 /** Opens a socket to the room as `user` with `tags`, and queues what the server sends. */
 async function connect(room: string, user: string, tags: string[] = []): Promise<Client> {
@@ -27,34 +21,7 @@ async function connect(room: string, user: string, tags: string[] = []): Promise
   const response = await exports.default.fetch(`http://example.com/rooms/${room}/websocket?${search}`, {
     headers: { upgrade: "websocket" },
   });
-  const socket = response.webSocket;
-  if (!socket) throw new Error(`expected an upgrade, got ${response.status}`);
-  socket.accept(); // the client side: the hibernation rule is for the object's side
-  const queue: unknown[] = [];
-  const waiting: ((message: unknown) => void)[] = [];
-  socket.addEventListener("message", (event) => {
-    const text = typeof event.data === "string" ? event.data : "(binary)";
-    let message: unknown = text;
-    try {
-      message = JSON.parse(text);
-    } catch {
-      // "pong" stays a string.
-    }
-    const resolve = waiting.shift();
-    if (resolve) resolve(message);
-    else queue.push(message);
-  });
-  const closed = new Promise<{ code: number; reason: string; wasClean: boolean }>((resolve) =>
-    socket.addEventListener("close", (event) =>
-      resolve({ code: event.code, reason: event.reason, wasClean: event.wasClean }),
-    ),
-  );
-  return {
-    socket,
-    closed,
-    next: () => (queue.length > 0 ? Promise.resolve(queue.shift()) : new Promise((resolve) => waiting.push(resolve))),
-    send: (message) => socket.send(typeof message === "string" ? message : JSON.stringify(message)),
-  };
+  return socketClient(response);
 }
 
 /** Connects and consumes the greeting. */

@@ -1,0 +1,54 @@
+/**
+ * A test-side WebSocket client: accepts the client end of an upgrade response and queues what the
+ * server sends, so a test can `await next()` message by message. Tests only; no app imports it,
+ * so it never ends up in a Worker bundle.
+ *
+ * @example
+ * ```ts
+ * const response = await exports.default.fetch(url, { headers: { upgrade: "websocket" } });
+ * const client = socketClient(response);
+ * expect(await client.next()).toEqual({ type: "value", value: 0 });
+ * ```
+ */
+
+export interface SocketClient {
+  socket: WebSocket;
+  /** The next message, parsed as JSON (or the text itself when it is not JSON, e.g. "pong"). */
+  next(): Promise<unknown>;
+  /** Resolves with the close event once the connection closes. */
+  closed: Promise<{ code: number; reason: string; wasClean: boolean }>;
+  /** Sends a string as it is, anything else as JSON. */
+  send(message: unknown): void;
+}
+
+/** Accepts the WebSocket of an upgrade response; throws with the answer when it is not one. */
+export async function socketClient(response: Response): Promise<SocketClient> {
+  const socket = response.webSocket;
+  if (!socket) throw new Error(`expected a WebSocket upgrade, got ${response.status}: ${await response.text()}`);
+  socket.accept(); // the client's side: the hibernation API is for the object's side
+  const queue: unknown[] = [];
+  const waiting: ((message: unknown) => void)[] = [];
+  socket.addEventListener("message", (event) => {
+    const text = typeof event.data === "string" ? event.data : new TextDecoder().decode(event.data);
+    let message: unknown = text;
+    try {
+      message = JSON.parse(text);
+    } catch {
+      // "pong" and other plain text frames stay strings.
+    }
+    const resolve = waiting.shift();
+    if (resolve) resolve(message);
+    else queue.push(message);
+  });
+  const closed = new Promise<{ code: number; reason: string; wasClean: boolean }>((resolve) =>
+    socket.addEventListener("close", (event) =>
+      resolve({ code: event.code, reason: event.reason, wasClean: event.wasClean }),
+    ),
+  );
+  return {
+    socket,
+    closed,
+    next: () => (queue.length > 0 ? Promise.resolve(queue.shift()) : new Promise((resolve) => waiting.push(resolve))),
+    send: (message) => socket.send(typeof message === "string" ? message : JSON.stringify(message)),
+  };
+}
