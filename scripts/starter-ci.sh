@@ -6,7 +6,7 @@
 #   npm test                             its tests, inside workerd
 #   npm run typecheck                    wrangler types --check, then tsc --noEmit
 #   npm run lint                         the copied eslint config (with the vendored rules) and prettier
-#   npx wrangler deploy --dry-run        it bundles
+#   npm run check                        the Durable Object config check, tsc, wrangler deploy --dry-run
 #
 # Browser tests (test:e2e) are not run here: they need Chromium and run in the monorepo; the export
 # keeps the script and the test files unchanged. Usage: scripts/starter-ci.sh [app ...]
@@ -56,11 +56,11 @@ for app in "${apps[@]}"; do
   step "npm run lint"
   npm run lint
 
-  step "npx wrangler deploy --dry-run"
-  npx wrangler deploy --dry-run
+  step "npm run check (config check, tsc, wrangler deploy --dry-run)"
+  npm run check
 
   cd - >/dev/null
   rm -rf "$target"
-  printf '\n==> [%s] standalone: install, test, typecheck, lint, dry-run deploy passed in %ss\n' "$app" $((SECONDS - app_started))
+  printf '\n==> [%s] standalone: install, test, typecheck, lint, check and dry-run deploy passed in %ss\n' "$app" $((SECONDS - app_started))
 done
 printf '\nstarter-ci: %d app(s) exported and proven standalone in %ss: %s\n' "${#apps[@]}" $((SECONDS - started)) "${apps[*]}"

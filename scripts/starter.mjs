@@ -66,6 +66,9 @@ for (const v of result.vendored) {
   if (v.npm.length) console.log(`  which need: ${shown(v.npm)} (added to dependencies)`);
   console.log(`  Imports of "${v.name}" now point at ${v.dir}/.`);
 }
+for (const tool of result.commands) {
+  console.log(`\nVendored ${tool.name} into ${tool.dir}/ (the scripts run it as \`${tool.command}\`).`);
+}
 for (const tool of result.lintTools) {
   console.log(`\nVendored ${tool.name} into ${tool.dir}/ (eslint.config.js uses its Durable Object rules).`);
 }

@@ -188,6 +188,13 @@ describe("every exported app stands alone", () => {
       }
     });
 
+    it(`${app}: check runs the vendored Durable Object config check, not a workspace command`, () => {
+      const { scripts } = readJson(join(project.target, "package.json"));
+      assert.match(scripts.check, /^node packages\/config-check\/bin\/durable-config-check\.js wrangler\.jsonc && /);
+      assert.ok(existsSync(join(project.target, "packages/config-check/bin/durable-config-check.js")));
+      assert.ok(existsSync(join(project.target, "packages/config-check/src/check.js")));
+    });
+
     it(`${app}: configs point inside the project`, () => {
       const wrangler = JSON.parse(stripJsonc(readFileSync(join(project.target, "wrangler.jsonc"), "utf8")));
       assert.equal(wrangler.$schema, "./node_modules/wrangler/config-schema.json");

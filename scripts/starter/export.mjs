@@ -89,6 +89,7 @@ export function exportApp({ root, app, target }) {
   const dependencies = {};
   const devDependencies = {};
   const vendored = [];
+  const commands = []; // workspace packages the app's scripts run as commands (the config check)
   const rewrites = new Map(); // specifier -> vendored file (no extension) or folder (its index.ts)
   const deps = [
     ...Object.entries(appManifest.dependencies ?? {}).map(([n, s]) => [n, s, dependencies]),
@@ -101,6 +102,11 @@ export function exportApp({ root, app, target }) {
     }
     const packageDir = workspacePackages.get(dep);
     if (!packageDir) throw new Error(`${dep} (${spec}) is not a package of this workspace`);
+    const tool = vendorCommand({ root, target, origin, packageDir, appManifest, catalogs, devDependencies });
+    if (tool) {
+      commands.push(tool);
+      continue;
+    }
     const vendorDir = join(target, "src", basename(packageDir));
     if (existsSync(join(appDir, "src", basename(packageDir)))) {
       throw new Error(`apps/${app}/src/${basename(packageDir)} exists; cannot vendor ${dep} there`);
@@ -184,6 +190,11 @@ export function exportApp({ root, app, target }) {
     lintTools.push(...eslint.vendored);
   }
   const scripts = { ...appManifest.scripts };
+  for (const { bin, command } of commands) {
+    for (const [key, script] of Object.entries(scripts)) {
+      scripts[key] = script.replace(new RegExp(`(^|&&\\s*|;\\s*)${escapeRegExp(bin)}(?=\\s|$)`, "g"), `$1${command}`);
+    }
+  }
   if (scripts.lint) scripts.lint = `${scripts.lint} && prettier --check .`;
   scripts.format ??= "prettier --write .";
   const manifest = {
@@ -234,6 +245,7 @@ export function exportApp({ root, app, target }) {
     lintTools,
     dependencies,
     devDependencies,
+    commands,
     workerName: wrangler.workerName,
     unlinked: readme.unlinked,
   };
@@ -255,6 +267,43 @@ function pnpmWorkspace(trusted) {
     "# not told to trust; these unpack the platform binaries (esbuild, workerd) that wrangler needs.\n" +
     `allowBuilds:\n${trusted.map((pkg) => `  ${pkg}: true\n`).join("")}`
   );
+}
+
+/**
+ * A workspace package whose command the app's scripts run (the Durable Object config check in
+ * `check`) is vendored like the lint plugin: the files it publishes, at its workspace path, its
+ * npm dependencies as devDependencies, and the scripts call it with `node <path to its bin>`.
+ * Returns null for a package that is not such a command.
+ */
+function vendorCommand({ root, target, origin, packageDir, appManifest, catalogs, devDependencies }) {
+  const manifest = readJson(join(packageDir, "package.json"));
+  const scriptText = Object.values(appManifest.scripts ?? {}).join("\n");
+  const [bin, binPath] =
+    Object.entries(typeof manifest.bin === "string" ? { [manifest.name]: manifest.bin } : (manifest.bin ?? {})).find(
+      ([name]) => new RegExp(`(^|\\s)${escapeRegExp(name)}(\\s|$)`, "m").test(scriptText),
+    ) ?? [];
+  if (!bin) return null;
+  const folder = relative(root, packageDir).split(sep).join("/");
+  const files = (manifest.files ?? ["src"]).flatMap((entry) => {
+    const path = join(packageDir, entry);
+    return statSync(path).isDirectory() ? walk(path) : [path];
+  });
+  for (const path of files) {
+    const repoPath = relative(root, path).split(sep).join("/");
+    const body = readFileSync(path, "utf8");
+    // A shebang must stay the first line, so the note goes after it.
+    const [shebang, rest] = body.startsWith("#!")
+      ? [body.slice(0, body.indexOf("\n") + 1), body.slice(body.indexOf("\n") + 1)]
+      : ["", body];
+    write(
+      join(target, folder, relative(packageDir, path)),
+      CODE.test(path) ? shebang + vendoredHeader(repoPath, origin) + rest : body,
+    );
+  }
+  for (const [pkg, spec] of Object.entries(manifest.dependencies ?? {})) {
+    devDependencies[pkg] ??= resolveSpecifier(pkg, spec, catalogs);
+  }
+  return { name: manifest.name, bin, dir: folder, command: `node ${folder}/${binPath.replace(/^\.\//, "")}` };
 }
 
 /**

@@ -34,7 +34,7 @@ function resolveModule(from, specifier) {
 
 /**
  * The names a module exports, read from its syntax and following `export ... from` re-exports
- * into other local files, transitively (`export { X } from "./x"`, `export * from "./y"`).
+ * into other local files, transitively (named re-exports and `export *` of a local module).
  *
  * @param {string} file
  * @param {Map<string, ModuleExports>} [seen] cycle guard and cache
@@ -84,7 +84,7 @@ export function moduleExports(file, seen = new Map()) {
           : undefined;
       const clause = statement.exportClause;
       if (!clause) {
-        // export * from "./x": everything but the default export
+        // `export *` of a module: everything but its default export
         const inner = specifier ? follow(specifier) : undefined;
         for (const name of inner?.names ?? []) if (name !== "default") result.names.add(name);
       } else if (ts.isNamespaceExport(clause)) {
