@@ -34,21 +34,24 @@
  */
 import { migrate } from "./migrations";
 import { Sql } from "./sql";
-import { AlarmQueueError, PayloadTooLargeError } from "./alarm-queue/errors";
+import { AlarmQueueError, PayloadTooLargeError, TaskTimeoutError } from "./alarm-queue/errors";
 import {
   QUEUE_MIGRATIONS,
   QUEUE_MIGRATIONS_TABLE,
+  STATE_COLUMNS,
   TASK_COLUMNS,
   type DeadRow,
+  type StateRow,
   type TaskRow,
 } from "./alarm-queue/schema";
 import { backoffDelay, checkTimeZone, nextCronTime, type Backoff } from "./alarm-queue/timing";
 
-export { AlarmQueueError, PayloadTooLargeError } from "./alarm-queue/errors";
+export { AlarmQueueError, PayloadTooLargeError, TaskTimeoutError } from "./alarm-queue/errors";
 export { backoffCeiling, backoffDelay, nextCronTime, type Backoff } from "./alarm-queue/timing";
 
 /** What a handler is told about the task it runs (everything but the payload, which is its first argument). */
 export interface TaskInfo<Name extends string = string> {
+  /** Unique for the life of the object's storage: never given to another task, even after this one is gone. */
   readonly id: number;
   readonly name: Name;
   /** The idempotency key it was scheduled with, or `null`. */
@@ -66,6 +69,15 @@ export interface TaskInfo<Name extends string = string> {
   /** The message of the last failure, or `null`. */
   readonly lastError: string | null;
   readonly createdAt: number;
+}
+
+/** What a handler gets as its second argument: the task, and a signal aborted when its time is up. */
+export interface RunningTask<Name extends string = string> extends TaskInfo<Name> {
+  /**
+   * Aborted with a {@link TaskTimeoutError} when an asynchronous handler has not settled within its
+   * timeout (the attempt then counts as failed and the run goes on). Pass it to `fetch`.
+   */
+  readonly signal: AbortSignal;
 }
 
 /** A pending task as {@link AlarmQueue.list} returns it. */
@@ -96,10 +108,10 @@ export interface DeadLetter {
  * at-least-once; the task is removed only after the promise resolves). Throwing or rejecting
  * schedules a retry.
  */
-export type TaskHandler<Payload> = (payload: Payload, task: TaskInfo) => void | Promise<unknown>;
+export type TaskHandler<Payload> = (payload: Payload, task: RunningTask) => void | Promise<unknown>;
 
 // `never` in parameter position accepts a handler of any payload type (parameters are contravariant).
-type HandlerMap = Record<string, (payload: never, task: TaskInfo) => unknown>;
+type HandlerMap = Record<string, (payload: never, task: RunningTask) => unknown>;
 
 /** The names a queue accepts: the keys of its handlers. */
 export type TaskName<H extends HandlerMap> = keyof H & string;
@@ -107,7 +119,7 @@ export type TaskName<H extends HandlerMap> = keyof H & string;
 /** The payload type of handler `N`, inferred from its first parameter. */
 export type PayloadOf<H extends HandlerMap, N extends TaskName<H>> = H[N] extends (
   payload: infer P,
-  task: TaskInfo,
+  task: RunningTask,
 ) => unknown
   ? P
   : never;
@@ -141,7 +153,11 @@ export type ScheduleRequest<H extends HandlerMap> = {
 export interface AlarmQueueOptions<H extends HandlerMap> {
   /** One handler per task name; payload types are inferred from them. */
   handlers: H;
-  /** Most tasks one `run()` handles before re-arming for the rest. Default 100. */
+  /**
+   * Most tasks one `run()` handles before re-arming for the rest. Default 1,000: 10,000 due tasks
+   * drain in 10 alarm invocations. Lower it for handlers that burn much CPU each (an invocation has
+   * a CPU limit, 30 s by default).
+   */
   batchSize?: number;
   /** A `run()` starts no new task once this much queue-clock time has passed. Default 10,000 ms. */
   timeBudgetMs?: number;
@@ -163,8 +179,28 @@ export interface AlarmQueueOptions<H extends HandlerMap> {
    * have `RunReport` rows include what handlers wrote through it.
    */
   sql?: Sql;
+  /**
+   * Longest an asynchronous handler may take before its attempt fails with a {@link TaskTimeoutError}
+   * and its `task.signal` is aborted. Default 60,000 ms. With `timeBudgetMs` it must stay under the
+   * 15 minutes one alarm invocation may run.
+   */
+  handlerTimeoutMs?: number;
+  /** Per task name, overrides `handlerTimeoutMs` (e.g. `{ export: 600_000 }`). */
+  handlerTimeouts?: Partial<Record<TaskName<H>, number>>;
   /** Called with each handler failure (after it is persisted). Default: `console.error`. */
   onError?: (error: unknown, task: TaskInfo) => void;
+  /**
+   * Called once a task has moved to the dead letters, for alerting. Default: one JSON line on
+   * `console.error` with the task's id, name, key, attempts and last error (never its payload,
+   * which may hold personal data). A hook that throws is logged and ignored.
+   */
+  onDeadLetter?: (letter: DeadLetter) => void;
+}
+
+/** What the platform passes to `alarm()`: pass it on to {@link AlarmQueue.run}. */
+export interface AlarmRetryInfo {
+  /** 0 for an alarm's first invocation; n when the platform retries it after n failed ones. */
+  readonly retryCount: number;
 }
 
 /** What one `run()` did. */
@@ -201,16 +237,43 @@ export interface Page<T> {
 }
 
 const DEFAULTS = {
-  batchSize: 100,
+  batchSize: 1_000,
   timeBudgetMs: 10_000,
   maxAttempts: 5,
   backoff: { baseMs: 1_000, maxMs: 3_600_000 },
   maxPayloadBytes: 64 * 1024,
+  handlerTimeoutMs: 60_000,
 };
 const MAX_PAYLOAD_LIMIT = 1024 * 1024;
 const MAX_KEY_LENGTH = 512;
 const MAX_ERROR_LENGTH = 1_000;
+/** One alarm invocation may run for 15 minutes of wall time; a run (budget + one handler) stays under it. */
+const ALARM_INVOCATION_LIMIT_MS = 15 * 60_000;
+/**
+ * The latest alarm time the Workers runtime accepts. `setAlarm` rejects later times asynchronously
+ * ("This API doesn't support dates after 2189"), so the queue refuses them when they are scheduled.
+ */
+export const MAX_ALARM_TIME = Date.UTC(2190, 0, 1) - 1;
+/**
+ * An armed time that has passed is trusted as pending (its alarm is about to fire, or firing) for
+ * this long after it was written; after that it is written again, in case the platform gave up
+ * retrying it. So a due time that stays the earliest costs one alarm write, not one per call.
+ */
+const ARMED_GRACE_MS = 60_000;
+/** How many due rows one statement of a run reads at most: bounded by bytes so payloads fit in memory. */
+const BATCH_READ_BYTES = 8 * 1024 * 1024;
 const encoder = new TextEncoder();
+
+/**
+ * Counts changes to the pending tasks made through any queue on a storage, so a run knows when the
+ * due rows it read may be stale (a handler or a request scheduled, replaced or cancelled a task).
+ */
+const taskChanges = new WeakMap<object, { count: number }>();
+function changesOf(storage: object): { count: number } {
+  let changes = taskChanges.get(storage);
+  if (!changes) taskChanges.set(storage, (changes = { count: 0 }));
+  return changes;
+}
 
 /**
  * A persistent, typed task queue on the object's single alarm.
@@ -220,13 +283,15 @@ const encoder = new TextEncoder();
  * const queue = new AlarmQueue(ctx, {
  *   handlers: {
  *     expire: (payload: { session: string }) => sql.exec("DELETE FROM sessions WHERE id = ?", payload.session),
- *     notify: async (payload: { url: string }) => { await fetch(payload.url, { method: "POST" }); },
+ *     notify: async (payload: { url: string }, task) => {
+ *       await fetch(payload.url, { method: "POST", signal: task.signal, headers: { "Idempotency-Key": `${task.id}` } });
+ *     },
  *   },
  * });
  * queue.schedule("expire", { session: "s1" }, { delay: 30 * 60_000, key: "expire:s1" });
  * queue.schedule("notify", { url }, { at: new Date("2026-12-24T18:00:00Z") });
  * queue.cancel({ key: "expire:s1" });
- * // in the object: async alarm() { await queue.run(); }
+ * // in the object: async alarm(info?: AlarmInvocationInfo) { await queue.run(info); }
  * ```
  */
 export class AlarmQueue<H extends HandlerMap> {
@@ -235,19 +300,25 @@ export class AlarmQueue<H extends HandlerMap> {
   private readonly storage: DurableObjectStorage;
   private readonly handlers: H;
   private readonly batchSize: number;
+  private readonly readSize: number;
   private readonly timeBudgetMs: number;
   private readonly maxAttempts: number;
   private readonly backoff: Backoff;
   private readonly maxPayloadBytes: number;
+  private readonly timeoutMs: number;
+  private readonly timeouts: Partial<Record<string, number>>;
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly onError: (error: unknown, task: TaskInfo) => void;
-  // True while run() works through a batch: schedule/cancel then leave arming to the end of the run.
-  private running = false;
-  // The running batch's cutoff: tasks scheduled during the run are due after it (see prepare()).
+  private readonly onDeadLetter: (letter: DeadLetter) => void;
+  private readonly changes: { count: number };
+  // The run in progress: a second run() call joins it. Every run ends (handlers have a timeout).
+  private current: Promise<RunReport> | null = null;
+  // The running batch's cutoff: arming waits for the end of the run, and tasks scheduled during
+  // the run are due after it (see prepare()).
   private runCutoff: number | null = null;
 
-  constructor(ctx: DurableObjectState, options: AlarmQueueOptions<H>) {
+  constructor(ctx: Pick<DurableObjectState, "storage">, options: AlarmQueueOptions<H>) {
     this.storage = ctx.storage;
     this.handlers = options.handlers;
     this.batchSize = positiveInteger("batchSize", options.batchSize ?? DEFAULTS.batchSize);
@@ -263,13 +334,29 @@ export class AlarmQueue<H extends HandlerMap> {
         `maxPayloadBytes is at most ${MAX_PAYLOAD_LIMIT} (a SQLite row value is at most 2 MB).`,
       );
     }
+    this.readSize = Math.max(1, Math.min(this.batchSize, Math.floor(BATCH_READ_BYTES / this.maxPayloadBytes)));
+    this.timeoutMs = positiveInteger("handlerTimeoutMs", options.handlerTimeoutMs ?? DEFAULTS.handlerTimeoutMs);
+    this.timeouts = {};
+    for (const [name, ms] of Object.entries(options.handlerTimeouts ?? {}) as [string, number][]) {
+      if (!Object.hasOwn(this.handlers, name)) throw new AlarmQueueError(`handlerTimeouts names no handler "${name}".`);
+      this.timeouts[name] = positiveInteger(`handlerTimeouts.${name}`, ms);
+    }
+    const longest = Math.max(this.timeoutMs, ...Object.values(this.timeouts).map(Number));
+    if (this.timeBudgetMs + longest >= ALARM_INVOCATION_LIMIT_MS) {
+      throw new AlarmQueueError(
+        `timeBudgetMs (${this.timeBudgetMs}) plus the longest handler timeout (${longest}) must stay under ` +
+          `${ALARM_INVOCATION_LIMIT_MS} ms, the 15 minutes one alarm invocation may run.`,
+      );
+    }
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
     this.onError =
       options.onError ??
       ((error, task) =>
         console.error(`alarm-queue: task ${task.id} "${task.name}" failed (attempt ${task.attempts + 1})`, error));
+    this.onDeadLetter = options.onDeadLetter ?? logDeadLetter;
     this.sql = options.sql ?? new Sql(ctx.storage);
+    this.changes = changesOf(ctx.storage);
     // The queue's own history table: an app's migrations and the queue's never share a list.
     migrate(ctx.storage, QUEUE_MIGRATIONS, { table: QUEUE_MIGRATIONS_TABLE });
   }
@@ -280,7 +367,8 @@ export class AlarmQueue<H extends HandlerMap> {
    * earliest due time changed.
    *
    * @throws {PayloadTooLargeError} when the payload's JSON is over `maxPayloadBytes`.
-   * @throws {AlarmQueueError} for an unknown name, a bad time, cron pattern or time zone.
+   * @throws {AlarmQueueError} for an unknown name, a bad time, cron pattern or time zone, or a time
+   * later than the runtime accepts for an alarm ({@link MAX_ALARM_TIME}).
    *
    * @example
    * ```ts
@@ -298,7 +386,8 @@ export class AlarmQueue<H extends HandlerMap> {
   }
 
   /**
-   * Schedules many tasks in one transaction and arms the alarm once: all are written or none.
+   * Schedules many tasks in one transaction and arms the alarm once: all are written or none
+   * (a storage error, `setAlarm` included, leaves nothing behind).
    *
    * @example
    * ```ts
@@ -309,16 +398,20 @@ export class AlarmQueue<H extends HandlerMap> {
     const now = this.now();
     // Validate everything first so a bad item throws before anything is written.
     const rows = requests.map((request) => this.prepare(request, now));
-    const tasks = this.sql.transaction(() =>
-      rows.map((row) => {
+    const tasks = this.sql.transaction(() => {
+      const state = this.state();
+      let nextId = state.next_id;
+      const scheduled = rows.map((row) => {
+        // A new task takes next_id; a replaced one (same key) keeps its id and bumps its revision.
         const stored = this.sql.one<{ id: number; revision: number }>(
-          `INSERT INTO _alarm_queue_tasks (name, key, payload, due, cron, timezone, attempts, max_attempts, last_error, revision, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, 0, ?, NULL, 0, ?)
+          `INSERT INTO _alarm_queue_tasks (id, name, key, payload, due, cron, timezone, attempts, max_attempts, last_error, revision, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, NULL, 0, ?)
            ON CONFLICT (key) DO UPDATE SET
              name = excluded.name, payload = excluded.payload, due = excluded.due, cron = excluded.cron,
              timezone = excluded.timezone, attempts = 0, max_attempts = excluded.max_attempts, last_error = NULL,
              revision = revision + 1, created_at = excluded.created_at
            RETURNING id, revision`,
+          nextId,
           row.name,
           row.key,
           row.payload,
@@ -328,24 +421,33 @@ export class AlarmQueue<H extends HandlerMap> {
           row.max_attempts,
           now,
         )!;
+        if (stored.id === nextId) nextId += 1;
         return toTask({ ...row, ...stored, attempts: 0, last_error: null, created_at: now });
-      }),
-    );
-    this.arm();
+      });
+      // Inside the transaction: a setAlarm that throws takes the new rows with it.
+      this.arm(state, nextId);
+      return scheduled;
+    });
+    this.changes.count += 1;
     return tasks;
   }
 
   /**
    * Cancels a pending task by id or key. Returns whether one was removed. Moves or deletes the alarm
-   * only if the cancelled task was the earliest.
+   * only if the cancelled task was the earliest. A handler already running for it is not stopped,
+   * but its outcome no longer changes anything.
    */
   cancel(target: { id: number } | { key: string }): boolean {
-    const removed =
-      "id" in target
-        ? this.sql.query("DELETE FROM _alarm_queue_tasks WHERE id = ? RETURNING id", target.id).rows.length
-        : this.sql.query("DELETE FROM _alarm_queue_tasks WHERE key = ? RETURNING id", target.key).rows.length;
-    if (removed > 0) this.arm();
-    return removed > 0;
+    const removed = this.sql.transaction(() => {
+      const count =
+        "id" in target
+          ? this.sql.query("DELETE FROM _alarm_queue_tasks WHERE id = ? RETURNING id", target.id).rows.length
+          : this.sql.query("DELETE FROM _alarm_queue_tasks WHERE key = ? RETURNING id", target.key).rows.length;
+      if (count > 0) this.arm(this.state());
+      return count > 0;
+    });
+    if (removed) this.changes.count += 1;
+    return removed;
   }
 
   /** The pending task with this id or key, or `null`. */
@@ -401,7 +503,7 @@ export class AlarmQueue<H extends HandlerMap> {
    * pending task is replaced, as with `schedule`. Returns the new task, or `null` if no such letter.
    */
   retryDeadLetter(id: number): Task | null {
-    const task = this.sql.transaction(() => {
+    return this.sql.transaction(() => {
       const letter = this.sql.one<DeadRow>("DELETE FROM _alarm_queue_dead WHERE id = ? RETURNING *", id);
       if (!letter) return null;
       const oneShot = letter.cron === null;
@@ -414,7 +516,6 @@ export class AlarmQueue<H extends HandlerMap> {
       } as ScheduleRequest<H>;
       return this.scheduleMany([request])[0]!;
     });
-    return task;
   }
 
   /** Deletes the given dead letters, or all of them. Returns how many were deleted. */
@@ -430,29 +531,43 @@ export class AlarmQueue<H extends HandlerMap> {
 
   /** The persisted bookkeeping: alarm writes so far and the armed due time (one row read). */
   stats(): AlarmQueueStats {
-    const state = this.sql.one<{ armed_at: number | null; alarm_writes: number }>(
-      "SELECT armed_at, alarm_writes FROM _alarm_queue_state WHERE id = 1",
-    )!;
+    const state = this.state();
     return { alarmWrites: state.alarm_writes, armedAt: state.armed_at };
   }
 
   /**
    * Runs due tasks in due-time order, at most `batchSize` of them and none started after
-   * `timeBudgetMs`, then re-arms the alarm for what is left. Call it from the object's `alarm()`.
+   * `timeBudgetMs`, then re-arms the alarm for what is left. Call it from the object's `alarm()`
+   * with the platform's retry information, so that a task that crashes the object is counted:
    *
-   * Handler errors are caught and persisted (retry or dead letter), so the platform never retries
-   * the alarm for them. Only the queue's own storage errors reject; the platform then retries the
-   * alarm, and every task not yet completed is still in the table.
+   * Handler errors and timeouts are caught and persisted (retry or dead letter), so the platform
+   * never retries the alarm for them. Only the queue's own storage errors reject, and a crash
+   * (out of memory, CPU limit, `ctx.abort()`) ends the invocation; the platform then retries the
+   * alarm with `retryCount > 0`, and every task not yet completed is still in the table. A retried
+   * run counts each task's attempt durably before calling its handler (one extra row written and a
+   * commit per task, on retries only), so a task that crashes the object on every attempt reaches
+   * the dead letters after `maxAttempts` and the tasks behind it run.
+   *
+   * A call while a run is in progress joins it and resolves with its report.
    *
    * @example
    * ```ts
-   * async alarm() {
-   *   const report = await this.queue.run();
+   * async alarm(info?: AlarmInvocationInfo) {
+   *   const report = await this.queue.run(info);
    *   if (report.deadLettered > 0) console.warn("tasks dead-lettered", report);
    * }
    * ```
    */
-  async run(): Promise<RunReport> {
+  run(info?: AlarmRetryInfo): Promise<RunReport> {
+    if (this.current) return this.current;
+    const current = this.runBatch((info?.retryCount ?? 0) > 0).finally(() => {
+      this.current = null;
+    });
+    this.current = current;
+    return current;
+  }
+
+  private async runBatch(guarded: boolean): Promise<RunReport> {
     const report: RunReport = {
       ran: 0,
       succeeded: 0,
@@ -462,76 +577,129 @@ export class AlarmQueue<H extends HandlerMap> {
       rowsWritten: 0,
       nextAlarm: null,
     };
-    // Only one run at a time: a second call while one awaits an async handler just reports nothing.
-    if (this.running) return { ...report, nextAlarm: this.stats().armedAt };
     const before = { ...this.sql.meter };
-    this.running = true;
+    // A fixed cutoff: a task retried or rescheduled during this run is never picked again by it
+    // (retries and cron occurrences are due after the cutoff; prepare() moves anything else past it).
+    const cutoff = this.now();
+    this.runCutoff = cutoff;
     try {
       // The platform consumed the alarm that invoked this run; forget it so arm() sets the next.
       this.sql.run("UPDATE _alarm_queue_state SET armed_at = NULL WHERE id = 1 AND armed_at IS NOT NULL");
-      // A fixed cutoff: a task retried or rescheduled during this run is never picked again by it
-      // (retries and cron occurrences are due after now; prepare() moves anything else past it).
-      const cutoff = this.now();
-      this.runCutoff = cutoff;
+      // Due rows are read a chunk at a time (one statement) and read again only when the tasks
+      // may have changed under the run: a queue call, or any await in between.
+      let due: TaskRow[] = [];
+      let seen = this.changes.count;
       while (report.ran < this.batchSize && this.now() - cutoff < this.timeBudgetMs) {
-        const row = this.sql.one<TaskRow>(
-          `SELECT ${TASK_COLUMNS} FROM _alarm_queue_tasks WHERE due <= ? ORDER BY due, id LIMIT 1`,
-          cutoff,
-        );
-        if (!row) break;
+        if (due.length === 0 || seen !== this.changes.count) {
+          seen = this.changes.count;
+          due = this.sql.all<TaskRow>(
+            `SELECT ${TASK_COLUMNS} FROM _alarm_queue_tasks WHERE due <= ? ORDER BY due, id LIMIT ?`,
+            cutoff,
+            Math.min(this.readSize, this.batchSize - report.ran),
+          );
+          if (due.length === 0) break;
+        }
         report.ran += 1;
-        await this.execute(row, report);
+        await this.execute(due.shift()!, report, guarded, cutoff);
       }
-    } finally {
-      this.running = false;
+    } catch (error) {
       this.runCutoff = null;
+      // Best effort: whatever is pending stays armed even when the run itself failed.
+      try {
+        this.arm(this.state());
+      } catch {
+        // The platform retries the alarm, and the next schedule() arms again.
+      }
+      throw error;
     }
-    report.nextAlarm = this.arm();
+    this.runCutoff = null;
+    report.nextAlarm = this.arm(this.state());
     report.rowsRead = this.sql.meter.rowsRead - before.rowsRead;
     report.rowsWritten = this.sql.meter.rowsWritten - before.rowsWritten;
     return report;
   }
 
-  private async execute(row: TaskRow, report: RunReport): Promise<void> {
-    const info = toInfo(row);
-    const outcome: { pending?: PromiseLike<unknown>; completed?: boolean } = {};
+  private async execute(row: TaskRow, report: RunReport, guarded: boolean, cutoff: number): Promise<void> {
+    // Only a crash leaves a pending task with every attempt used: its last one was counted before
+    // its handler ran, and never finished.
+    if (row.attempts >= row.max_attempts) {
+      this.deadLetter(row, row.attempts, row.last_error ?? "The attempt never finished.", report, cutoff);
+      return;
+    }
+    if (guarded) {
+      // The previous invocation failed, possibly in this task's handler: count the attempt first,
+      // durably, so a crash in it counts too.
+      this.sql.run(
+        "UPDATE _alarm_queue_tasks SET attempts = attempts + 1, last_error = ? WHERE id = ? AND revision = ?",
+        `Attempt ${row.attempts + 1} never finished: the object crashed or was reset while the task ran.`,
+        row.id,
+        row.revision,
+      );
+      await this.storage.sync();
+      this.changes.count += 1;
+      const current = this.sql.one<{ revision: number }>(
+        "SELECT revision FROM _alarm_queue_tasks WHERE id = ? AND revision = ?",
+        row.id,
+        row.revision,
+      );
+      if (!current) return; // cancelled or replaced while the attempt was being counted
+    }
+    const controller = new AbortController();
+    const info: RunningTask = { ...toInfo(row), signal: controller.signal };
+    let pending: PromiseLike<unknown> | undefined;
     try {
-      const handler = this.handlers[row.name] as ((payload: unknown, task: TaskInfo) => unknown) | undefined;
+      const handler = this.handlers[row.name] as ((payload: unknown, task: RunningTask) => unknown) | undefined;
       if (!handler) throw new AlarmQueueError(`No handler for task "${row.name}".`);
       const payload = JSON.parse(row.payload) as unknown;
       this.sql.transaction(() => {
         const result = handler(payload, info);
         if (isThenable(result)) {
-          outcome.pending = result;
+          pending = result;
           return;
         }
         // Same transaction as the handler's writes: both commit, or both roll back.
-        this.complete(row);
-        outcome.completed = true;
+        this.complete(row, cutoff);
       });
-    } catch (error) {
-      // complete() itself failing is a storage fault, not a handler failure: let the platform retry.
-      if (outcome.completed) throw error;
-      this.fail(row, info, error, report);
-      return;
-    }
-    if (outcome.pending) {
-      try {
-        await outcome.pending;
-      } catch (error) {
-        this.fail(row, info, error, report);
-        return;
+      if (pending) {
+        await this.within(pending, this.timeouts[row.name] ?? this.timeoutMs, row.name, controller);
+        this.changes.count += 1;
+        this.complete(row, cutoff);
       }
-      this.complete(row);
+    } catch (error) {
+      if (pending) this.changes.count += 1;
+      this.fail(row, info, error, report, cutoff);
+      return;
     }
     report.succeeded += 1;
   }
 
-  /** A one-shot task is removed; a cron task moves to its next occurrence after now (missed ones are skipped). */
-  private complete(row: TaskRow): void {
-    const next = row.cron === null ? null : nextCronTime(row.cron, row.timezone, this.now());
+  /** Settles with `promise`, or rejects with a TaskTimeoutError (aborting the handler's signal) after `ms`. */
+  private async within(promise: PromiseLike<unknown>, ms: number, name: string, controller: AbortController) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = new TaskTimeoutError(name, ms);
+        controller.abort(error);
+        reject(error);
+      }, ms);
+    });
+    // A handler that settles after its timeout changes nothing: its attempt was already counted.
+    Promise.resolve(promise).catch(() => {});
+    try {
+      return await Promise.race([promise, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * A one-shot task is removed; a cron task moves to its next occurrence after now (missed ones are
+   * skipped), and never to one at or before the run's cutoff, even when the clock stepped back.
+   * `revision` makes it apply only to the version of the task that ran.
+   */
+  private complete(row: TaskRow, cutoff: number): void {
+    const next = row.cron === null ? null : nextCronTime(row.cron, row.timezone, Math.max(this.now(), cutoff));
     if (next === null) {
-      // `revision` guards an async handler's task that was replaced by key while it ran.
       this.sql.run("DELETE FROM _alarm_queue_tasks WHERE id = ? AND revision = ?", row.id, row.revision);
     } else {
       this.sql.run(
@@ -543,31 +711,17 @@ export class AlarmQueue<H extends HandlerMap> {
     }
   }
 
-  private fail(row: TaskRow, info: TaskInfo, error: unknown, report: RunReport): void {
+  private fail(row: TaskRow, info: TaskInfo, error: unknown, report: RunReport, cutoff: number): void {
     const failures = row.attempts + 1;
     const message = errorMessage(error);
-    const now = this.now();
     if (failures >= row.max_attempts) {
-      this.sql.transaction(() => {
-        this.sql.run(
-          `INSERT INTO _alarm_queue_dead (task_id, name, key, payload, cron, timezone, attempts, max_attempts, last_error, created_at, failed_at)
-           SELECT id, name, key, payload, cron, timezone, ?, max_attempts, ?, created_at, ? FROM _alarm_queue_tasks
-           WHERE id = ? AND revision = ?`,
-          failures,
-          message,
-          now,
-          row.id,
-          row.revision,
-        );
-        // A cron task's schedule goes on: only this occurrence is dead.
-        this.complete(row);
-      });
-      report.deadLettered += 1;
+      this.deadLetter(row, failures, message, report, cutoff);
     } else {
       this.sql.run(
         "UPDATE _alarm_queue_tasks SET attempts = ?, due = ?, last_error = ? WHERE id = ? AND revision = ?",
         failures,
-        now + backoffDelay(failures, this.backoff, this.random),
+        // After the cutoff even if the clock stepped back: this run never picks the task again.
+        Math.max(this.now(), cutoff) + backoffDelay(failures, this.backoff, this.random),
         message,
         row.id,
         row.revision,
@@ -577,28 +731,87 @@ export class AlarmQueue<H extends HandlerMap> {
     this.onError(error, info);
   }
 
+  /** Moves this version of the task to the dead letters (a cron schedule goes on: only this occurrence is dead). */
+  private deadLetter(row: TaskRow, attempts: number, message: string, report: RunReport, cutoff: number): void {
+    const letter = this.sql.transaction(() => {
+      const dead = this.sql.one<DeadRow>(
+        `INSERT INTO _alarm_queue_dead (task_id, name, key, payload, cron, timezone, attempts, max_attempts, last_error, created_at, failed_at)
+         SELECT id, name, key, payload, cron, timezone, ?, max_attempts, ?, created_at, ? FROM _alarm_queue_tasks
+         WHERE id = ? AND revision = ?
+         RETURNING *`,
+        attempts,
+        message,
+        this.now(),
+        row.id,
+        row.revision,
+      );
+      if (dead) this.complete(row, cutoff);
+      return dead;
+    });
+    if (!letter) return;
+    report.deadLettered += 1;
+    try {
+      this.onDeadLetter(toDeadLetter(letter));
+    } catch (error) {
+      console.error("alarm-queue: the onDeadLetter hook threw", error);
+    }
+  }
+
+  private state(): StateRow {
+    return this.sql.one<StateRow>(`SELECT ${STATE_COLUMNS} FROM _alarm_queue_state WHERE id = 1`)!;
+  }
+
   /**
-   * Points the alarm at the earliest due time. Reads two rows (the minimum through the index and the
-   * state row) and writes only when the armed time must change. An armed time already in the past
-   * is treated as spent (its alarm fired, or is firing), so a stuck alarm always gets re-set.
+   * Points the alarm at the earliest due time and saves `nextId`, in one write of the state row at
+   * most, and only when something changed. The alarm is written only when the earliest due time
+   * changes; an armed time that has passed counts as pending for {@link ARMED_GRACE_MS} after it
+   * was written (its alarm is firing or about to), then it is written again, so an alarm the
+   * platform gave up on is set anew by the next call. During a run, arming waits for its end.
    * Returns the armed due time.
    */
-  private arm(): number | null {
-    if (this.running) return null;
-    const next = this.sql.one<{ due: number }>("SELECT due FROM _alarm_queue_tasks ORDER BY due LIMIT 1")?.due ?? null;
-    const { armedAt } = this.stats();
-    const now = this.now();
-    if (next === null) {
-      if (armedAt === null) return null;
-      void this.storage.deleteAlarm();
-    } else {
-      if (armedAt === next && armedAt > now) return next;
-      // Output gates hold the object's replies until this write is durable, so it is not awaited
-      // (which keeps schedule() synchronous and usable inside transactionSync).
-      void this.storage.setAlarm(next + (Date.now() - now));
+  private arm(state: StateRow, nextId = state.next_id): number | null {
+    let { armed_at: armedAt, armed_write_at: writtenAt } = state;
+    let alarmWrites = 0;
+    if (this.runCutoff === null) {
+      const next =
+        this.sql.one<{ due: number }>("SELECT due FROM _alarm_queue_tasks ORDER BY due LIMIT 1")?.due ?? null;
+      const now = this.now();
+      if (next === null) {
+        if (armedAt !== null) {
+          this.observe(this.storage.deleteAlarm(), null);
+          [armedAt, writtenAt, alarmWrites] = [null, now, 1];
+        }
+      } else {
+        const pending = armedAt === next && (next > now || Math.abs(now - (writtenAt ?? -Infinity)) < ARMED_GRACE_MS);
+        if (!pending) {
+          // Output gates hold the object's replies until this write is durable, so it is not awaited
+          // (which keeps schedule() synchronous and usable inside transactionSync).
+          this.observe(this.storage.setAlarm(Math.min(MAX_ALARM_TIME, alarmTime(next, now))), next);
+          [armedAt, writtenAt, alarmWrites] = [next, now, 1];
+        }
+      }
     }
-    this.sql.run("UPDATE _alarm_queue_state SET armed_at = ?, alarm_writes = alarm_writes + 1 WHERE id = 1", next);
-    return next;
+    if (alarmWrites > 0 || nextId !== state.next_id) {
+      this.sql.run(
+        "UPDATE _alarm_queue_state SET armed_at = ?, armed_write_at = ?, alarm_writes = alarm_writes + ?, next_id = ? WHERE id = 1",
+        armedAt,
+        writtenAt,
+        alarmWrites,
+        nextId,
+      );
+    }
+    return this.runCutoff === null ? armedAt : null;
+  }
+
+  /** A refused alarm write must not stay recorded as armed: forget it, so the next call writes it again. */
+  private observe(write: Promise<void>, armedAt: number | null): void {
+    write.catch((error: unknown) => {
+      console.error("alarm-queue: the runtime refused an alarm write; the next schedule or run writes it again", error);
+      this.sql.run(
+        "UPDATE _alarm_queue_state SET armed_at = NULL, armed_write_at = NULL WHERE id = 1 AND armed_at IS ?",
+        armedAt,
+      );
+    });
   }
 
   private prepare(request: ScheduleRequest<H>, now: number) {
@@ -643,6 +856,12 @@ export class AlarmQueue<H extends HandlerMap> {
     } else {
       throw new AlarmQueueError(`Schedule task "${name}" with one of at, delay or cron.`);
     }
+    if (alarmTime(due, now) > MAX_ALARM_TIME) {
+      throw new AlarmQueueError(
+        `Task "${name}" would be due at ${describeTime(due)}, after ${new Date(MAX_ALARM_TIME).toISOString()}, ` +
+          `the latest time the Workers runtime accepts for an alarm.`,
+      );
+    }
     // A handler that schedules work for "now" during a run (itself again, by key, say) gets it in
     // the next run, 1 ms later: otherwise a frozen clock (workerd's does not move without I/O)
     // would let one run pick the same task again and again, up to the batch size.
@@ -659,7 +878,36 @@ export class AlarmQueue<H extends HandlerMap> {
   }
 }
 
+/**
+ * The platform time of a queue due time: with an injected clock, the real instant when `due - now`
+ * will have elapsed. Past times are clamped to 1 (setAlarm refuses times <= 0; a past alarm fires at once).
+ */
+function alarmTime(due: number, now: number): number {
+  return Math.max(1, due + (Date.now() - now));
+}
+
+function describeTime(ms: number): string {
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? `epoch ms ${ms}` : date.toISOString();
+}
+
+function logDeadLetter(letter: DeadLetter): void {
+  console.error(
+    JSON.stringify({
+      level: "error",
+      message: "alarm-queue: task moved to the dead letters",
+      deadLetter: letter.id,
+      task: letter.taskId,
+      name: letter.name,
+      key: letter.key,
+      attempts: letter.attempts,
+      lastError: letter.lastError,
+    }),
+  );
+}
+
 function toInfo(row: TaskRow): TaskInfo {
+
   return {
     id: row.id,
     name: row.name,

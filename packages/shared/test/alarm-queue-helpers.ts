@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import type { AlarmFixture } from "./fixtures/alarm-fixture";
 
 /** The fixture clock's start: 2026-01-01T00:00:00Z. Queue times in tests are offsets from it. */
 export const T0 = Date.UTC(2026, 0, 1);
@@ -21,4 +22,15 @@ export async function drain(stub: ReturnType<typeof fixture>, maxCalls = 1_000):
   for (let call = 0; call < maxCalls && (await stub.pending()) > 0; call++) {
     await runDurableObjectAlarm(stub);
   }
+}
+
+/**
+ * Invokes the object's alarm as the platform does when it retries a failed one: with
+ * `retryCount` (the vitest helper `runDurableObjectAlarm` passes no retry information).
+ */
+export async function retryAlarm(stub: ReturnType<typeof fixture>, retryCount: number): Promise<unknown> {
+  return runInDurableObject(stub, (instance: AlarmFixture) => instance.alarm({ retryCount })).then(
+    () => null,
+    (error: unknown) => error,
+  );
 }

@@ -159,16 +159,21 @@ describe("arming the one alarm", () => {
     expect(await stub.stats()).toEqual({ alarmWrites: 2, armedAt: null });
   });
 
-  it("schedules a task for 3 rows read and 3 written, plus 1 of each and an alarm write when it moves the alarm", async () => {
+  it("schedules a new task for 4 rows written, replaces one by key for 2, and writes the alarm only when the earliest due time moves", async () => {
     const stub = fixture("schedule-cost");
-    const moves = await stub.measureSchedule("record", { label: "first" }, { at: T0 + HOUR });
+    const moves = await stub.measureSchedule("record", { label: "first" }, { at: T0 + HOUR, key: "first" });
     const stays = await stub.measureSchedule("record", { label: "second" }, { at: T0 + 2 * HOUR });
+    const replaces = await stub.measureSchedule("record", { label: "first again" }, { at: T0 + HOUR, key: "first" });
 
-    // Read: the upsert's key check, the earliest due time, the armed time. Written: the row and
-    // its two index entries (due time, key). Moving the alarm updates the armed time (1 read, 1 written).
-    expect(moves.cost).toEqual({ statements: 4, rowsRead: 4, rowsWritten: 4 });
-    expect(stays.cost).toEqual({ statements: 3, rowsRead: 3, rowsWritten: 3 });
+    // A new task: the row and its two index entries (due time, key), and the state row (the next
+    // id, and the armed time when the alarm moves): 4 written either way. Read: the state row,
+    // the insert's id and key checks, the earliest due time, the state row's update.
+    expect(moves.cost).toEqual({ statements: 4, rowsRead: 5, rowsWritten: 4 });
+    expect(stays.cost).toEqual({ statements: 4, rowsRead: 5, rowsWritten: 4 });
+    // Replaced by key at the same time: the row is updated in place, its id kept; nothing else.
+    expect(replaces.cost).toEqual({ statements: 3, rowsRead: 4, rowsWritten: 2 });
     expect((await stub.stats()).alarmWrites).toBe(1);
+    expect((await stub.storageCalls()).setAlarm).toBe(1);
     await stub.setNow(T0 + 2 * HOUR);
     await runDurableObjectAlarm(stub);
   });

@@ -22,3 +22,15 @@ export class PayloadTooLargeError extends AlarmQueueError {
     super(`The payload of task "${taskName}" is ${size} bytes of JSON, over the limit of ${limit} bytes.`);
   }
 }
+
+/**
+ * Recorded as the failure of an asynchronous handler that did not settle within its timeout. The
+ * handler's `task.signal` is aborted with it; the attempt counts like any failure.
+ */
+export class TaskTimeoutError extends AlarmQueueError {
+  override name = "TaskTimeoutError";
+
+  constructor(taskName: string, readonly timeoutMs: number) {
+    super(`Task "${taskName}" did not settle within ${timeoutMs} ms; its signal was aborted.`);
+  }
+}

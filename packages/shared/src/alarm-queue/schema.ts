@@ -48,7 +48,37 @@ export const QUEUE_MIGRATIONS = [
       INSERT INTO _alarm_queue_state (id, armed_at, alarm_writes) VALUES (1, NULL, 0)
     `,
   },
+  {
+    // Ids were SQLite's max(rowid) + 1, so a task scheduled after the newest one was removed got
+    // its id back, and a handler still running for the old task completed or failed the new one.
+    // Ids now come from next_id, which only grows; it starts past every id that pending tasks
+    // and dead letters still hold. No row is rewritten: nothing pending can be lost by this step.
+    // armed_write_at is when the alarm was last written (queue clock): an armed time in the past
+    // is trusted as pending for a grace period instead of being written again on every call.
+    name: "never reuse a task id; remember when the alarm was written",
+    sql: `
+      ALTER TABLE _alarm_queue_state ADD COLUMN next_id INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE _alarm_queue_state ADD COLUMN armed_write_at INTEGER;
+      UPDATE _alarm_queue_state SET next_id = 1 + max(
+        coalesce((SELECT max(id) FROM _alarm_queue_tasks), 0),
+        coalesce((SELECT max(task_id) FROM _alarm_queue_dead), 0)
+      ) WHERE id = 1
+    `,
+  },
 ] as const satisfies Migration[];
+
+/** The one row of `_alarm_queue_state`. */
+export interface StateRow extends Record<string, number | null> {
+  /** The due time (queue clock) the platform alarm points at, or `null` when none is set. */
+  armed_at: number | null;
+  /** The queue clock when the alarm was last written. */
+  armed_write_at: number | null;
+  alarm_writes: number;
+  /** The id the next new task gets. */
+  next_id: number;
+}
+
+export const STATE_COLUMNS = "armed_at, armed_write_at, alarm_writes, next_id";
 
 /** A row of `_alarm_queue_tasks`. */
 export interface TaskRow extends Record<string, string | number | null> {
