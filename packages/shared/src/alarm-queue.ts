@@ -907,7 +907,6 @@ function logDeadLetter(letter: DeadLetter): void {
 }
 
 function toInfo(row: TaskRow): TaskInfo {
-
   return {
     id: row.id,
     name: row.name,

@@ -30,7 +30,10 @@ export class PayloadTooLargeError extends AlarmQueueError {
 export class TaskTimeoutError extends AlarmQueueError {
   override name = "TaskTimeoutError";
 
-  constructor(taskName: string, readonly timeoutMs: number) {
+  constructor(
+    taskName: string,
+    readonly timeoutMs: number,
+  ) {
     super(`Task "${taskName}" did not settle within ${timeoutMs} ms; its signal was aborted.`);
   }
 }
