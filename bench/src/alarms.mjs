@@ -13,7 +13,7 @@ export const alarmImplementations = [
   {
     id: "alarm-queue",
     binding: "QUEUE_DRAIN",
-    title: "shared AlarmQueue: scheduleMany, run() in batches of 100",
+    title: "shared AlarmQueue: scheduleMany, run() in batches of 1,000",
     dueInMs: () => 1000,
   },
   {

@@ -807,10 +807,14 @@ export class AlarmQueue<H extends HandlerMap> {
   private observe(write: Promise<void>, armedAt: number | null): void {
     write.catch((error: unknown) => {
       console.error("alarm-queue: the runtime refused an alarm write; the next schedule or run writes it again", error);
-      this.sql.run(
-        "UPDATE _alarm_queue_state SET armed_at = NULL, armed_write_at = NULL WHERE id = 1 AND armed_at IS ?",
-        armedAt,
-      );
+      try {
+        this.sql.run(
+          "UPDATE _alarm_queue_state SET armed_at = NULL, armed_write_at = NULL WHERE id = 1 AND armed_at IS ?",
+          armedAt,
+        );
+      } catch {
+        // The object is broken (a failed write breaks its output gate): it restarts from storage.
+      }
     });
   }
 

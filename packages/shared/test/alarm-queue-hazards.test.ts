@@ -247,6 +247,22 @@ describe("storage faults", () => {
     expect(await labels(stub)).toEqual(["kept"]);
   });
 
+  it("forgets an alarm write the runtime rejects later, so the next call writes it again", async () => {
+    const stub = fixture("set-alarm-rejected");
+    await stub.failOnce("setAlarm", 1, true);
+    // The task is stored (the rejection comes after schedule() returned), but the armed time is not kept.
+    await stub.schedule("record", { label: "first" }, { at: T0 + HOUR });
+    await until(async () => (await stub.stats()).armedAt === null);
+    expect(await stub.platformAlarm()).toBeNull();
+
+    await stub.schedule("record", { label: "second" }, { at: T0 + 2 * HOUR });
+    expect(await stub.stats()).toEqual({ alarmWrites: 2, armedAt: T0 + HOUR });
+    expect(await stub.platformAlarm()).not.toBeNull();
+    await stub.setNow(T0 + 2 * HOUR);
+    await runDurableObjectAlarm(stub);
+    expect(await labels(stub)).toEqual(["first", "second"]);
+  });
+
   it("loses no task and runs none twice when any one statement of a run throws", async () => {
     // Every statement position of a run of 5 synchronous tasks, in turn.
     for (let after = 1; after <= 14; after++) {
