@@ -197,8 +197,8 @@ export class ChatRoom extends DurableObject<Env> {
     this.leave(ws);
   }
 
-  override async alarm(): Promise<void> {
-    await this.open().run();
+  override async alarm(info?: AlarmInvocationInfo): Promise<void> {
+    await this.open().run(info);
     if (!this.purgeDue) return;
     // From compatibility date 2026-02-24 this also deletes the alarm: nothing of the room is left.
     // Nothing can run between the purge task's check and this call (no I/O in between), so

@@ -136,9 +136,11 @@ describe("storage cost per operation", () => {
     const { client } = await join(room);
     // The room's purge task was set when it was created, 30 minutes after then.
     await setClock(room, start + 31 * MINUTE);
+    // Rescheduling the task reads the queue's state row (for the next task id), even during a run
+    // and when it replaces the task by key; the writes are the same.
     expect(await cost(room, () => runDurableObjectAlarm(roomStub(room)))).toEqual({
-      statements: 8,
-      rowsRead: 9,
+      statements: 9,
+      rowsRead: 10,
       rowsWritten: 4,
     });
     await client.close();

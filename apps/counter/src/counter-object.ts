@@ -151,8 +151,8 @@ export class Counter extends DurableObject<Env> {
   }
 
   /** All timed work runs through the shared alarm queue, the only code that sets the alarm. */
-  override async alarm(): Promise<void> {
-    await this.queue.run();
+  override async alarm(info?: AlarmInvocationInfo): Promise<void> {
+    await this.queue.run(info);
   }
 
   /** Only WebSocket upgrades arrive here; everything else is RPC. */

@@ -165,9 +165,9 @@ export class RateLimiter extends DurableObject<Env> {
   }
 
   /** All timed work runs through the shared alarm queue, the only code that sets the alarm. */
-  override async alarm(): Promise<void> {
+  override async alarm(info?: AlarmInvocationInfo): Promise<void> {
     this.expired = false;
-    await this.queue.run();
+    await this.queue.run(info);
     // Checked again, synchronously right before the purge: nothing live may be deleted.
     if (this.expired && !this.live()) await this.purge();
   }

@@ -11,6 +11,7 @@ import {
   reciprocateClose,
   sendJson,
   type Migration,
+  type RunningTask,
 } from "@durable-patterns/shared";
 import {
   MAX_PENDING_EVENTS,
@@ -22,7 +23,7 @@ import {
   type ServerMessage,
   type StepView,
 } from "./protocol";
-import { Replay, type ReplayHost, type StepRow } from "./replay";
+import { DEFAULT_STEP_TIMEOUT_MS, Replay, type ReplayHost, type StepRow } from "./replay";
 import { decodeJson } from "./step-output";
 import { registry } from "./workflows";
 
@@ -125,7 +126,7 @@ export class WorkflowRunner extends DurableObject<Env> {
   /** Uniform random in [0, 1) for retry jitter. Tests fix it. */
   random: () => number = Math.random;
 
-  private scheduler?: AlarmQueue<{ run: (payload: { generation: number }) => Promise<void> }>;
+  private scheduler?: AlarmQueue<{ run: (payload: { generation: number }, task: RunningTask) => Promise<void> }>;
   // An event or resume arrived while a run was in progress: when that run suspends it must wake
   // again at once instead of at its own time (the event may be what a wait it just left wants).
   private wakeRequested = false;
@@ -145,8 +146,11 @@ export class WorkflowRunner extends DurableObject<Env> {
       handlers: {
         // Asynchronous (steps do I/O), so at-least-once: a run that dies is run again, and the
         // replay makes that safe.
-        run: (payload: { generation: number }) => this.execute(payload.generation),
+        run: (payload: { generation: number }, task: RunningTask) => this.execute(payload.generation, task.signal),
       },
+      // A run holds one step attempt for up to its default timeout (10 minutes): 2 minutes of margin,
+      // and with the queue's 10 s time budget still under the 15 minutes an alarm invocation may run.
+      handlerTimeouts: { run: DEFAULT_STEP_TIMEOUT_MS + 2 * 60_000 },
     }));
   }
 
@@ -264,8 +268,8 @@ export class WorkflowRunner extends DurableObject<Env> {
   }
 
   /** All timed work runs through the shared alarm queue, the only code that sets the alarm. */
-  override async alarm(): Promise<void> {
-    await this.queue.run();
+  override async alarm(info?: AlarmInvocationInfo): Promise<void> {
+    await this.queue.run(info);
   }
 
   /** Only WebSocket upgrades arrive here (live progress); everything else is RPC. */
@@ -285,8 +289,12 @@ export class WorkflowRunner extends DurableObject<Env> {
     reciprocateClose(ws, code, reason);
   }
 
-  /** One run: replays the workflow until it completes, fails or suspends. */
-  private async execute(generation: number): Promise<void> {
+  /**
+   * One run: replays the workflow until it completes, fails or suspends. `signal` is aborted when
+   * the queue gives up on the run (its handler timeout): the queue has already scheduled the retry,
+   * so this run starts no new step beside it.
+   */
+  private async execute(generation: number, signal?: AbortSignal): Promise<void> {
     const row = this.row();
     if (!row || row.generation !== generation || !["queued", "running", "waiting"].includes(row.status)) return;
     this.wakeRequested = false;
@@ -301,7 +309,7 @@ export class WorkflowRunner extends DurableObject<Env> {
       this.sql.run("UPDATE instance SET status = 'running', updated_at = ? WHERE id = 1", this.clock());
       this.publishStatus(row.instance_id, "running");
     }
-    const replay = new Replay(this.host(), generation);
+    const replay = new Replay(this.host(signal), generation);
     const outcome = await replay.execute(workflow, decodeJson(row.params), {
       instanceId: row.instance_id,
       env: this.env,
@@ -370,12 +378,13 @@ export class WorkflowRunner extends DurableObject<Env> {
     return { ok: true, instance: { id: row.instance_id, status: to } };
   }
 
-  private host(): ReplayHost {
+  private host(signal?: AbortSignal): ReplayHost {
     return {
       sql: this.sql,
       now: () => this.clock(),
       random: () => this.random(),
       mayStart: (generation) => {
+        if (signal?.aborted) return false;
         const row = this.sql.one<{ status: string; generation: number }>(
           "SELECT status, generation FROM instance WHERE id = 1",
         );

@@ -73,8 +73,8 @@ export class WorkflowScheduler extends DurableObject<Env> {
   }
 
   /** All timed work runs through the shared alarm queue, the only code that sets the alarm. */
-  override async alarm(): Promise<void> {
-    await this.queue.run();
+  override async alarm(info?: AlarmInvocationInfo): Promise<void> {
+    await this.queue.run(info);
   }
 }
 

@@ -167,6 +167,38 @@ describe("pause and resume", () => {
     expect([count(id, "before"), count(id, "inside"), count(id, "after")]).toEqual([1, 1, 1]);
   });
 
+  it("completes an instance paused and resumed while a step is in flight", async () => {
+    const id = await runningInstance();
+    // Pause cancels the pending run task; resume schedules a new one, all while the old run's
+    // handler still awaits the gated step. The new task must outlive the old handler's end: a
+    // queue that gave it the cancelled task's id deleted it there, and the instance stayed
+    // queued with nothing left to run it.
+    expect((await lifecycle(id, "pause")).status).toBe(200);
+    expect((await lifecycle(id, "resume")).status).toBe(200);
+    expect(await nextRunAt(id)).not.toBeNull();
+    const { open, run: inFlight } = pendingRuns.get(id)!;
+    open();
+    await inFlight;
+
+    // The old run stored "inside" (same generation) and started nothing more: it is not running.
+    let view = await instance(id);
+    expect(view.status).toBe("queued");
+    expect(view.steps.map((s) => [s.name, s.status])).toEqual([
+      ["before", "complete"],
+      ["inside", "complete"],
+    ]);
+    // Resume came during the run, so its task is due 1 ms after the run's start (see restart below).
+    expect(await nextRunAt(id)).toBe(T0 + 1);
+
+    await runAt(id, T0 + 1);
+    view = await instance(id);
+    expect(view.status).toBe("complete");
+    expect(view.output).toEqual(["before", "inside 1", "after"]);
+    // Every step ran once: the resumed run replayed "inside" instead of running it again.
+    expect([count(id, "before"), count(id, "inside"), count(id, "after")]).toEqual([1, 1, 1]);
+    expect(await nextRunAt(id)).toBeNull();
+  });
+
   it("keeps events sent while paused for after resume", async () => {
     const id = await start("test-waiter");
     await run(id);
