@@ -10,6 +10,7 @@ import {
   migrate,
   reciprocateClose,
   sendJson,
+  type DeadLetter,
   type Migration,
   type RunningTask,
 } from "@durable-patterns/shared";
@@ -151,6 +152,11 @@ export class WorkflowRunner extends DurableObject<Env> {
       // A run holds one step attempt for up to its default timeout (10 minutes): 2 minutes of margin,
       // and with the queue's 10 s time budget still under the 15 minutes an alarm invocation may run.
       handlerTimeouts: { run: DEFAULT_STEP_TIMEOUT_MS + 2 * 60_000 },
+      // A run that crashes the object is counted on each platform retry. Steps count their own
+      // attempts (6 by default) and fail the instance properly, undos included, so the queue's
+      // limit sits above theirs; it decides only for what no step counts (a crash between steps).
+      maxAttempts: 10,
+      onDeadLetter: (letter) => this.abandon(letter),
     }));
   }
 
@@ -353,6 +359,23 @@ export class WorkflowRunner extends DurableObject<Env> {
     );
     if (updated) this.publishStatus(row.instance_id, status);
     return updated !== null;
+  }
+
+  /**
+   * The run task reached the dead letters: every attempt crashed the object or timed out outside
+   * any step's own accounting. The instance errors with the reason instead of staying `running`
+   * with nothing left to run it (no undos run: the code that would run them is what keeps failing).
+   */
+  private abandon(letter: DeadLetter): void {
+    const row = this.row();
+    const { generation } = letter.payload as { generation: number };
+    if (!row || row.generation !== generation) return;
+    this.settle(row, generation, "errored", {
+      error: {
+        name: "RunAbandonedError",
+        message: `The run did not finish in ${letter.attempts} attempts; the last: ${letter.lastError ?? "unknown"}`,
+      },
+    });
   }
 
   /** Schedules the next run of `generation` (replacing any pending one: one run task per instance). */

@@ -6,7 +6,7 @@
  */
 import { abortAllDurableObjects, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { T0, instance, retryAlarm, run, runAt, setClock, start, stub } from "./helpers";
+import { T0, instance, nextRunAt, retryAlarm, run, runAt, setClock, start, stub } from "./helpers";
 import { count, hooks } from "./workflows";
 
 /** Makes the next attempt of the gated "inside" step kill its object with `ctx.abort()`. */
@@ -16,9 +16,9 @@ async function crashInsideNextAttempt(id: string): Promise<void> {
   });
 }
 
-/** Runs the alarm (the first time, or the platform's retry) and expects the object to die in it. */
-async function runAndCrash(id: string, first: boolean): Promise<void> {
-  const error = await (first ? run(id) : retryAlarm(id)).then(
+/** Runs the alarm (the first time, or the platform's `retryCount`-th retry) and expects the object to die in it. */
+async function runAndCrash(id: string, retryCount: number): Promise<void> {
+  const error = await (retryCount === 0 ? run(id) : retryAlarm(id, retryCount)).then(
     () => null,
     (thrown: unknown) => thrown,
   );
@@ -45,11 +45,46 @@ describe("crash between steps", () => {
   });
 });
 
+describe("crash outside any step", () => {
+  it("errors an instance whose run crashes the object on every attempt, with the reason, instead of leaving it running", async () => {
+    const id = await start("test-gated");
+    // The workflow's own code kills the object before its first step, on every replay: no step
+    // counts these attempts, so the alarm queue's count of the platform's retries decides.
+    const outcomes: string[] = [];
+    for (let retryCount = 0; retryCount < 12; retryCount++) {
+      // Each object instance gets its own hook: an aborted instance's state cannot abort again.
+      await runInDurableObject(stub(id), (_runner, state) => {
+        hooks.set(id, { atStart: () => state.abort("simulated crash") });
+      });
+      await setClock(id, T0);
+      const error = await (retryCount === 0 ? run(id) : retryAlarm(id, retryCount)).then(
+        () => null,
+        (thrown: unknown) => thrown,
+      );
+      outcomes.push(error ? "crashed" : "finished");
+      if (!error) break;
+    }
+    hooks.delete(id);
+    // The first invocation is not counted (a crash rolls its writes back); ten retries use up the
+    // run task's 10 attempts, and the eleventh moves it to the dead letters.
+    expect(outcomes).toEqual([...Array<string>(11).fill("crashed"), "finished"]);
+    const view = await instance(id);
+    expect(view.status).toBe("errored");
+    expect(view.error).toEqual({
+      name: "RunAbandonedError",
+      message:
+        "The run did not finish in 10 attempts; the last: Attempt 10 never finished: the object crashed or was reset while the task ran.",
+    });
+    expect(count(id, "before")).toBe(0);
+    expect(await nextRunAt(id)).toBeNull();
+  });
+});
+
 describe("crash inside a step", () => {
   it("reruns only the interrupted step after ctx.abort() kills the object mid-step", async () => {
     const id = await start("test-gated");
     await crashInsideNextAttempt(id);
-    await runAndCrash(id, true);
+    await runAndCrash(id, 0);
 
     // The attempt was recorded before the step ran; the step before it is complete.
     hooks.delete(id);
@@ -76,11 +111,11 @@ describe("crash inside a step", () => {
     for (let attempt = 1; attempt <= 6; attempt++) {
       await crashInsideNextAttempt(id);
       await setClock(id, T0);
-      await runAndCrash(id, attempt === 1);
+      await runAndCrash(id, attempt - 1);
     }
     hooks.delete(id);
     await setClock(id, T0);
-    await retryAlarm(id);
+    await retryAlarm(id, 6);
     const view = await instance(id);
     expect(view.status).toBe("errored");
     expect(view.steps[1]).toMatchObject({

@@ -68,12 +68,15 @@ export function run(id: string): Promise<boolean> {
 }
 
 /**
- * Calls the object's `alarm()` again, as the platform does after an alarm invocation failed (the
- * object crashed). `runDurableObjectAlarm` removes the alarm before running it, so after a crash
- * in a test nothing else would fire it.
+ * Calls the object's `alarm()` again, as the platform does after `retryCount` alarm invocations
+ * in a row failed (the object crashed): with the retry information, which the alarm queue uses to
+ * count a crashing task. `runDurableObjectAlarm` removes the alarm before running it, so after a
+ * crash in a test nothing else would fire it.
  */
-export async function retryAlarm(id: string): Promise<void> {
-  await runInDurableObject(stub(id), (runner: WorkflowRunner) => runner.alarm());
+export async function retryAlarm(id: string, retryCount = 1): Promise<void> {
+  await runInDurableObject(stub(id), (runner: WorkflowRunner) =>
+    runner.alarm({ retryCount, isRetry: true, scheduledTime: Date.now() }),
+  );
 }
 
 /** Moves the clock to `at` and fires the alarm (a sleep ends, a retry runs, a wait times out). */

@@ -44,7 +44,15 @@ export const threeSteps = registry.register(
 /** Test hooks: a step can be told to wait for the test, or to fail a number of times. */
 export const hooks = new Map<
   string,
-  { gate?: Promise<void>; entered?: () => void; crash?: () => void; failures?: number; nonRetryable?: boolean }
+  {
+    gate?: Promise<void>;
+    entered?: () => void;
+    crash?: () => void;
+    /** Called by the workflow's own code before its first step, on every replay. */
+    atStart?: () => void;
+    failures?: number;
+    nonRetryable?: boolean;
+  }
 >();
 
 /** A step that fails as the hooks say, with the given retry config. */
@@ -75,6 +83,7 @@ export const flaky = registry.register(
 /** A step that waits for the test to open its gate, between two plain steps. */
 export const gated = registry.register(
   defineWorkflow("test-gated", async (_params: unknown, step, { instanceId }) => {
+    hooks.get(instanceId)?.atStart?.();
     const before = await step.do("before", async () => {
       effect(instanceId, "before");
       return "before";
