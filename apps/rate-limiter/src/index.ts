@@ -10,7 +10,8 @@ import { rateLimitHeaders } from "./headers";
 import * as limiter from "./limiter";
 import { rateLimit } from "./middleware";
 import { policyName } from "./policy";
-import { CheckBody, MAX_SHARDS, RefundBody, rateLimitKey } from "./protocol";
+import { CheckBody, RefundBody, rateLimitKey } from "./protocol";
+import { MAX_SHARDS } from "./sharding";
 
 export { RateLimiter } from "./rate-limiter-object";
 export { RateLimiterService } from "./service";
@@ -25,14 +26,15 @@ const peekQuery = query(
       .optional(),
   }),
 );
-const resetQuery = query(z.strictObject({ shards: z.coerce.number().int().min(1).max(MAX_SHARDS).default(1) }));
+// `shards` is optional: the server's SHARDS setting decides; a count that differs from it is a 422.
+const resetQuery = query(z.strictObject({ shards: z.coerce.number().int().min(1).max(MAX_SHARDS).optional() }));
 
 const api = new Hono<{ Bindings: Env }>()
   // Every body this API accepts is small (ten inline policies fit in 2 KiB).
   .use(limitBody(4096))
   .get("/keys/:key/websocket", requireToken({ allowQuery: true }), keyed, requireWebSocket, async (c) => {
     const { key } = c.req.valid("param");
-    return limiter.limiter(c.env, key).fetch(c.req.raw);
+    return limiter.watch(c.env, key, c.req.raw);
   })
   .use(requireToken())
   .post("/check", jsonBody(CheckBody), async (c) => {

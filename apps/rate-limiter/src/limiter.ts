@@ -21,7 +21,7 @@ import {
   type QuotaResult,
   type RefundRequest,
 } from "./protocol";
-import { pickShard, shardName, shardPolicy } from "./sharding";
+import { mergeShards, pickShard, shardCount, shardCountSchema, shardName, shardPolicy } from "./sharding";
 
 function invalid(error: z.ZodError): ProblemError {
   const errors = error.issues.map((issue) => ({ path: issue.path.map(String).join("."), message: issue.message }));
@@ -69,7 +69,41 @@ export function limiter(env: Env, name: string) {
   return env.RATE_LIMITER.getByName(name);
 }
 
-/** What a check answers: the result, plus which shard decided when the key is sharded. */
+/** How many objects `key` is spread over: the `SHARDS` var decides, never the request. */
+export function shardsOf(env: Env, key: string): number {
+  return shardCount(env.SHARDS, key);
+}
+
+/**
+ * A request that still sends a shard count (the API before `SHARDS`) is understood when it names
+ * the key's configured count, and refused otherwise: a caller that believes in another split
+ * would get limits it did not expect.
+ */
+function checkAsked(key: string, shards: number, asked: number | undefined): void {
+  if (asked === undefined || asked === shards) return;
+  const where =
+    shards === 1 ? `Key "${key}" is not sharded` : `Key "${key}" is spread over ${shards} shards by the server`;
+  throw new ProblemError(
+    422,
+    `${where}: the server's SHARDS setting decides a key's shards; send no "shards" (or ${shards}).`,
+    { type: problemType("shard-count-mismatch"), extensions: { shards } },
+  );
+}
+
+/** The policies one shard of a key spread over `shards` objects enforces. */
+function perShard(policies: Policy[], shards: number): Policy[] {
+  return policies.map((policy) => {
+    const shard = shardPolicy(policy, shards);
+    if (!shard) {
+      throw new ProblemError(422, `"${policy.name}" (limit ${policy.limit}) cannot be split over ${shards} shards.`, {
+        type: problemType("too-many-shards"),
+      });
+    }
+    return shard;
+  });
+}
+
+/** What a check or refund answers: the result, plus which shard it went to when the key is sharded. */
 export type CheckResult = QuotaResult & { shard?: { index: number; of: number } };
 
 /**
@@ -82,42 +116,90 @@ export type CheckResult = QuotaResult & { shard?: { index: number; of: number } 
  * ```
  */
 export async function check(env: Env, request: CheckRequest): Promise<CheckResult> {
-  const { key, policies: references, cost, shards } = parse(CheckBody, request);
+  const { key, policies: references, cost, shards: asked } = parse(CheckBody, request);
   const policies = policiesFor(env, references);
   checkCost(policies, cost);
+  const shards = shardsOf(env, key);
+  checkAsked(key, shards, asked);
   if (shards === 1) return limiter(env, key).check(policies, cost);
-  const perShard = policies.map((policy) => {
-    const shard = shardPolicy(policy, shards);
-    if (!shard) {
-      throw new ProblemError(422, `"${policy.name}" (limit ${policy.limit}) cannot be split over ${shards} shards.`, {
-        type: problemType("too-many-shards"),
-      });
-    }
-    return shard;
-  });
-  checkCost(perShard, cost);
+  const split = perShard(policies, shards);
+  checkCost(split, cost);
   const index = pickShard(shards);
-  const result = await limiter(env, shardName(key, index)).check(perShard, cost);
+  const result = await limiter(env, shardName(key, index)).check(split, cost);
   return { ...result, shard: { index, of: shards } };
 }
 
-/** Gives `cost` units back to `key` under each policy. */
-export async function refund(env: Env, key: string, request: RefundRequest): Promise<QuotaResult> {
+/**
+ * Gives `cost` units back to `key` under each policy. A sharded key's units go back to the shard
+ * that took them: `shard` is the `shard.index` its check answered.
+ */
+export async function refund(env: Env, key: string, request: RefundRequest): Promise<CheckResult> {
   const validKey = parse(rateLimitKey, key);
-  const { policies: references, cost } = parse(RefundBody, request);
-  return limiter(env, validKey).refund(policiesFor(env, references), cost);
+  const { policies: references, cost, shard } = parse(RefundBody, request);
+  const policies = policiesFor(env, references);
+  const shards = shardsOf(env, validKey);
+  if (shards === 1 && (shard === undefined || shard === 0)) return limiter(env, validKey).refund(policies, cost);
+  if (shard === undefined || shard >= shards) {
+    const range = shards === 1 ? "it has one object, shard 0" : `0 to ${shards - 1}`;
+    throw new ProblemError(
+      422,
+      shards === 1
+        ? `Key "${validKey}" is not sharded: send no "shard" (${range}).`
+        : `Key "${validKey}" is spread over ${shards} shards: send the "shard" its check answered (${range}).`,
+      { type: problemType("invalid-shard"), extensions: { shards } },
+    );
+  }
+  const result = await limiter(env, shardName(validKey, shard)).refund(perShard(policies, shards), cost);
+  return { ...result, shard: { index: shard, of: shards } };
 }
 
-/** Where `key` stands under `policies` (default: every policy it has state for), consuming nothing. */
+/**
+ * Where `key` stands under `policies` (default: every policy it has state for), consuming nothing.
+ * A sharded key's shards are added up (see {@link mergeShards}).
+ */
 export async function peek(env: Env, key: string, references?: readonly PolicyReference[]): Promise<QuotaResult> {
   const validKey = parse(rateLimitKey, key);
   const policies = references ? policiesFor(env, references) : undefined;
-  return limiter(env, validKey).peek(policies);
+  const shards = shardsOf(env, validKey);
+  if (shards === 1) return limiter(env, validKey).peek(policies);
+  const split = policies && perShard(policies, shards);
+  const standings = await Promise.all(
+    Array.from({ length: shards }, (_, i) => limiter(env, shardName(validKey, i)).standing(split)),
+  );
+  const names = split
+    ? split.map((policy) => policy.name)
+    : [...new Set(standings.flatMap((shard) => shard.map((s) => s.policy.name)))].sort();
+  const quotas = names.map((name) =>
+    mergeShards(standings.map((shard) => shard.find((s) => s.policy.name === name) ?? null))!,
+  );
+  return { allowed: quotas.every((quota) => quota.remaining > 0), policies: quotas };
 }
 
-/** Forgets all state of `key` (of each of its shards, given their count). */
-export async function reset(env: Env, key: string, shards = 1): Promise<void> {
+/**
+ * Forgets all state of `key`: of each of its configured shards, and of its own object (state it
+ * may hold from before it was sharded). `shards`, when given, must be the configured count.
+ * Returns how many shards the key has.
+ */
+export async function reset(env: Env, key: string, shards?: unknown): Promise<{ shards: number }> {
   const validKey = parse(rateLimitKey, key);
-  if (shards === 1) return limiter(env, validKey).reset();
-  await Promise.all(Array.from({ length: shards }, (_, i) => limiter(env, shardName(validKey, i)).reset()));
+  const asked = shards === undefined ? undefined : parse(z.object({ shards: shardCountSchema }), { shards }).shards;
+  const configured = shardsOf(env, validKey);
+  checkAsked(validKey, configured, asked);
+  const names =
+    configured === 1 ? [validKey] : [validKey, ...Array.from({ length: configured }, (_, i) => shardName(validKey, i))];
+  await Promise.all(names.map((name) => limiter(env, name).reset()));
+  return { shards: configured };
+}
+
+/** Opens `key`'s quota WebSocket. A sharded key has none: each check goes to one shard. */
+export async function watch(env: Env, key: string, request: Request): Promise<Response> {
+  const shards = shardsOf(env, key);
+  if (shards > 1) {
+    throw new ProblemError(
+      422,
+      `Key "${key}" is spread over ${shards} shards, which have no live quota socket; peek it with GET /api/keys/${key}.`,
+      { type: problemType("sharded-key"), extensions: { shards } },
+    );
+  }
+  return limiter(env, key).fetch(request);
 }

@@ -30,6 +30,15 @@ const algorithm = z.enum(["gcra", "sliding-window", "fixed-window"] satisfies Al
 const limit = z.int().min(1, "must be at least 1").max(MAX_LIMIT);
 const period = z.int().min(1, "must be at least 1 second").max(MAX_PERIOD, `must be at most ${MAX_PERIOD} seconds`);
 
+/**
+ * Seconds a full GCRA bucket takes to refill (`burst × period / limit`), rounded up; BigInt
+ * because `burst × period` can pass 2^53.
+ */
+export function refillSeconds(p: { limit: number; period: number; burst?: number | undefined }): bigint {
+  const limit = BigInt(p.limit);
+  return (BigInt(p.burst ?? p.limit) * BigInt(p.period) + limit - 1n) / limit;
+}
+
 /** A policy as written in a request or in `POLICIES` (the name comes from the key there). */
 export const PolicyDefinition = z
   .strictObject({
@@ -42,6 +51,23 @@ export const PolicyDefinition = z
   .refine((p) => p.burst === undefined || p.algorithm === "gcra", {
     message: "burst applies to the gcra algorithm only",
     path: ["burst"],
+  })
+  // GCRA is exact for every policy accepted here (src/algorithms/gcra.ts). What it could not keep
+  // exact is a bucket whose state reaches beyond what is stored and alarmed: refused, with why.
+  // A window policy holds state for at most two periods (two years); GCRA for one refill.
+  .superRefine((p, context) => {
+    // Runs even when a field failed: only whole positive numbers are worth measuring.
+    const whole = [p.limit, p.period, p.burst ?? p.limit].every((n) => Number.isSafeInteger(n) && n >= 1);
+    if (p.algorithm !== "gcra" || !whole) return;
+    const refill = refillSeconds(p);
+    if (refill <= BigInt(MAX_PERIOD)) return;
+    context.addIssue({
+      code: "custom",
+      path: ["burst"],
+      message:
+        `a full bucket would take ${refill} s to refill (burst × period / limit), more than one year ` +
+        `(${MAX_PERIOD} s); lower the burst or raise the limit`,
+    });
   });
 export type PolicyDefinition = z.output<typeof PolicyDefinition>;
 

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { MAX_LIMIT, MAX_POLICIES, PolicyReference } from "./policy";
+import { MAX_SHARDS, shardCountSchema } from "./sharding";
 import type { AlgorithmName } from "./algorithms";
 
 /**
@@ -16,9 +17,6 @@ export const rateLimitKey = z
   .string()
   .regex(/^[\x21-\x7d]{1,256}$/, "must be 1 to 256 printable ASCII characters, without spaces or '~'");
 
-/** The most objects one sharded key may be spread over. */
-export const MAX_SHARDS = 64;
-
 const policies = z.array(PolicyReference).min(1, "name at least one policy").max(MAX_POLICIES);
 const cost = z.int().min(0).max(MAX_LIMIT);
 
@@ -28,13 +26,25 @@ export const CheckBody = z.strictObject({
   policies,
   /** Units this request consumes (default 1); 0 checks without consuming. */
   cost: cost.default(1),
-  /** Spread a hot key over this many objects, each with limit/shards (see README, "Hot keys"). */
-  shards: z.int().min(1).max(MAX_SHARDS).default(1),
+  /**
+   * Deprecated: a key's shards are set by the server's `SHARDS` var (see README, "Hot keys").
+   * Accepted only when it equals the key's configured count; anything else is a 422.
+   */
+  shards: shardCountSchema.optional(),
 });
 export type CheckRequest = z.input<typeof CheckBody>;
 
 /** Body of `POST /api/keys/:key/refund`. */
-export const RefundBody = z.strictObject({ policies, cost: cost.min(1).default(1) });
+export const RefundBody = z.strictObject({
+  policies,
+  cost: cost.min(1).default(1),
+  /** For a sharded key: the `shard.index` its check answered, so the units go back where they were taken. */
+  shard: z
+    .int()
+    .min(0)
+    .max(MAX_SHARDS - 1)
+    .optional(),
+});
 export type RefundRequest = z.input<typeof RefundBody>;
 
 /** Where a policy stands for one key. Times are whole seconds, rounded up. */

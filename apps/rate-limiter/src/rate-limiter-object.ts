@@ -15,6 +15,7 @@ import {
 import { ALGORITHMS, type Decision, type State } from "./algorithms";
 import type { Policy } from "./policy";
 import type { PolicyQuota, QuotaResult, ServerMessage } from "./protocol";
+import type { ShardStanding } from "./sharding";
 
 const migrations: Migration[] = [
   {
@@ -52,9 +53,24 @@ interface QuotaRow extends Record<string, string | number | null> {
 const EXPIRE = "expire";
 
 /**
+ * How long state is kept past its expiry. A clock that steps back (NTP, another isolate's clock)
+ * by up to this much still finds the window or bucket it had counted in: a key purged the moment
+ * its window ended would start that window over, empty, after a step back across its end.
+ */
+export const CLOCK_STEP_GRACE_MS = 60_000;
+
+/**
+ * When the expire task finds nothing live it stays scheduled this much later until the purge that
+ * `alarm()` runs after it has succeeded (a successful `deleteAll()` deletes it with everything
+ * else): a purge that fails is retried by the platform's alarm retries, and after them by this.
+ */
+export const PURGE_RETRY_MS = 60_000;
+
+/**
  * The rate limits of one key. Every check reads and writes only the rows of the policies it
  * names, in one synchronous transaction: concurrent checks cannot interleave, so the limit is
- * exact. An idle key deletes itself through the alarm queue.
+ * exact. A key with no quota state holds no storage at all: its tables are created by its first
+ * write and deleted, with everything else, when its state has run out.
  */
 export class RateLimiter extends DurableObject<Env> {
   /** Metered SQL: tests read `sql.meter` to assert the storage cost of each operation. */
@@ -67,26 +83,36 @@ export class RateLimiter extends DurableObject<Env> {
   clock: () => number = Date.now;
 
   private scheduler?: AlarmQueue<{ expire: (payload: null) => void }>;
-  private expired = false;
+  /** Whether the quota table exists. Memory is a cache: probed on construction and after a purge. */
+  private schema: boolean;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = new Sql(ctx.storage);
-    migrate(ctx.storage, migrations);
+    this.schema = this.hasTable("quota");
+    // A key with state gets new migrations at once; a key without gets its tables with its first write.
+    if (this.schema) migrate(ctx.storage, migrations);
     answerPings(ctx);
   }
 
-  /** The alarm queue, created on first use: a check of a known policy never touches it. */
+  /**
+   * The alarm queue, created on first use (its constructor creates its tables): only when a task
+   * must be scheduled, or in `alarm()` when its tables exist. A check of a known policy, a peek,
+   * a refund, a reset and a socket never touch it.
+   */
   private get queue() {
     return (this.scheduler ??= new AlarmQueue(this.ctx, {
       sql: this.sql,
       now: () => this.clock(),
       handlers: {
-        // Synchronous, so a reschedule commits together with the task's completion.
+        // Synchronous, so a reschedule commits together with the task's completion. Run out, the
+        // task stays scheduled (as a retry) until the purge after the run has succeeded.
         [EXPIRE]: (_payload: null) => {
           const expires = this.live();
-          if (expires !== null) this.queue.schedule(EXPIRE, null, { at: expires, key: EXPIRE });
-          else this.expired = true;
+          this.queue.schedule(EXPIRE, null, {
+            ...(expires !== null ? { at: expires } : { delay: PURGE_RETRY_MS }),
+            key: EXPIRE,
+          });
         },
       },
     }));
@@ -98,7 +124,7 @@ export class RateLimiter extends DurableObject<Env> {
    */
   check(policies: Policy[], cost: number): QuotaResult {
     const now = this.clock();
-    const result = this.sql.transaction(() => {
+    const result = this.transaction(() => {
       const rows = policies.map((policy) => this.load(policy.name));
       let decisions = policies.map((policy, i) =>
         ALGORITHMS[policy.algorithm].check(policy, stateOf(policy, rows[i]!), now, cost),
@@ -122,7 +148,7 @@ export class RateLimiter extends DurableObject<Env> {
   /** Gives `cost` units back to each policy (a request that turned out not to count). */
   refund(policies: Policy[], cost: number): QuotaResult {
     const now = this.clock();
-    const result = this.sql.transaction(() => {
+    const result = this.transaction(() => {
       const rows = policies.map((policy) => this.load(policy.name));
       const decisions = policies.map((policy, i) =>
         ALGORITHMS[policy.algorithm].refund(policy, stateOf(policy, rows[i]!), now, cost),
@@ -145,17 +171,31 @@ export class RateLimiter extends DurableObject<Env> {
    * state for. `retryAfter` is the wait for one unit.
    */
   peek(policies?: Policy[]): QuotaResult {
+    const quotas = this.standing(policies).map((standing) => standing.quota);
+    return { allowed: quotas.every((quota) => quota.remaining > 0), policies: quotas };
+  }
+
+  /**
+   * Each policy (as stored, without `policies`) with where it stands: what a peek shows, plus
+   * the policy itself, so the Worker can add up the shards of a sharded key.
+   */
+  standing(policies?: Policy[]): ShardStanding[] {
     const now = this.clock();
     const pairs: [Policy, QuotaRow | null][] = policies
       ? policies.map((policy) => [policy, this.load(policy.name)])
-      : this.sql.all<QuotaRow>("SELECT * FROM quota ORDER BY name").map((row) => [policyOf(row), row]);
-    const quotas = pairs.map(([policy, row]) => {
+      : this.schema
+        ? this.sql.all<QuotaRow>("SELECT * FROM quota ORDER BY name").map((row) => [policyOf(row), row])
+        : [];
+    return pairs.map(([policy, row]) => {
       const algorithm = ALGORITHMS[policy.algorithm];
       const state = stateOf(policy, row);
       const now0 = algorithm.check(policy, state, now, 0);
-      return { ...quotaOf(policy, now0), retryAfter: seconds(algorithm.check(policy, state, now, 1).retryAfterMs) };
+      const quota = {
+        ...quotaOf(policy, now0),
+        retryAfter: seconds(algorithm.check(policy, state, now, 1).retryAfterMs),
+      };
+      return { policy, quota };
     });
-    return { allowed: quotas.every((quota) => quota.remaining > 0), policies: quotas };
   }
 
   /** Forgets every policy's state (and any pending alarm): the key starts over. */
@@ -164,12 +204,18 @@ export class RateLimiter extends DurableObject<Env> {
     this.publish([]);
   }
 
-  /** All timed work runs through the shared alarm queue, the only code that sets the alarm. */
+  /**
+   * All timed work runs through the shared alarm queue, the only code that sets the alarm. After
+   * the run, a key with nothing live is purged, whatever made the alarm fire: the expire task, or
+   * the platform retrying an invocation whose purge failed. The expire task stays scheduled until
+   * the purge has succeeded, so a failed purge is retried even after the platform gives up.
+   */
   override async alarm(info?: AlarmInvocationInfo): Promise<void> {
-    this.expired = false;
+    // Nothing was ever scheduled here (or it was purged): constructing the queue would create its tables.
+    if (!this.scheduler && !this.hasTable("_alarm_queue_state")) return;
     await this.queue.run(info);
-    // Checked again, synchronously right before the purge: nothing live may be deleted.
-    if (this.expired && !this.live()) await this.purge();
+    // Checked synchronously right before the purge: nothing live may be deleted.
+    if (this.live() === null) await this.purge();
   }
 
   /** Only WebSocket upgrades arrive here (the Worker has checked the token); the rest is RPC. */
@@ -189,23 +235,62 @@ export class RateLimiter extends DurableObject<Env> {
   }
 
   /**
-   * Deletes everything, alarm included (compatibility date >= 2026-02-24), then recreates the
-   * schema so the object is usable at once. Sockets are not storage: watchers stay connected.
+   * Deletes everything, tables and alarm included (compatibility date >= 2026-02-24). The tables
+   * come back with the next write, not before: a key without state holds nothing. A key that
+   * holds nothing is not touched. Sockets are not storage: watchers stay connected.
    */
   private async purge(): Promise<void> {
+    if (!this.schema && !this.scheduler && !this.hasTable("_alarm_queue_state")) return;
     await this.ctx.storage.deleteAll();
     this.scheduler = undefined;
-    migrate(this.ctx.storage, migrations);
+    // Probed, not assumed: a write that got in while deleteAll() was pending must not be ignored.
+    this.schema = this.hasTable("quota");
   }
 
-  /** When the last of this key's state runs out, or `null` if it already has (or there is none). */
+  /**
+   * Until when this key's state must be kept: its last expiry plus {@link CLOCK_STEP_GRACE_MS},
+   * or `null` once that has passed (or there is no state).
+   */
   private live(): number | null {
+    if (!this.schema) return null;
     const expires = this.sql.one<{ expires: number | null }>("SELECT max(expires) AS expires FROM quota")?.expires;
-    return expires !== null && expires !== undefined && expires > this.clock() ? expires : null;
+    if (expires === null || expires === undefined) return null;
+    const keep = expires + CLOCK_STEP_GRACE_MS;
+    return keep > this.clock() ? keep : null;
   }
 
   private load(name: string): QuotaRow | null {
-    return this.sql.one<QuotaRow>("SELECT * FROM quota WHERE name = ?", name);
+    // No table, no row: a key never written reads nothing (and creates nothing).
+    return this.schema ? this.sql.one<QuotaRow>("SELECT * FROM quota WHERE name = ?", name) : null;
+  }
+
+  /**
+   * Whether table `name` exists, asked with a statement that reads nothing (sqlite_master has no
+   * index by name: a lookup there would read every row of the schema on each construction).
+   */
+  private hasTable(name: "quota" | "_alarm_queue_state"): boolean {
+    try {
+      this.sql.run(`SELECT 1 FROM ${name} LIMIT 0`);
+      return true;
+    } catch (error) {
+      if (String(error).includes("no such table")) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * One transaction. The tables and the queue may be created inside it (a key's first write); if
+   * it rolls back, so does their creation, and memory must not claim otherwise.
+   */
+  private transaction<T>(fn: () => T): T {
+    const before = { schema: this.schema, scheduler: this.scheduler };
+    try {
+      return this.sql.transaction(fn);
+    } catch (error) {
+      this.schema = before.schema;
+      this.scheduler = before.scheduler;
+      throw error;
+    }
   }
 
   /**
@@ -214,6 +299,11 @@ export class RateLimiter extends DurableObject<Env> {
    * it finds live state and moves itself to the latest expiry.
    */
   private store(policies: Policy[], rows: (QuotaRow | null)[], decisions: Decision[]): void {
+    if (policies.length === 0) return;
+    if (!this.schema) {
+      migrate(this.ctx.storage, migrations);
+      this.schema = true;
+    }
     let firstUse = 0;
     policies.forEach((policy, i) => {
       const { state, expiresAt } = decisions[i]!;
@@ -233,7 +323,7 @@ export class RateLimiter extends DurableObject<Env> {
       );
       if (rows[i] === null) firstUse = Math.max(firstUse, expiresAt);
     });
-    if (firstUse > 0) this.queue.schedule(EXPIRE, null, { at: firstUse, key: EXPIRE });
+    if (firstUse > 0) this.queue.schedule(EXPIRE, null, { at: firstUse + CLOCK_STEP_GRACE_MS, key: EXPIRE });
   }
 
   private publish(policies: PolicyQuota[]): void {

@@ -1,7 +1,7 @@
 /** GCRA as a pure function: one stored number per policy, decided with an injected clock. */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { emissionInterval, gcra } from "../src/algorithms/gcra";
+import { gcra } from "../src/algorithms/gcra";
 import type { State } from "../src/algorithms";
 
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
@@ -60,8 +60,22 @@ describe("GCRA", () => {
     expect(gcra.refund(rate, used.state, T0, 50).remaining).toBe(10);
   });
 
-  it("rounds the emission interval up to a microsecond, so it never admits more than the policy", () => {
-    expect(emissionInterval({ limit: 3, period: 1 })).toBe(333_334);
+  it("keeps the emission interval exact: 3 per second admits 3 every second, forever", () => {
+    // One unit every 333,333.3 µs: rounding it to whole microseconds would drift either way.
+    const times = Array.from({ length: 3_000 }, (_, i) => Math.floor(i / 3) * 1000);
+    expect(run({ limit: 3, period: 1 }, times).every(Boolean)).toBe(true);
+    // 999 ms after a full burst, two units (at 333.3 and 666.7 ms) are back, not the third.
+    expect(run({ limit: 3, period: 1 }, [0, 0, 0, 999, 999, 999, 1000])).toEqual([...Array(5).fill(true), false, true]);
+  });
+
+  it("stores the theoretical arrival time as microseconds plus an exact fraction of one", () => {
+    const used = gcra.check({ limit: 3, period: 1 }, null, T0, 1);
+    // TAT = T0 + 333,333 µs + 1/3 µs: a = whole µs, b / c = the fraction in ticks of 1 / limit µs.
+    expect(used.state).toEqual({ a: T0 * 1000 + 333_333, b: 1, c: 3 });
+    // A row written before fractions were stored (c = 0) holds whole microseconds and reads as such.
+    expect(gcra.check({ limit: 10, period: 1 }, { a: T0 * 1000 + 400_000, b: 0, c: 0 }, T0, 0).remaining).toBe(6);
+    // A row written under another limit rounds its fraction up: never looser.
+    expect(gcra.check({ limit: 2, period: 1 }, used.state, T0, 0)).toMatchObject({ remaining: 1, resetMs: 334 });
   });
 
   it("never admits more than burst + elapsed * rate in any run of requests", () => {

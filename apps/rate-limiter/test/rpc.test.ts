@@ -34,8 +34,44 @@ describe("RateLimiterService over RPC", () => {
     });
     expect((await service.peek(key)).policies).toMatchObject([{ name: "rpc", remaining: 0 }]);
     expect((await service.refund(key, { policies: [policy] })).policies).toMatchObject([{ remaining: 1 }]);
-    await service.reset(key);
+    expect(await service.reset(key)).toEqual({ ok: true, shards: 1 });
     expect((await service.peek(key)).policies).toEqual([]);
+  });
+
+  it("refuses reset with 0, 1.5, 65 or 10,000,000 shards, or a count the key is not configured with, as typed values, resetting nothing", async () => {
+    const key = uniqueKey();
+    await service.check({ key, policies: [policy] });
+    // 0 used to reset nothing silently, 1.5 one shard, 10,000,000 made ten million calls.
+    for (const shards of [0, 1.5, 65, 10_000_000, Number.NaN]) {
+      expect(await service.reset(key, shards)).toEqual({
+        ok: false,
+        problem: {
+          type: "urn:durable-patterns:problem:invalid-body",
+          title: "Unprocessable Content",
+          status: 422,
+          detail: expect.stringMatching(/^Invalid request: shards: /),
+          errors: [{ path: "shards", message: expect.any(String) }],
+        },
+      });
+    }
+    expect(await service.reset(key, 2)).toEqual({
+      ok: false,
+      problem: {
+        type: "urn:durable-patterns:problem:shard-count-mismatch",
+        title: "Unprocessable Content",
+        status: 422,
+        detail: `Key "${key}" is not sharded: the server's SHARDS setting decides a key's shards; send no "shards" (or 1).`,
+        shards: 1,
+      },
+    });
+    expect(await service.reset("bad key")).toMatchObject({ ok: false, problem: { status: 422 } });
+    expect((await service.peek(key)).policies).toMatchObject([{ name: "rpc", remaining: 1 }]);
+    // The configured count, or none, resets every shard.
+    const hot = uniqueKey("hot:");
+    await service.check({ key: hot, policies: [{ ...policy, limit: 8 }] });
+    expect(await service.reset(hot, 4)).toEqual({ ok: true, shards: 4 });
+    expect(await service.reset(hot)).toEqual({ ok: true, shards: 4 });
+    expect((await service.peek(hot)).policies).toEqual([]);
   });
 
   it("throws a clear error for invalid input, and nothing is stored", async () => {

@@ -3,6 +3,10 @@
  * 60-second window starts on the minute). Simple and exact, but allows up to twice the limit
  * across a window boundary (the end of one window and the start of the next).
  *
+ * A key's window never moves backwards: when the clock steps back (NTP, another isolate's clock)
+ * to before the window the key has counted in, the request counts in that window, not in an
+ * earlier, empty one (which would grant the limit again).
+ *
  * State: `a` = start of the counted window (ms), `b` = units counted in it.
  *
  * @example
@@ -14,7 +18,8 @@ import type { Algorithm, Decision, Rate, State } from "./types";
 
 function decide(rate: Rate, state: State | null, now: number, change: (count: number) => number | null): Decision {
   const periodMs = rate.period * 1000;
-  const start = Math.floor(now / periodMs) * periodMs;
+  // The window of `now`, or the stored one when the clock has stepped back before it.
+  const start = Math.max(Math.floor(now / periodMs) * periodMs, state?.a ?? -Infinity);
   const end = start + periodMs;
   const count = state && state.a === start ? state.b : 0;
   const next = change(count);

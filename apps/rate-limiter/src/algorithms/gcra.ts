@@ -1,14 +1,20 @@
 /**
- * GCRA, the generic cell rate algorithm: a token bucket stored as one number.
+ * GCRA, the generic cell rate algorithm: a token bucket stored as one point in time.
  *
  * Each unit "costs" an emission interval `T = period / limit`. The state is the theoretical
  * arrival time (TAT): when the bucket will be full again. A request of `cost` units moves it to
  * `max(TAT, now) + cost * T` and is admitted if that is at most `burst * T` ahead of now. One row
  * read and one written per check, whatever the traffic.
  *
- * Time is kept in integer microseconds, and `T` is rounded up to a whole microsecond: the
- * arithmetic is exact (no floating-point drift at epoch-sized numbers), and rounding only ever
- * makes the limiter stricter, never looser.
+ * The arithmetic is exact for every policy the configuration accepts. `T` is a fraction of a
+ * microsecond for policies faster than 1,000,000 per second, and a repeating decimal for most
+ * others (3 per second), so time is counted in ticks of `1 / limit` µs, where `T` is exactly
+ * `period × 1,000,000` ticks, with BigInt (now × limit outgrows 2^53). The TAT is stored as whole
+ * microseconds (`a`) plus the remaining ticks (`b`) and their denominator (`c`, the limit they were
+ * counted in), all small integers. A row written before this representation (`c` = 0) holds whole
+ * microseconds and reads exactly; a row written under another limit rounds its fraction up (never
+ * looser). Policies whose full bucket would take more than a year to refill are refused where they
+ * are defined (src/policy.ts), which keeps every stored time far inside 2^53 µs and the alarm range.
  *
  * @example
  * ```ts
@@ -20,42 +26,63 @@ import type { Algorithm, Decision, Rate, State } from "./types";
 
 const US_PER_MS = 1000;
 
-/** The emission interval in whole microseconds (rounded up: never looser than the policy). */
-export function emissionInterval(rate: Rate): number {
-  return Math.ceil((rate.period * 1_000_000) / rate.limit);
+/** The policy in ticks of `1 / limit` µs: one unit's interval and the whole bucket's. */
+function ticksOf(rate: Rate) {
+  const perUs = BigInt(rate.limit);
+  const interval = BigInt(rate.period) * 1_000_000n;
+  return { perUs, perMs: perUs * BigInt(US_PER_MS), interval, tolerance: BigInt(rate.burst ?? rate.limit) * interval };
 }
 
-function burstOf(rate: Rate): number {
-  return rate.burst ?? rate.limit;
+/** `ceil(n / d)` for `n >= 0`, `d > 0`. */
+function ceilDiv(n: bigint, d: bigint): bigint {
+  return (n + d - 1n) / d;
 }
 
-function decide(rate: Rate, tat: number, nowUs: number, cost: number, store: (tat: number) => State): Decision {
-  const interval = emissionInterval(rate);
-  const tolerance = burstOf(rate) * interval;
-  const base = Math.max(tat, nowUs);
-  const next = base + cost * interval;
-  const allowed = next - nowUs <= tolerance;
-  const kept = allowed ? next : base;
+/** The stored TAT in ticks (0 when there is none). */
+function tatOf(state: State | null, perUs: bigint): bigint {
+  if (!state) return 0n;
+  const whole = BigInt(Math.ceil(state.a)) * perUs;
+  if (state.c <= 0 || state.b <= 0) return whole;
+  return whole + ceilDiv(BigInt(state.b) * perUs, BigInt(state.c));
+}
+
+function stored(tat: bigint, perUs: bigint): State {
+  return { a: Number(tat / perUs), b: Number(tat % perUs), c: Number(perUs) };
+}
+
+/** Now in ticks: the clock's milliseconds to whole microseconds, times `limit`. */
+function nowIn(now: number, perUs: bigint): bigint {
+  return BigInt(Math.round(now * US_PER_MS)) * perUs;
+}
+
+function decide(rate: Rate, tat: bigint, now: number, cost: number): Decision {
+  const { perUs, perMs, interval, tolerance } = ticksOf(rate);
+  const nowTicks = nowIn(now, perUs);
+  const base = tat > nowTicks ? tat : nowTicks;
+  const next = base + BigInt(cost) * interval;
+  const allowed = next - nowTicks <= tolerance;
+  const kept = allowed ? next : tat;
+  const used = (allowed ? next : base) - nowTicks;
+  const free = tolerance - used;
   return {
     allowed,
-    state: store(allowed ? next : tat),
-    remaining: Math.max(0, Math.floor((tolerance - (kept - nowUs)) / interval)),
-    resetMs: Math.max(0, kept - nowUs) / US_PER_MS,
-    retryAfterMs: allowed ? 0 : (next - nowUs - tolerance) / US_PER_MS,
-    expiresAt: Math.ceil(Math.max(allowed ? next : tat, nowUs) / US_PER_MS),
+    state: stored(kept, perUs),
+    remaining: free > 0n ? Number(free / interval) : 0,
+    // Whole milliseconds, rounded up: a client that waits this long is never early.
+    resetMs: Number(ceilDiv(used, perMs)),
+    retryAfterMs: allowed ? 0 : Number(ceilDiv(next - nowTicks - tolerance, perMs)),
+    expiresAt: Number(ceilDiv(kept > nowTicks ? kept : nowTicks, perMs)),
   };
 }
 
 export const gcra: Algorithm = {
-  check(rate, state, now, cost) {
-    const nowUs = Math.round(now * US_PER_MS);
-    return decide(rate, state?.a ?? 0, nowUs, cost, (tat) => ({ a: tat, b: 0, c: 0 }));
-  },
+  check: (rate, state, now, cost) => decide(rate, tatOf(state, BigInt(rate.limit)), now, cost),
 
   refund(rate, state, now, cost) {
-    const nowUs = Math.round(now * US_PER_MS);
+    const { perUs, interval } = ticksOf(rate);
+    const nowTicks = nowIn(now, perUs);
     // Moving the TAT back never takes it before now: a refund cannot create more than a full bucket.
-    const tat = Math.max(nowUs, (state?.a ?? 0) - cost * emissionInterval(rate));
-    return { ...decide(rate, tat, nowUs, 0, (t) => ({ a: t, b: 0, c: 0 })), state: { a: tat, b: 0, c: 0 } };
+    const back = tatOf(state, perUs) - BigInt(cost) * interval;
+    return decide(rate, back > nowTicks ? back : nowTicks, now, 0);
   },
 };

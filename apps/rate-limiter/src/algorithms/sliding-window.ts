@@ -6,8 +6,12 @@
  *
  *   estimate = previous * (period - elapsed) / period + current
  *
- * A request is admitted if `estimate + cost <= limit`. The comparison is done in BigInt on the
- * integer numerators, so a request exactly at the limit is decided exactly.
+ * A request is admitted if `estimate + cost <= limit`. The comparison and the waits are computed
+ * in BigInt on the integer numerators, so a request exactly at the limit is decided exactly.
+ *
+ * A key's window never moves backwards: when the clock steps back before the start of the window
+ * the key has counted in, the request is decided as at that start (the previous window weighing
+ * fully), never in an earlier window that would not see the current count.
  *
  * State: `a` = start of the current window (ms), `b` = current count, `c` = previous count.
  *
@@ -28,7 +32,8 @@ interface Windows {
 
 function windowsAt(rate: Rate, state: State | null, now: number): Windows {
   const periodMs = rate.period * 1000;
-  const start = Math.floor(now / periodMs) * periodMs;
+  // The window of `now`, or the stored one when the clock has stepped back before it.
+  const start = Math.max(Math.floor(now / periodMs) * periodMs, state?.a ?? -Infinity);
   let current = 0;
   let previous = 0;
   if (state && state.a === start) {
@@ -37,7 +42,7 @@ function windowsAt(rate: Rate, state: State | null, now: number): Windows {
   } else if (state && state.a === start - periodMs) {
     previous = state.b;
   }
-  return { periodMs, start, elapsed: now - start, current, previous };
+  return { periodMs, start, elapsed: Math.max(0, now - start), current, previous };
 }
 
 /** Units still available: floor((limit * P - previous * (P - elapsed)) / P) - current, at least 0. */
@@ -49,21 +54,26 @@ function remainingOf(rate: Rate, w: Windows): number {
 }
 
 /**
+ * The first whole millisecond `e` into a window at which `count * (P - e) <= room * P`, that is
+ * `e = ceil(P - room * P / count) = P - floor(room * P / count)` (BigInt: `room * P` can pass 2^53).
+ */
+function elapsedNeeded(periodMs: number, room: number, count: number): number {
+  return Math.max(0, periodMs - Number((BigInt(room) * BigInt(periodMs)) / BigInt(count)));
+}
+
+/**
  * How long until `cost` more units fit. Within this window the previous count's weight falls
  * linearly; if even a weight of 0 is not enough, wait for the next window, where today's count
- * becomes the previous one.
+ * becomes the previous one. Measured from `now`, which is before `start` after a clock step back.
  */
-function waitFor(rate: Rate, w: Windows, cost: number): number {
+function waitFor(rate: Rate, w: Windows, now: number, cost: number): number {
   const room = rate.limit - w.current - cost;
   if (room >= 0 && w.previous > 0) {
-    // previous * (P - e) <= room * P  <=>  e >= P - room * P / previous
-    const elapsedNeeded = Math.ceil(w.periodMs - (room * w.periodMs) / w.previous);
-    return Math.max(0, elapsedNeeded - w.elapsed);
+    return Math.max(0, w.start + elapsedNeeded(w.periodMs, room, w.previous) - now);
   }
-  const untilNext = w.periodMs - w.elapsed;
-  const roomNext = rate.limit - cost;
+  const untilNext = w.start + w.periodMs - now;
   if (w.current === 0) return untilNext;
-  return untilNext + Math.max(0, Math.ceil(w.periodMs - (roomNext * w.periodMs) / w.current));
+  return untilNext + elapsedNeeded(w.periodMs, rate.limit - cost, w.current);
 }
 
 function result(rate: Rate, w: Windows, now: number, allowed: boolean, retryAfterMs: number): Decision {
@@ -83,7 +93,7 @@ export const slidingWindow: Algorithm = {
   check(rate, state, now, cost) {
     const w = windowsAt(rate, state, now);
     const allowed = cost <= remainingOf(rate, w);
-    if (!allowed) return result(rate, w, now, false, waitFor(rate, w, cost));
+    if (!allowed) return result(rate, w, now, false, waitFor(rate, w, now, cost));
     return result(rate, { ...w, current: w.current + cost }, now, true, 0);
   },
 
