@@ -121,8 +121,9 @@ async function connect() {
 }
 
 /**
- * A fresh join token when the server uses them (its tokens are short-lived, so one per connect),
- * `null` when it does not, `undefined` when the server could not be reached.
+ * A fresh room token when the server uses them (its tokens are short-lived, so one per connect
+ * and per page of history), `null` when it does not, `undefined` when the server could not be
+ * reached.
  */
 async function fetchToken() {
   if (!tokensEnabled) return null;
@@ -263,7 +264,13 @@ function renderMessage(message) {
 async function loadOlder() {
   if (oldestId === null) return;
   ui.older.disabled = true;
-  const response = await fetch(`/api/rooms/${room}/messages?before=${oldestId}&limit=50`).catch(() => null);
+  // When the server uses tokens, every route of the room needs one, as a bearer header.
+  const token = await fetchToken();
+  const headers = token ? { authorization: `Bearer ${token}` } : {};
+  const response =
+    token === undefined
+      ? null
+      : await fetch(`/api/rooms/${room}/messages?before=${oldestId}&limit=50`, { headers }).catch(() => null);
   ui.older.disabled = false;
   if (!response?.ok) return showError("Could not load earlier messages; try again in a moment.");
   const page = await response.json();

@@ -23,9 +23,9 @@ import {
   JoinQuery,
   MAX_CONNECTIONS,
   MAX_FRAME_BYTES,
-  MAX_RATE_WARNINGS,
   MAX_RESUME_BYTES,
   MAX_RESUME_MESSAGES,
+  PURGE_RETRY_MS,
   RATE_LIMIT,
   RECENT_MESSAGES,
   type ChatMessage,
@@ -88,7 +88,8 @@ export class ChatRoom extends DurableObject<Env> {
   // Both are caches of what is in SQLite, rebuilt by open() after a purge or a wake-up.
   private queue: RoomQueue | null = null;
   private epochCache: string | null = null;
-  // Set by the purge task when the room is idle; alarm() then deletes everything.
+  // Set by the purge task when it found the room idle; alarm() then checks again and deletes
+  // everything. Any join, message or departure clears it.
   private purgeDue = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -136,6 +137,7 @@ export class ChatRoom extends DurableObject<Env> {
       closeWebSocket(socket, CloseCode.policy, "room_full");
       return response;
     }
+    this.purgeDue = false; // someone is here: a purge decided before now no longer holds
     const user: User = { id: crypto.randomUUID(), name: query.data.name, joinedAt: now };
     const { response, socket } = acceptWebSocket(this.ctx, {
       attachment: { user, rate: initialRate() } satisfies Session,
@@ -158,6 +160,10 @@ export class ChatRoom extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    // Once the room has decided to close a socket (a flood, a bad frame), the frames the client
+    // had already sent still arrive. They are dropped before any work: nothing parsed, no
+    // attachment written, nothing stored.
+    if (ws.readyState !== WebSocket.OPEN) return;
     const frame = parseFrame(ClientMessage, message, { maxBytes: MAX_FRAME_BYTES, knownTypes: CLIENT_MESSAGE_TYPES });
     // Binary, oversized and foreign frames close the socket whatever the rate.
     if (!frame.ok && "close" in frame) return rejectFrame(ws, frame);
@@ -166,18 +172,19 @@ export class ChatRoom extends DurableObject<Env> {
     // Every frame counts against the rate, valid or not, so a flood of garbage is closed as well.
     const now = this.clock();
     const rate = checkRate(session.rate, RATE_LIMIT, now);
+    if (rate.verdict === "close") return closeWebSocket(ws, CloseCode.policy, "rate_limited");
     ws.serializeAttachment({ ...session, rate: rate.state } satisfies Session);
-    if (!rate.allowed) {
-      if (rate.state.refused > MAX_RATE_WARNINGS) return closeWebSocket(ws, CloseCode.policy, "rate_limited");
+    if (rate.verdict === "warn") {
       sendJson(ws, {
         type: "error",
         code: "rate_limited",
-        detail: `At most ${RATE_LIMIT.messages} messages per ${RATE_LIMIT.windowMs / 1000} s; try again in ${Math.ceil(rate.retryAfterMs / 1000)} s. Warning ${rate.state.refused} of ${MAX_RATE_WARNINGS}.`,
+        detail: `At most ${RATE_LIMIT.messages} messages per ${RATE_LIMIT.windowMs / 1000} s; try again in ${Math.ceil(rate.retryAfterMs / 1000)} s. Warning ${rate.warning} of ${RATE_LIMIT.warnings}.`,
       } satisfies ServerMessage);
       return;
     }
     if (!frame.ok) return rejectFrame(ws, frame);
     this.open();
+    this.purgeDue = false;
     const stored = this.sql.one<MessageRow>(
       `INSERT INTO messages (user_id, name, text, at) VALUES (?, ?, ?, ?) RETURNING ${MESSAGE_COLUMNS}`,
       session.user.id,
@@ -200,12 +207,24 @@ export class ChatRoom extends DurableObject<Env> {
   override async alarm(info?: AlarmInvocationInfo): Promise<void> {
     await this.open().run(info);
     if (!this.purgeDue) return;
+    // Checked again, here: the run above may have awaited (a retried run commits each task's
+    // attempt first), and a deleteAll() that failed leaves the flag set for the platform's retry
+    // of this alarm, by which time someone may have come in. Nothing but synchronous code runs
+    // between this check and the deleteAll() call, so nobody can join in between.
+    if (!this.idleAt(this.clock())) {
+      this.purgeDue = false; // the purge task is still scheduled, and will check again
+      return;
+    }
     // From compatibility date 2026-02-24 this also deletes the alarm: nothing of the room is left.
-    // Nothing can run between the purge task's check and this call (no I/O in between), so
-    // nobody can have joined. Should it throw, the flag stays set and the platform's retry of
-    // this alarm purges again.
-    await this.ctx.storage.deleteAll();
-    this.purgeDue = false;
+    // Should it throw, the purge task the check left behind is still in storage (see
+    // purgeIfIdle), and the flag is set again for the platform's retry, which checks again first.
+    this.purgeDue = false; // an alarm() running alongside this one does not delete twice
+    try {
+      await this.ctx.storage.deleteAll();
+    } catch (error) {
+      this.purgeDue = true;
+      throw error;
+    }
     this.queue = null;
     this.epochCache = null;
   }
@@ -237,9 +256,25 @@ export class ChatRoom extends DurableObject<Env> {
     // Today this never defers: messages only come from sockets, and the last socket leaving
     // reschedules the task past its last message. It keeps the purge right if messages ever
     // arrive another way (an HTTP route you add, say) or the clock steps back.
-    const lastAt = this.sql.one<{ at: number }>("SELECT at FROM messages ORDER BY id DESC LIMIT 1")?.at;
+    const lastAt = this.newestAt();
     if (lastAt !== undefined && lastAt + IDLE_PURGE_MS > now) return this.schedulePurge(lastAt + IDLE_PURGE_MS);
+    // Idle: alarm() deletes everything once this run is over. The task stays, a few minutes
+    // ahead, until that has worked: should deleteAll() fail, or the object restart before it
+    // runs, the room is still purged (after the same checks).
+    this.schedulePurge(now + PURGE_RETRY_MS);
     this.purgeDue = true;
+  }
+
+  /** Whether the room may be deleted at `now`: nobody connected, and no message for 30 minutes. */
+  private idleAt(now: number): boolean {
+    if (this.openSockets().length > 0) return false;
+    const lastAt = this.newestAt();
+    return lastAt === undefined || lastAt + IDLE_PURGE_MS <= now;
+  }
+
+  /** When the newest message was stored (one row read), or undefined when there is none. */
+  private newestAt(): number | undefined {
+    return this.sql.one<{ at: number }>("SELECT at FROM messages ORDER BY id DESC LIMIT 1")?.at;
   }
 
   /** One keyed task: scheduling again replaces it, so a room never has more than one. */
@@ -255,6 +290,7 @@ export class ChatRoom extends DurableObject<Env> {
     } catch {
       // A socket that is already gone keeps its attachment; nothing else reads it.
     }
+    this.purgeDue = false; // a departure restarts the 30 idle minutes
     broadcast(this.ctx, { type: "leave", user: session.user } satisfies ServerMessage, { except: ws });
     // The room just emptied: it is purged 30 minutes from now unless someone comes back.
     if (this.openSockets().length === 0) {

@@ -30,14 +30,27 @@ export const RECENT_MESSAGES = 50;
 /** Most sockets one room accepts at once; one more is accepted and closed with 1008. */
 export const MAX_CONNECTIONS = 100;
 
-/** Per connection: at most `messages` chat messages in any `windowMs` (GCRA, burst allowed). */
-export const RATE_LIMIT = { messages: 20, windowMs: 10_000 } as const;
-
-/** Refused (rate-limited) messages in a row after which the socket is closed with 1008. */
+/**
+ * Refused (rate-limited) frames a connection is warned about within 10 s (`RATE_LIMIT.windowMs`)
+ * of the first; one more in that window closes the socket with 1008.
+ */
 export const MAX_RATE_WARNINGS = 3;
+
+/**
+ * Per connection: at most `messages` frames in any `windowMs` (GCRA, burst allowed), and at most
+ * `warnings` refusals within `windowMs` of the first (see rate-limit.ts).
+ */
+export const RATE_LIMIT = { messages: 20, windowMs: 10_000, warnings: MAX_RATE_WARNINGS } as const;
 
 /** A room is deleted this long after its last message or its last departure, whichever is later. */
 export const IDLE_PURGE_MS = 30 * 60_000;
+
+/**
+ * When the purge finds the room idle it first moves its task this far ahead, then deletes. Should
+ * `deleteAll()` fail, that task is still there and checks again (the platform retries the alarm
+ * sooner, with the same checks).
+ */
+export const PURGE_RETRY_MS = 5 * 60_000;
 
 /** Whether `text` holds a C0 control character or DEL, other than those in `allowed`. */
 function hasControl(text: string, allowed = ""): boolean {

@@ -1,10 +1,12 @@
 /**
- * Short-lived join tokens: HMAC-SHA256 over room, name and expiry with the Worker's CHAT_SECRET.
+ * Short-lived room tokens: HMAC-SHA256 over room, name and expiry with the Worker's CHAT_SECRET.
  *
- * A token is `<exp>.<signature>` (exp in epoch seconds, the signature base64url). The room and
- * the name are not inside the token: they come from the join URL and are signed over, so a token
- * works only for the room and the name it was issued for, until it expires. What is signed is the
- * JSON array `[room, name, exp]` rather than `room|name|exp`: a name may contain `|`, and JSON
+ * A token is `<exp>.<name>.<signature>`: exp in epoch seconds, the name as base64url of its UTF-8,
+ * the signature base64url. The room is not inside the token: it comes from the URL and is signed
+ * over, so a token works only for the room it was issued for, until it expires. The name is
+ * inside so that a token alone says who holds it: the HTTP routes take it as a bearer token and
+ * need no name beside it, and joining checks it against the `name` of the join. What is signed is
+ * the JSON array `[room, name, exp]` rather than `room|name|exp`: a name may contain `|`, and JSON
  * keeps the fields apart whatever they hold.
  *
  * @example
@@ -12,6 +14,8 @@
  * const { token, expiresAt } = await issueToken(secret, "lobby", "Ada");
  * await verifyToken(secret, "lobby", "Ada", token); // true until expiresAt
  * await verifyToken(secret, "lobby", "Eve", token); // false
+ * await tokenHolder(secret, "lobby", token); // "Ada" until expiresAt
+ * await tokenHolder(secret, "kitchen", token); // null
  * ```
  */
 
@@ -19,6 +23,7 @@
 export const TOKEN_TTL_SECONDS = 5 * 60;
 
 const encoder = new TextEncoder();
+const strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 function key(secret: string, usage: "sign" | "verify"): Promise<CryptoKey> {
   return crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [usage]);
@@ -37,13 +42,39 @@ export async function issueToken(
 ): Promise<{ token: string; expiresAt: string }> {
   const exp = Math.floor(now / 1000) + TOKEN_TTL_SECONDS;
   const signature = await crypto.subtle.sign("HMAC", await key(secret, "sign"), signed(room, name, exp));
-  return { token: `${exp}.${base64url(new Uint8Array(signature))}`, expiresAt: new Date(exp * 1000).toISOString() };
+  return {
+    token: `${exp}.${base64url(encoder.encode(name))}.${base64url(new Uint8Array(signature))}`,
+    expiresAt: new Date(exp * 1000).toISOString(),
+  };
 }
 
 /**
- * Whether `token` was issued with `secret` for this room and name and has not expired at `now`.
- * The comparison is `crypto.subtle.verify`, which is constant-time.
+ * The name a token was issued to, if it was issued with `secret` for this room and has not expired
+ * at `now`; otherwise `null`. The comparison is `crypto.subtle.verify`, which is constant-time.
  */
+export async function tokenHolder(
+  secret: string,
+  room: string,
+  token: string,
+  now = Date.now(),
+): Promise<string | null> {
+  // A display name is at most 32 UTF-16 units, so at most 96 UTF-8 bytes: 128 base64url characters.
+  const match = /^(\d{1,12})\.([A-Za-z0-9_-]{1,128})\.([A-Za-z0-9_-]{43})$/.exec(token);
+  if (!match) return null;
+  const exp = Number(match[1]);
+  if (exp * 1000 <= now) return null;
+  let name: string;
+  try {
+    name = strictDecoder.decode(fromBase64url(match[2]!));
+  } catch {
+    return null; // not base64url of UTF-8: never issued here
+  }
+  const signature = fromBase64url(match[3]!);
+  const valid = await crypto.subtle.verify("HMAC", await key(secret, "verify"), signature, signed(room, name, exp));
+  return valid ? name : null;
+}
+
+/** Whether `token` was issued with `secret` for this room and this name and has not expired at `now`. */
 export async function verifyToken(
   secret: string,
   room: string,
@@ -51,12 +82,7 @@ export async function verifyToken(
   token: string,
   now = Date.now(),
 ): Promise<boolean> {
-  const match = /^(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(token);
-  if (!match) return false;
-  const exp = Number(match[1]);
-  if (exp * 1000 <= now) return false;
-  const signature = fromBase64url(match[2]!);
-  return crypto.subtle.verify("HMAC", await key(secret, "verify"), signature, signed(room, name, exp));
+  return (await tokenHolder(secret, room, token, now)) === name;
 }
 
 function base64url(bytes: Uint8Array): string {

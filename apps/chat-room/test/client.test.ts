@@ -1,9 +1,12 @@
 /**
  * The typed client (src/client.ts) talks to the same routes with types checked at compile time.
  */
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
+import { createExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { chatClient } from "../src/client";
+import worker from "../src/index";
+import { issueToken } from "../src/tokens";
 import { fill, uniqueRoom } from "./helpers";
 
 const client = chatClient("https://chat.example", {
@@ -29,5 +32,21 @@ describe("typed client", () => {
     });
     expect(response.status).toBe(400);
     expect(response.headers.get("content-type")).toBe("application/problem+json");
+  });
+
+  it("sends a room token as a bearer header when the deployment has a CHAT_SECRET", async () => {
+    const withSecret = { ...env, CHAT_SECRET: "client-test-secret" } as Env;
+    const secured = chatClient("https://chat.example", {
+      fetch: async (input, init) => worker.fetch(new Request(input, init), withSecret, createExecutionContext()),
+    });
+    const room = uniqueRoom();
+    await fill(room, 2);
+    expect((await secured.api.rooms[":room"].count.$get({ param: { room } })).status).toBe(401);
+    const { token } = await issueToken("client-test-secret", room, "Reader");
+    const count = await secured.api.rooms[":room"].count.$get(
+      { param: { room } },
+      { headers: { authorization: `Bearer ${token}` } },
+    );
+    expect(await count.json()).toEqual({ room, count: 2 });
   });
 });

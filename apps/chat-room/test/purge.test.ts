@@ -7,8 +7,10 @@
  * still idle and comes back later if not. These tests set the room's clock and run the alarm by
  * hand (`runDurableObjectAlarm`) instead of waiting 30 real minutes.
  */
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import type { ChatRoom } from "../src/chat-room-object";
+import { IDLE_PURGE_MS, PURGE_RETRY_MS } from "../src/protocol";
 import { api, join, roomStub, say, setClock, uniqueRoom } from "./helpers";
 
 const MINUTE = 60_000;
@@ -135,5 +137,94 @@ describe("idle purge", () => {
     expect(await count(room)).toBe(1);
     expect((await storageOf(room)).alarm).not.toBeNull();
     await after.client.close();
+  });
+});
+
+/**
+ * Makes the room's next `deleteAll()` throw, as a storage failure would. The instance keeps the
+ * patch until it is evicted; only the first call after this one fails.
+ */
+function failNextDeleteAll(room: string) {
+  return runInDurableObject(roomStub(room), (_instance, state) => {
+    const deleteAll = state.storage.deleteAll.bind(state.storage);
+    let failed = false;
+    state.storage.deleteAll = (options) => {
+      if (failed) return deleteAll(options);
+      failed = true;
+      return Promise.reject(new Error("injected: deleteAll failed"));
+    };
+  });
+}
+
+/** Calls the object's alarm() as the platform does: first run, or a retry after a failed one. */
+function fireAlarm(room: string, retryCount = 0) {
+  return runInDurableObject(roomStub(room), (instance: ChatRoom) =>
+    instance.alarm({ retryCount, isRetry: retryCount > 0, scheduledTime: Date.now() }),
+  );
+}
+
+async function messagesOf(room: string) {
+  return (await (await api(`/api/rooms/${room}/messages`)).json<{ messages: { id: number; text: string }[] }>())
+    .messages;
+}
+
+describe("a purge whose deleteAll() fails", () => {
+  /** A room emptied at `start`, whose purge fires 30 minutes later and fails in deleteAll(). */
+  async function failedPurge() {
+    const room = uniqueRoom();
+    const start = Date.now();
+    await setClock(room, start);
+    const { client } = await join(room);
+    await say(client, "before the purge");
+    await client.close();
+    await setClock(room, start + IDLE_PURGE_MS);
+    await failNextDeleteAll(room);
+    // The platform calls alarm() (runDurableObjectAlarm would swallow the error); it throws.
+    await expect(fireAlarm(room)).rejects.toThrow("injected: deleteAll failed");
+    return { room, start };
+  }
+
+  it("keeps an acknowledged message when the platform retries the alarm after someone has joined", async () => {
+    const { room } = await failedPurge();
+    const { client, welcome } = await join(room, { name: "Grace" });
+    expect(welcome.history.map((m) => m.text)).toEqual(["before the purge"]);
+    const acknowledged = await say(client, "I am here");
+    expect(acknowledged).toMatchObject({ id: 2, text: "I am here" });
+
+    await fireAlarm(room, 1);
+    expect(await count(room)).toBe(2);
+    expect((await messagesOf(room)).map((m) => m.text)).toEqual(["I am here", "before the purge"]);
+    // The room goes on: the sender's socket still works.
+    expect(await say(client, "still here")).toMatchObject({ id: 3 });
+    await client.close();
+  });
+
+  it("keeps an acknowledged message when the person who posted it has left again before the retry", async () => {
+    const { room } = await failedPurge();
+    const { client } = await join(room, { name: "Grace" });
+    await say(client, "in and out");
+    await client.close();
+
+    await fireAlarm(room, 1);
+    expect(await count(room)).toBe(2);
+    // Their departure counts: the purge comes 30 minutes after it, not before.
+    expect((await storageOf(room)).tables).not.toEqual([]);
+  });
+
+  it("purges on the platform's retry once deleteAll() works again, if the room is still idle", async () => {
+    const { room } = await failedPurge();
+    await fireAlarm(room, 1);
+    expect(await storageOf(room)).toEqual({ tables: [], alarm: null });
+  });
+
+  it("stays scheduled after deleteAll() failed: the room is purged later even if the object restarted", async () => {
+    const { room, start } = await failedPurge();
+    // A restart forgets everything in memory; the purge must be in storage to survive it.
+    await evictDurableObject(roomStub(room));
+    const { alarm } = await storageOf(room);
+    expect(alarm).not.toBeNull();
+    await setClock(room, start + IDLE_PURGE_MS + PURGE_RETRY_MS);
+    expect(await runDurableObjectAlarm(roomStub(room))).toBe(true);
+    expect(await storageOf(room)).toEqual({ tables: [], alarm: null });
   });
 });

@@ -1,16 +1,24 @@
 /**
  * Property-based reliability: random well- and ill-formed HTTP requests, random WebSocket frames,
- * and random chat sequences with evictions and aborts in between, checked against a model of the
- * room.
+ * random chat sequences with evictions and aborts in between, and random comings and goings with
+ * purges, a deleteAll() that fails and clock steps, checked against a model of the room.
  *
  * Runs `fcRuns` cases per property (a few hundred in `pnpm test`; `pnpm test:soak` runs 10,000)
  * with the seed `fcSeed`, printed below, so any failure can be replayed:
  * `FC_SEED=<seed> FC_RUNS=<runs> pnpm --filter chat-room test test/reliability.test.ts`.
  */
-import { abortAllDurableObjects, evictDurableObject } from "cloudflare:test";
+import { abortAllDurableObjects, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { MAX_FRAME_BYTES, MAX_TEXT_LENGTH, RECENT_MESSAGES, type ChatMessage } from "../src/protocol";
+import type { ChatRoom } from "../src/chat-room-object";
+import {
+  IDLE_PURGE_MS,
+  MAX_FRAME_BYTES,
+  MAX_TEXT_LENGTH,
+  PURGE_RETRY_MS,
+  RECENT_MESSAGES,
+  type ChatMessage,
+} from "../src/protocol";
 import { api, connect, join, roomStub, say, uniqueRoom, type Client } from "./helpers";
 
 const runs = inject("fcRuns");
@@ -31,6 +39,14 @@ const figures = {
   acknowledged: 0,
   evictions: 0,
   aborts: 0,
+  purgeSequences: 0,
+  purgeCommands: 0,
+  purgeEvictions: 0,
+  purgeAttempts: 0,
+  failedDeletes: 0,
+  retriesWithSomeoneIn: 0,
+  purgesSeen: 0,
+  clockStepsBack: 0,
 };
 afterAll(() => console.log(`reliability figures: ${JSON.stringify(figures)}`));
 
@@ -487,5 +503,190 @@ describe("chat sequences with evictions and aborts in between", () => {
       }),
       { numRuns: Math.max(10, Math.round(runs / 4)), seed },
     );
+  });
+});
+
+// ---- Comings and goings, purges that fail, clock steps -----------------------------------------
+
+const MINUTE = 60_000;
+const INJECTED = "injected: deleteAll failed";
+
+/** Rooms whose next deleteAll() throws (once); read by the wrapper `tune` installs. */
+const faults = new Set<string>();
+/** The storages that already have that wrapper (a new one comes with each instance). */
+const wrapped = new WeakSet<object>();
+/** The last clock each room was set to, so the next case starts after everything it scheduled. */
+const clocks = new Map<string, number>();
+
+/**
+ * Sets the room's clock (the object's, which the alarm queue reads too) and, once per instance,
+ * wraps its deleteAll() so that a fault armed in `faults` makes the next call throw.
+ */
+function tune(room: string, now: number): Promise<void> {
+  clocks.set(room, Math.max(clocks.get(room) ?? 0, now));
+  return runInDurableObject(roomStub(room), (instance: ChatRoom, state) => {
+    instance.clock = () => now;
+    const storage = state.storage;
+    if (wrapped.has(storage)) return;
+    wrapped.add(storage);
+    const deleteAll = storage.deleteAll.bind(storage);
+    storage.deleteAll = (options) => (faults.delete(room) ? Promise.reject(new Error(INJECTED)) : deleteAll(options));
+  });
+}
+
+/** The platform calling alarm(): when it fires, or again after a failed invocation. Resolves with whether deleteAll() failed. */
+async function fireAlarm(room: string, retry: boolean): Promise<boolean> {
+  try {
+    await runInDurableObject(roomStub(room), (instance: ChatRoom) =>
+      instance.alarm({ retryCount: retry ? 1 : 0, isRetry: retry, scheduledTime: Date.now() }),
+    );
+    return false;
+  } catch (error) {
+    // Only the injected fault may make an alarm fail.
+    expect(error instanceof Error ? error.message : error).toBe(INJECTED);
+    return true;
+  }
+}
+
+type Visit =
+  | { kind: "say"; text: string }
+  | { kind: "leave" }
+  | { kind: "alarm"; advance: number; retry: boolean }
+  | { kind: "back"; ms: number }
+  | { kind: "evict" };
+
+const visit: fc.Arbitrary<Visit> = fc.oneof(
+  // Saying something when out of the room comes in first (resuming where the model stands).
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant("say"), text: fc.constantFrom("hi", "still here", "é 🦊") }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant("leave") }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant("alarm"),
+      // How far the clock moves first: the purge is due 30 minutes after the room went quiet
+      // (and 5 minutes after a purge whose deleteAll() failed).
+      advance: fc.constantFrom(0, PURGE_RETRY_MS, IDLE_PURGE_MS + MINUTE, IDLE_PURGE_MS + MINUTE, 4 * IDLE_PURGE_MS),
+      retry: fc.boolean(),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("back"), ms: fc.integer({ min: 1, max: 40 * MINUTE }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("evict") }) },
+) as fc.Arbitrary<Visit>;
+
+const purgeRooms = pool("purge");
+
+describe("comings and goings with purges, a failing deleteAll() and clock steps", () => {
+  it("never lose an acknowledged message while anyone is in the room; an idle room is still purged", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(visit, { minLength: 1, maxLength: 24, size: "max" }),
+        // Before which visit the next deleteAll() starts to fail (once); mostly early, so that a
+        // failed purge has visits after it.
+        fc.oneof({ weight: 3, arbitrary: fc.nat({ max: 6 }) }, fc.nat({ max: 24 })),
+        async (visits, faultAt) => {
+          const room = purgeRooms.take();
+          faults.delete(room);
+          // A day after anything an earlier case scheduled: whatever it left is due.
+          let now = Math.max(clocks.get(room) ?? 0, Date.now()) + 24 * 60 * MINUTE;
+          await tune(room, now);
+          figures.purgeSequences++;
+
+          // The model: the room's epoch, the messages acknowledged in it since `start`, who is in.
+          const { client, welcome } = await join(room, { name: "Ada" });
+          let inRoom: Client | null = client;
+          let epoch = welcome.epoch;
+          let start = await countOf(room);
+          let acknowledged: ChatMessage[] = [];
+          // Whether the room has been empty since its epoch was last seen: only then may it be gone.
+          let emptied = false;
+          let failedDelete = false;
+
+          const enter = async () => {
+            const again = await join(room, { name: "Ada", after: start, epoch });
+            if (again.welcome.reset) {
+              // Purged: allowed only if nobody was in the room at some point since.
+              expect(emptied).toBe(true);
+              expect(again.welcome.history).toEqual([]);
+              figures.purgesSeen++;
+              [epoch, start, acknowledged] = [again.welcome.epoch, 0, []];
+            } else {
+              expect(again.welcome.history).toEqual(acknowledged);
+            }
+            emptied = false;
+            return again.client;
+          };
+          const leave = async () => {
+            await inRoom!.close();
+            inRoom = null;
+            emptied = true;
+          };
+
+          for (const [i, v] of visits.entries()) {
+            figures.purgeCommands++;
+            if (i === faultAt) faults.add(room);
+            if (v.kind === "say") {
+              inRoom ??= await enter();
+              inRoom.send({ type: "message", text: v.text });
+              const answer = (await Promise.race([inRoom.next(), inRoom.closed.then(() => null)])) as {
+                type: string;
+                code?: string;
+              } | null;
+              if (answer === null) {
+                // Too many refusals (the clock stepped back, so the rate allows nothing): closed.
+                expect((await inRoom.closed).code).toBe(1008);
+                inRoom = null;
+                emptied = true;
+              } else if (answer.type === "error") {
+                expect(answer).toMatchObject({ code: "rate_limited" });
+              } else {
+                const { type: _, ...message } = answer as { type: "message" } & ChatMessage;
+                expect(message).toMatchObject({ id: start + acknowledged.length + 1, text: v.text, at: now });
+                acknowledged.push(message);
+              }
+            } else if (v.kind === "leave") {
+              if (inRoom) await leave();
+            } else if (v.kind === "alarm") {
+              now += v.advance;
+              await tune(room, now);
+              figures.purgeAttempts++;
+              if (failedDelete && inRoom) figures.retriesWithSomeoneIn++;
+              failedDelete = await fireAlarm(room, v.retry);
+              if (failedDelete) figures.failedDeletes++;
+              // The property: with someone in the room, every acknowledged message is still there.
+              if (inRoom) expect(await countOf(room)).toBe(start + acknowledged.length);
+            } else if (v.kind === "back") {
+              figures.clockStepsBack++;
+              now -= v.ms;
+              await tune(room, now);
+            } else {
+              figures.purgeEvictions++;
+              await evictDurableObject(roomStub(room)).catch(() => {
+                // Not running right now: nothing to evict.
+              });
+              await tune(room, now); // a new instance: the clock and the deleteAll() wrapper again
+            }
+          }
+
+          if (inRoom) {
+            expect(await countOf(room)).toBe(start + acknowledged.length);
+            expect((await historyOf(room)).slice(0, acknowledged.length)).toEqual([...acknowledged].reverse());
+            await leave();
+          }
+          // Everyone gone and hours later, the room is purged, on the platform's retry if the
+          // fault is still armed and makes the first deleteAll() fail.
+          now = (clocks.get(room) ?? now) + 120 * MINUTE;
+          await tune(room, now);
+          if (await fireAlarm(room, false)) await fireAlarm(room, true);
+          faults.delete(room);
+          const after = await join(room, { name: "Ada", after: start, epoch });
+          expect(after.welcome).toMatchObject({ reset: true, history: [] });
+          await after.client.close();
+        },
+      ),
+      { numRuns: Math.max(10, Math.round(runs / 4)), seed },
+    );
+    // Meaningful only if deleteAll() failed and rooms were purged (both happen in most cases).
+    expect(figures.failedDeletes).toBeGreaterThan(0);
+    expect(figures.purgesSeen).toBeGreaterThan(0);
   });
 });
