@@ -44,3 +44,24 @@ export function toMilliseconds(duration: Duration): number {
     throw new RangeError(`A duration must be a finite number of ms >= 0, got ${duration}.`);
   return Math.round(ms);
 }
+
+/** The longest sleep, event wait or retry delay: 365 days, Cloudflare Workflows' limit. */
+export const MAX_DURATION_MS = 365 * 86_400_000;
+
+/**
+ * Milliseconds in `duration`, at most {@link MAX_DURATION_MS}; `what` names the call in the error.
+ *
+ * @throws {RangeError} for an unreadable, negative or non-finite duration, or one over 365 days.
+ */
+export function boundedMilliseconds(duration: Duration, what: string): number {
+  let ms: number;
+  try {
+    ms = toMilliseconds(duration);
+  } catch (error) {
+    throw new RangeError(`${what}: ${(error as Error).message}`, { cause: error });
+  }
+  if (ms > MAX_DURATION_MS) {
+    throw new RangeError(`${what}: ${JSON.stringify(duration)} is longer than the limit of 365 days.`);
+  }
+  return ms;
+}

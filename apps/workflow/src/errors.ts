@@ -77,3 +77,30 @@ export function toStoredError(error: unknown): StoredError {
   if (error instanceof Error) return { name: error.name, message: error.message.slice(0, 4_000) };
   return { name: "Error", message: String(error).slice(0, 4_000) };
 }
+
+/**
+ * A step was called with a config the engine cannot follow (a negative limit, a jitter outside
+ * 0–1, a duration it cannot read or longer than 365 days). Thrown at the call, before anything
+ * is stored or run: the same code would fail the same way on every attempt.
+ */
+export class InvalidStepError extends NonRetryableError {
+  override name = "InvalidStepError";
+}
+
+/** A step returned a value that JSON cannot carry exactly (BigInt, a cycle, a Date, a Map, NaN…). */
+export class NonJsonResultError extends NonRetryableError {
+  override name = "NonJsonResultError";
+}
+
+/** A step was called inside the function of another step: the inner call would not be replayed. */
+export class NestedStepError extends NonRetryableError {
+  override name = "NestedStepError";
+}
+
+/**
+ * A pattern the replay cannot reproduce, refused when it is used: `Promise.race` / `Promise.any`
+ * over a `step.sleep` or `step.waitForEvent`.
+ */
+export class UnsupportedPatternError extends NonRetryableError {
+  override name = "UnsupportedPatternError";
+}

@@ -60,7 +60,7 @@ export type StepStatus = "running" | "retrying" | "sleeping" | "waiting" | "comp
 
 /** A step as the API shows it. Times are ISO 8601. */
 export interface StepView {
-  /** Call position in the workflow (0 first): the replay checks each call against it. */
+  /** The order in which the step first started (0 first). Replays match calls by `key`, not by this. */
   position: number;
   name: string;
   /** `name#n` for the n-th call of that name: the cache key. */

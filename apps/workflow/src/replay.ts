@@ -1,13 +1,17 @@
 /**
  * The replay engine: one run of a workflow's function against the steps SQLite remembers.
  *
- * Each call of `step.do` / `sleep` / `waitForEvent` takes the next position. The step stored at
- * that position must have the same key (`name#n`, the n-th call of that name) and kind, or the
- * code changed under a running instance and the run stops with a NonDeterminismError. A completed
- * step returns its stored result; the first uncompleted one executes (its attempt is written before
- * it runs, its result after). Sleeps, waits and retry delays end the run with a wake-up time; the
+ * Each call of `step.do` / `sleep` / `waitForEvent` is matched to its stored step by its key,
+ * `name#n` (the n-th call of that name in the run), never by position: branches started with
+ * `Promise.all` finish in any order, and a replay resolves stored results in yet another, so only
+ * the name and call count identify a call (as in Cloudflare Workflows and Inngest). A stored step of
+ * another kind, a new step started before stored ones the code has not reached, or stored steps
+ * the code no longer calls stop the run with a NonDeterminismError. A completed step returns its
+ * stored result; an uncompleted one executes (its attempt is durable before it runs, its result
+ * before the code goes on). Sleeps, waits and retry delays end the run with a wake-up time; the
  * runner turns that into an alarm-queue task and the next run replays from the top.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { Sql, SqlValue } from "@durable-patterns/shared";
 import type {
   AttemptInfo,
@@ -18,12 +22,16 @@ import type {
   WorkflowEvent,
   WorkflowStep,
 } from "./define";
-import { toMilliseconds, type Duration } from "./duration";
+import { MAX_DURATION_MS, boundedMilliseconds, toMilliseconds, type Duration } from "./duration";
 import {
+  InvalidStepError,
+  NestedStepError,
+  NonJsonResultError,
   NonDeterminismError,
   NonRetryableError,
   StepFailedError,
   StepTimeoutError,
+  UnsupportedPatternError,
   WaitTimeoutError,
   toStoredError,
   type StoredError,
@@ -80,7 +88,7 @@ export type ReplayOutcome =
 
 /**
  * The delay before retry `retry` (1 for the first), jitter included: between
- * `(1 − jitter) · base` and `base`.
+ * `(1 − jitter) · base` and `base`, and never more than 365 days.
  *
  * @example
  * ```ts
@@ -89,8 +97,10 @@ export type ReplayOutcome =
  */
 export function retryDelay(retry: number, config: RetryConfig, random: () => number): number {
   const delay = toMilliseconds(config.delay);
-  const base =
-    config.backoff === "constant" ? delay : config.backoff === "linear" ? delay * retry : delay * 2 ** (retry - 1);
+  const base = Math.min(
+    MAX_DURATION_MS,
+    config.backoff === "constant" ? delay : config.backoff === "linear" ? delay * retry : delay * 2 ** (retry - 1),
+  );
   const jitter = Math.min(1, Math.max(0, config.jitter));
   return Math.round(base * (1 - jitter * random()));
 }
@@ -108,12 +118,93 @@ interface Undo {
   run: () => unknown;
 }
 
+/**
+ * A stored step as the run loads it: the whole row, except an output over
+ * {@link PRELOADED_OUTPUT_CHARS}, which is read again (by rowid) only when the code calls the step.
+ */
+interface StoredStep extends StepRow {
+  /** 1 when `output` was left out because it is large. */
+  big: number;
+}
+
+/** Outputs up to this many characters are loaded with the run's first read; larger ones on demand. */
+const PRELOADED_OUTPUT_CHARS = 1024;
+
+/**
+ * The step whose function is running, across its awaits (`nodejs_als` in wrangler.jsonc): a step
+ * called there is nested. Parallel branches of the workflow function run outside any step.
+ */
+const activeStep = new AsyncLocalStorage<string>();
+
+/**
+ * The promise of a sleep or a wait. A subclass, so that every promise derived from it
+ * (`step.sleep(…).then(…)`, `.catch`, `.finally`) is one too, through the species, and carries
+ * `origin`: the Promise.race / any guard recognises them all. Marking native promises instead would
+ * need an own `then` on them, which turns off V8's fast path for every `await` in the isolate; this
+ * way only these promises take the slower path.
+ */
+class Suspension<T> extends Promise<T> {
+  origin?: { replay: Replay; call: string };
+
+  override then<A = T, B = never>(
+    onFulfilled?: ((value: T) => A | PromiseLike<A>) | null,
+    onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    const derived = super.then(onFulfilled, onRejected) as Suspension<A | B>;
+    derived.origin = this.origin;
+    return derived;
+  }
+}
+const GUARDED = Symbol.for("durable-patterns.workflow.guarded");
+
+/**
+ * `Promise.race` and `Promise.any` refuse a sleep or a wait of a running workflow. A suspension
+ * ends the run, so the race cannot be decided the way it would be live (the step that settles
+ * first would be ignored until the sleep ends, an event consumed by the losing wait would be
+ * dropped). Installed once per isolate; every other use of the two is passed through unchanged.
+ */
+function guardRaces(): void {
+  for (const method of ["race", "any"] as const) {
+    const original = Promise[method] as (this: PromiseConstructor, values: Iterable<unknown>) => Promise<unknown>;
+    if ((original as unknown as Record<symbol, boolean>)[GUARDED]) continue;
+    const guarded = function (this: PromiseConstructor, values: Iterable<unknown>): Promise<unknown> {
+      if (values === null || typeof (values as Partial<Iterable<unknown>>)?.[Symbol.iterator] !== "function") {
+        return original.call(this, values);
+      }
+      const list = Array.from(values);
+      for (const value of list) {
+        const entry = value instanceof Suspension ? value.origin : undefined;
+        if (entry) {
+          // Subscribed anyway, as the combinator would be, so the refused sleep or wait ending
+          // with the run's suspension is not reported as an unhandled rejection.
+          original.call(this, list).catch(() => undefined);
+          return Promise.reject(entry.replay.refuse(method, entry.call));
+        }
+      }
+      return original.call(this, list);
+    };
+    Object.defineProperty(guarded, GUARDED, { value: true });
+    Object.defineProperty(Promise, method, { value: guarded, writable: true, configurable: true });
+  }
+}
+guardRaces();
+
 export class Replay implements WorkflowStep {
-  private position = 0;
+  /** Stored steps by key, loaded once at the start of the run (seq, key, kind: no outputs). */
+  private readonly stored = new Map<string, StoredStep>();
+  /** Stored steps (undos aside) the code has not called yet in this run. */
+  private unentered = 0;
+  private readonly entered = new Set<string>();
+  private nextSeq = 0;
   private readonly calls = new Map<string, number>();
+  private readonly kinds = new Map<string, StepKind>();
   private wakeAt: number | null = null;
   private interrupted = false;
   private nondeterminism: NonDeterminismError | null = null;
+  /** Set once the workflow function has thrown: no new step starts, only undos. */
+  private failed = false;
+  /** Set when a Promise.race / any over a suspension was refused: the run fails with it. */
+  private refusal: UnsupportedPatternError | null = null;
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly undos: Undo[] = [];
 
@@ -124,16 +215,22 @@ export class Replay implements WorkflowStep {
 
   /** Runs `workflow` from the top until it completes, fails or suspends. */
   async execute<P>(workflow: Workflow<P, unknown>, params: P, context: WorkflowContext): Promise<ReplayOutcome> {
+    this.load();
     let outcome: ReplayOutcome;
     try {
       const output = await workflow.run(params, this, context);
+      if (this.refusal) throw this.refusal;
       outcome = this.stopped() ?? this.finish(output);
     } catch (error) {
-      outcome = this.stopped() ?? (await this.fail(error));
+      if (!(error instanceof Stop)) this.failed = true;
+      // Steps still running in parallel branches finish first and store their results, so their
+      // undos run too; none starts from here on (see beforeNewStep).
+      await this.drain();
+      outcome = this.stopped() ?? (await this.fail(this.refusal ?? error));
     }
     // Steps started in parallel (Promise.all) that are still running finish and store their
     // results before the run ends, so the next run never starts them a second time.
-    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+    await this.drain();
     return this.stopped() ?? outcome;
   }
 
@@ -145,23 +242,69 @@ export class Replay implements WorkflowStep {
     maybeFn?: (attempt: AttemptInfo) => Promise<T> | T,
   ): Promise<T> {
     const [config, fn] = typeof configOrFn === "function" ? [{}, configOrFn] : [configOrFn, maybeFn!];
+    try {
+      this.notNested("do", name);
+      checkConfig(name, config, fn);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.track(this.runStep("do", name, config, fn));
   }
 
   sleep(name: string, duration: Duration): Promise<void> {
-    const ms = toMilliseconds(duration);
-    return this.track(this.runSleep(name, (now) => now + ms));
+    const call = `step.sleep "${name}"`;
+    let ms: number;
+    try {
+      this.notNested("sleep", name);
+      ms = bounded(duration, call);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.suspendable(this.track(this.runSleep(name, (now) => now + ms)), call);
   }
 
   sleepUntil(name: string, until: Date | number): Promise<void> {
-    const at = typeof until === "number" ? until : until.getTime();
-    if (!Number.isFinite(at)) return Promise.reject(new RangeError(`sleepUntil("${name}") needs a valid date.`));
-    return this.track(this.runSleep(name, () => at));
+    const call = `step.sleepUntil "${name}"`;
+    const at = typeof until === "number" ? until : until instanceof Date ? until.getTime() : Number.NaN;
+    try {
+      this.notNested("sleep", name);
+      if (!Number.isFinite(at)) throw new InvalidStepError(`${call} needs a valid date.`);
+      if (at - this.host.now() > MAX_DURATION_MS) {
+        throw new InvalidStepError(`${call}: ${new Date(at).toISOString()} is more than the limit of 365 days away.`);
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.suspendable(this.track(this.runSleep(name, () => at)), call);
   }
 
   waitForEvent<T = unknown>(name: string, options: { type: string; timeout?: Duration }): Promise<WorkflowEvent<T>> {
-    const timeoutMs = toMilliseconds(options.timeout ?? DEFAULT_EVENT_TIMEOUT_MS);
-    return this.track(this.runWait<T>(name, options.type, timeoutMs));
+    const call = `step.waitForEvent "${name}"`;
+    let timeoutMs: number;
+    try {
+      this.notNested("wait", name);
+      if (typeof options?.type !== "string") throw new InvalidStepError(`${call} needs an event type.`);
+      timeoutMs = bounded(options.timeout ?? DEFAULT_EVENT_TIMEOUT_MS, `${call}: timeout`);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.suspendable(this.track(this.runWait<T>(name, options.type, timeoutMs)), call);
+  }
+
+  /**
+   * Called by the Promise.race / any guard: the run fails with this error (undos run) instead of
+   * suspending on the sleep or wait, which stores nothing and consumes no event.
+   */
+  refuse(method: "race" | "any", call: string): UnsupportedPatternError {
+    const error = new UnsupportedPatternError(
+      `Promise.${method} over ${call} cannot be replayed: a sleep or a wait ends the run, so the first to ` +
+        `settle would not win and an event taken by the losing wait would be lost. To wait for an event ` +
+        `with a deadline, use step.waitForEvent(name, { type, timeout }) and catch its WaitTimeoutError; ` +
+        `to bound a step, give it a timeout.`,
+    );
+    this.refusal ??= error;
+    this.wakeAt = null;
+    return error;
   }
 
   private async runStep<T>(
@@ -170,7 +313,7 @@ export class Replay implements WorkflowStep {
     config: StepConfig<T>,
     fn: (attempt: AttemptInfo) => Promise<T> | T,
   ): Promise<T> {
-    const { seq, row } = this.enter(kind, name);
+    const { seq, key, row } = this.enter(kind, name);
     const retries = { ...DEFAULT_RETRIES, ...config.retries };
     if (row?.status === "complete") {
       const value = decodeJson(loadOutputJson(this.host.sql, seq, row.output, row.output_bytes)) as T;
@@ -178,16 +321,18 @@ export class Replay implements WorkflowStep {
       return value;
     }
     if (row?.status === "errored") throw new StepFailedError(name, row.attempts, parseError(row.error));
-    const now = this.host.now();
-    if (row?.status === "retrying" && row.wake_at !== null && row.wake_at > now) throw this.suspend(row.wake_at);
+    if (row?.status === "retrying" && row.wake_at !== null && row.wake_at > this.host.now()) {
+      throw this.suspend(row.wake_at);
+    }
     if (row && row.attempts >= retries.limit + 1) {
       // Found "running": the object died during this step's last allowed attempt.
-      return this.attemptFailed(seq, name, row.attempts, retries, {
+      return this.attemptFailed(kind, seq, name, row.attempts, retries, {
         name: "CrashError",
         message: "The object was restarted or crashed during the last attempt.",
       });
     }
-    this.startable();
+    if (!row) await this.beforeNewStep(kind, key);
+    this.startable(kind);
     const attempt = (row?.attempts ?? 0) + 1;
     // Written before the attempt runs: a crash in the middle still counts, so a step that kills
     // its object cannot loop forever. The output gate holds the step's own fetches until this is durable.
@@ -201,10 +346,10 @@ export class Replay implements WorkflowStep {
       this.host.sql.run(
         "INSERT INTO steps (seq, key, name, kind, status, attempts, started_at) VALUES (?, ?, ?, ?, 'running', 1, ?)",
         seq,
-        this.keyAt(name),
+        key,
         name,
         kind,
-        now,
+        this.host.now(),
       );
     }
     this.host.stepChanged(seq);
@@ -215,11 +360,12 @@ export class Replay implements WorkflowStep {
     let value: T;
     let encoded;
     try {
-      value = await runAttempt(name, config.timeout, fn, attempt);
-      encoded = encodeOutput(name, value);
+      value = await runAttempt(name, config.timeout, (info) => this.inside(kind, name, () => fn(info)), attempt);
+      // An undo's result is never handed to code: one JSON cannot carry is dropped, not a failure.
+      encoded = kind === "undo" && !isJson(name, value) ? encodeOutput(name, undefined) : encodeOutput(name, value);
     } catch (error) {
       if (!this.host.mayStore(this.generation)) throw this.interrupt();
-      return this.attemptFailed(seq, name, attempt, retries, error);
+      return this.attemptFailed(kind, seq, name, attempt, retries, error);
     }
     if (!this.host.mayStore(this.generation)) throw this.interrupt();
     this.host.sql.transaction(() => {
@@ -232,16 +378,30 @@ export class Replay implements WorkflowStep {
         seq,
       );
     });
+    // Durable before the code goes on: a crash after this step returned (in the workflow's own
+    // code, or before the next step's attempt is flushed) must not roll the result back and run
+    // the step again. One more commit per step.
+    await this.host.flush();
     this.host.stepChanged(seq);
     const result = decodeJson(encoded.json) as T; // what a replay will return, exactly
     this.remember(kind, name, config, result);
     return result;
   }
 
-  private attemptFailed(seq: number, name: string, attempt: number, retries: RetryConfig, error: unknown): never {
+  private attemptFailed(
+    kind: "do" | "undo",
+    seq: number,
+    name: string,
+    attempt: number,
+    retries: RetryConfig,
+    error: unknown,
+  ): never {
     const stored = isStored(error) ? error : toStoredError(error);
     const now = this.host.now();
-    if (error instanceof NonRetryableError || attempt >= retries.limit + 1) {
+    // Once the workflow function has failed, a step of a parallel branch is not retried later:
+    // the instance is about to run its undos and end.
+    const final = error instanceof NonRetryableError || attempt >= retries.limit + 1 || (this.failed && kind === "do");
+    if (final) {
       this.host.sql.run(
         "UPDATE steps SET status = 'errored', attempts = ?, error = ?, finished_at = ?, wake_at = NULL WHERE seq = ?",
         attempt,
@@ -264,17 +424,21 @@ export class Replay implements WorkflowStep {
   }
 
   private async runSleep(name: string, wakeFrom: (now: number) => number): Promise<void> {
-    const { seq, row } = this.enter("sleep", name);
+    const { seq, key, row } = this.enter("sleep", name);
     if (row?.status === "complete") return;
+    // One microtask: a Promise.race over this sleep, called right after, is refused before the
+    // sleep stores or suspends anything.
+    await Promise.resolve();
+    if (this.refusal) throw new Stop();
     const now = this.host.now();
     if (!row) {
-      this.startable();
+      this.startable("sleep");
       const wakeAt = wakeFrom(now);
       const done = wakeAt <= now;
       this.host.sql.run(
         "INSERT INTO steps (seq, key, name, kind, status, attempts, started_at, finished_at, wake_at) VALUES (?, ?, ?, 'sleep', ?, 0, ?, ?, ?)",
         seq,
-        this.keyAt(name),
+        key,
         name,
         done ? "complete" : "sleeping",
         now,
@@ -286,15 +450,19 @@ export class Replay implements WorkflowStep {
       throw this.suspend(wakeAt);
     }
     if (row.wake_at! > now) throw this.suspend(row.wake_at!);
-    this.startable();
+    this.startable("sleep");
     this.host.sql.run("UPDATE steps SET status = 'complete', finished_at = ? WHERE seq = ?", now, seq);
     this.host.stepChanged(seq);
   }
 
   private async runWait<T>(name: string, type: string, timeoutMs: number): Promise<WorkflowEvent<T>> {
-    const { seq, row } = this.enter("wait", name);
+    const { seq, key, row } = this.enter("wait", name);
     if (row?.status === "complete") return decodeJson(row.output) as WorkflowEvent<T>;
     if (row?.status === "errored") throw new WaitTimeoutError(name, type, timeoutMs);
+    // One microtask: a Promise.race over this wait, called right after, is refused before the wait
+    // consumes an event it would then drop.
+    await Promise.resolve();
+    if (this.refusal) throw new Stop();
     const now = this.host.now();
     // The oldest event of this type nobody consumed, sent before or after the wait began.
     const event = this.host.sql.one<{ id: number; payload: string | null; received_at: number }>(
@@ -302,7 +470,7 @@ export class Replay implements WorkflowStep {
       type,
     );
     if (event) {
-      this.startable();
+      this.startable("wait");
       const value: WorkflowEvent<T> = {
         type,
         payload: decodeJson(event.payload) as T,
@@ -324,7 +492,7 @@ export class Replay implements WorkflowStep {
             `INSERT INTO steps (seq, key, name, kind, status, attempts, started_at, finished_at, output, output_bytes)
              VALUES (?, ?, ?, 'wait', 'complete', 0, ?, ?, ?, ?)`,
             seq,
-            this.keyAt(name),
+            key,
             name,
             now,
             now,
@@ -338,7 +506,7 @@ export class Replay implements WorkflowStep {
     }
     const deadline = row?.wake_at ?? now + timeoutMs;
     if (now >= deadline) {
-      this.startable();
+      this.startable("wait");
       const error = new WaitTimeoutError(name, type, timeoutMs);
       const stored = JSON.stringify(toStoredError(error));
       if (row) {
@@ -353,7 +521,7 @@ export class Replay implements WorkflowStep {
           `INSERT INTO steps (seq, key, name, kind, status, attempts, started_at, finished_at, wake_at, error)
            VALUES (?, ?, ?, 'wait', 'errored', 0, ?, ?, ?, ?)`,
           seq,
-          this.keyAt(name),
+          key,
           name,
           now,
           now,
@@ -365,11 +533,11 @@ export class Replay implements WorkflowStep {
       throw error;
     }
     if (!row) {
-      this.startable();
+      this.startable("wait");
       this.host.sql.run(
         "INSERT INTO steps (seq, key, name, kind, status, attempts, started_at, wake_at) VALUES (?, ?, ?, 'wait', 'waiting', 0, ?, ?)",
         seq,
-        this.keyAt(name),
+        key,
         name,
         now,
         deadline,
@@ -379,31 +547,115 @@ export class Replay implements WorkflowStep {
     throw this.suspend(deadline);
   }
 
-  /** Takes the next position, checks it against what was stored there, and returns that row. */
-  private enter(kind: StepKind, name: string): { seq: number; row: StepRow | null } {
-    if (this.wakeAt !== null || this.interrupted || this.nondeterminism) throw new Stop();
-    const seq = this.position++;
-    const key = `${name}#${(this.calls.get(name) ?? 0) + 1}`;
-    this.calls.set(name, (this.calls.get(name) ?? 0) + 1);
-    const row = this.host.sql.one<StepRow>("SELECT * FROM steps WHERE seq = ?", seq);
-    if (row && (row.key !== key || row.kind !== kind)) {
-      this.nondeterminism = new NonDeterminismError(
-        `Call ${seq + 1} of this workflow is ${describeCall(kind, key)}, but when this instance ran it, ` +
-          `call ${seq + 1} was ${describeCall(row.kind, row.key)}. The workflow's code changed while the ` +
-          `instance was running; restart the instance to run it with the new code.`,
-      );
-      throw this.nondeterminism;
+  /**
+   * Reads every stored step once (one row read each, the cost the old by-position reads had), so
+   * a call is matched by key in memory. Large outputs stay on disk until their step is called,
+   * which bounds what a run of a long instance holds in memory.
+   */
+  private load(): void {
+    const steps = this.host.sql.all<StoredStep>(
+      `SELECT seq, key, name, kind, status, attempts, started_at, finished_at, wake_at, output_bytes, error,
+              CASE WHEN length(output) <= ${PRELOADED_OUTPUT_CHARS} THEN output END AS output,
+              coalesce(length(output) > ${PRELOADED_OUTPUT_CHARS}, 0) AS big
+       FROM steps`,
+    );
+    for (const step of steps) {
+      this.stored.set(step.key, step);
+      this.nextSeq = Math.max(this.nextSeq, step.seq + 1);
+      if (step.kind !== "undo") this.unentered++;
     }
-    return { seq, row };
   }
 
-  /** The key of the call just entered for `name`. */
-  private keyAt(name: string): string {
-    return `${name}#${this.calls.get(name)!}`;
+  /**
+   * Matches a call to its stored step by key (`name#n`, the n-th call of `name` in this run) and
+   * returns that step's row, or null for a step that never ran. New steps take the next position.
+   */
+  private enter(kind: StepKind, name: string): { seq: number; key: string; row: StepRow | null } {
+    if (this.wakeAt !== null || this.interrupted || this.nondeterminism) throw new Stop();
+    const usedAs = this.kinds.get(name);
+    if (usedAs !== undefined && usedAs !== kind) {
+      throw new InvalidStepError(
+        `${describeCall(kind, name)} reuses the name of ${describeCall(usedAs, name)}; give each step its own name.`,
+      );
+    }
+    this.kinds.set(name, kind);
+    const n = (this.calls.get(name) ?? 0) + 1;
+    this.calls.set(name, n);
+    const key = `${name}#${n}`;
+    const stored = this.stored.get(key);
+    if (!stored) return { seq: this.nextSeq++, key, row: null };
+    if (!this.entered.has(key) && stored.kind !== "undo") this.unentered--;
+    this.entered.add(key);
+    if (stored.kind !== kind) {
+      throw this.changed(
+        `The workflow now calls ${describeCall(kind, key)}, but when this instance ran it, "${key}" was ` +
+          `${describeCall(stored.kind, key)}.`,
+      );
+    }
+    const { big, ...row } = stored;
+    return {
+      seq: stored.seq,
+      key,
+      row: big ? this.host.sql.one<StepRow>("SELECT * FROM steps WHERE seq = ?", stored.seq) : row,
+    };
+  }
+
+  /**
+   * Before a step that never ran starts: every branch first replays its stored steps (they settle
+   * in microtasks). A stored step still not called after a whole turn means the code reaches a new
+   * step before one it already ran: a step was inserted, the code changed.
+   */
+  private async beforeNewStep(kind: "do" | "undo", key: string): Promise<void> {
+    // A few microtask ticks let other branches' stored results and a failure propagate; a timer
+    // turn (about a millisecond) is only paid when stored steps are still not called after them.
+    for (let tick = 0; tick < 8; tick++) await Promise.resolve();
+    if (this.unentered > 0 && this.wakeAt === null) await new Promise<void>((resolve) => setTimeout(resolve, 0));
+    if (this.interrupted || this.nondeterminism || this.refusal) throw new Stop();
+    if (this.failed && kind === "do") throw new Stop();
+    if (this.unentered === 0) return;
+    if (this.wakeAt !== null) throw new Stop(); // a suspension stopped the replay early: the next run decides
+    const first = [...this.stored.values()]
+      .filter((step) => step.kind !== "undo" && !this.entered.has(step.key))
+      .sort((a, b) => a.seq - b.seq)[0]!;
+    throw this.changed(
+      `The workflow now calls ${describeCall(kind, key)} before ${describeCall(first.kind, first.key)}, which this ` +
+        `instance already ran.`,
+    );
+  }
+
+  private changed(what: string): NonDeterminismError {
+    this.nondeterminism ??= new NonDeterminismError(
+      `${what} The workflow's code changed while the instance was running; restart the instance to run it with the new code.`,
+    );
+    return this.nondeterminism;
+  }
+
+  /** A step called inside another step's function is refused: a replay would never call it again. */
+  private notNested(kind: StepKind, name: string): void {
+    const outer = activeStep.getStore();
+    if (outer === undefined) return;
+    throw new NestedStepError(
+      `${describeCall(kind, name)} was called inside the function of ${outer}: steps cannot be nested, ` +
+        `because a replay returns the outer step's stored result without calling its function. Call both steps ` +
+        `from the workflow function, one after the other.`,
+    );
+  }
+
+  /** Calls a step's function as the active step, through every await of it. */
+  private inside<T>(kind: StepKind, name: string, fn: () => T): T {
+    return activeStep.run(describeCall(kind, name), fn);
+  }
+
+  /** A sleep's or wait's promise, as a {@link Suspension} the Promise.race / any guard recognises. */
+  private suspendable<T>(promise: Promise<T>, call: string): Promise<T> {
+    const suspension = new Suspension<T>((resolve, reject) => promise.then(resolve, reject));
+    suspension.origin = { replay: this, call };
+    return suspension;
   }
 
   /** New work starts only while the instance is running (not paused or terminated meanwhile). */
-  private startable(): void {
+  private startable(kind: StepKind): void {
+    if (this.failed && kind !== "undo") throw new Stop();
     if (!this.host.mayStart(this.generation)) throw this.interrupt();
   }
 
@@ -413,8 +665,12 @@ export class Replay implements WorkflowStep {
   }
 
   private suspend(at: number): Stop {
-    this.wakeAt = this.wakeAt === null ? at : Math.min(this.wakeAt, at);
+    if (!this.refusal) this.wakeAt = this.wakeAt === null ? at : Math.min(this.wakeAt, at);
     return new Stop();
+  }
+
+  private async drain(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
   }
 
   /** Set when the run must end whatever the code did with the error it was thrown. */
@@ -438,16 +694,17 @@ export class Replay implements WorkflowStep {
   }
 
   private finish(output: unknown): ReplayOutcome {
-    // Steps stored beyond the last call: the code now stops earlier than when they ran.
-    const extra = this.host.sql.one<StepRow>("SELECT * FROM steps WHERE seq >= ? ORDER BY seq LIMIT 1", this.position);
-    if (extra) {
+    // Stored steps the code did not call: it now ends before steps that already ran.
+    if (this.unentered > 0) {
+      const first = [...this.stored.values()]
+        .filter((step) => step.kind !== "undo" && !this.entered.has(step.key))
+        .sort((a, b) => a.seq - b.seq)[0]!;
       return {
         kind: "errored",
         error: toStoredError(
-          new NonDeterminismError(
-            `This workflow now ends after ${this.position} calls, but when this instance ran it, call ` +
-              `${extra.seq + 1} was ${describeCall(extra.kind, extra.key)}. The workflow's code changed while ` +
-              `the instance was running; restart the instance to run it with the new code.`,
+          this.changed(
+            `This workflow now ends without calling ${describeCall(first.kind, first.key)}, which this instance ` +
+              `already ran.`,
           ),
         ),
       };
@@ -508,9 +765,62 @@ async function runAttempt<T>(
   }
 }
 
+/** Reads a duration of a call, refused with an InvalidStepError when unreadable or over 365 days. */
+function bounded(duration: Duration, what: string): number {
+  try {
+    return boundedMilliseconds(duration, what);
+  } catch (error) {
+    throw new InvalidStepError((error as Error).message);
+  }
+}
+
+/**
+ * Checks a step's config when the step is called, so a mistake fails the instance at once with
+ * the field named instead of failing every attempt.
+ */
+function checkConfig(name: string, config: unknown, fn: unknown): void {
+  const call = `step.do "${name}"`;
+  if (typeof fn !== "function") throw new InvalidStepError(`${call} needs a function to run.`);
+  if (typeof config !== "object" || config === null) {
+    throw new InvalidStepError(`${call}: the config must be an object.`);
+  }
+  const { retries, timeout, compensate } = config as StepConfig<unknown>;
+  if (timeout !== undefined) bounded(timeout, `${call}: timeout`);
+  if (compensate !== undefined && typeof compensate !== "function") {
+    throw new InvalidStepError(`${call}: compensate must be a function.`);
+  }
+  if (retries === undefined) return;
+  if (typeof retries !== "object" || retries === null) {
+    throw new InvalidStepError(`${call}: retries must be an object.`);
+  }
+  const { limit, delay, backoff, jitter } = retries;
+  if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0)) {
+    throw new InvalidStepError(`${call}: retries.limit must be a whole number >= 0, got ${String(limit)}.`);
+  }
+  if (delay !== undefined) bounded(delay, `${call}: retries.delay`);
+  if (backoff !== undefined && !["constant", "linear", "exponential"].includes(backoff)) {
+    throw new InvalidStepError(
+      `${call}: retries.backoff must be "constant", "linear" or "exponential", got ${JSON.stringify(backoff)}.`,
+    );
+  }
+  if (jitter !== undefined && !(typeof jitter === "number" && jitter >= 0 && jitter <= 1)) {
+    throw new InvalidStepError(`${call}: retries.jitter must be a number from 0 to 1, got ${String(jitter)}.`);
+  }
+}
+
 function describeCall(kind: StepKind, key: string): string {
   const call = { do: "step.do", undo: "the undo", sleep: "step.sleep", wait: "step.waitForEvent" }[kind];
   return `${call} "${key}"`;
+}
+
+function isJson(name: string, value: unknown): boolean {
+  try {
+    encodeOutput(name, value);
+    return true;
+  } catch (error) {
+    if (error instanceof NonJsonResultError) return false;
+    throw error;
+  }
 }
 
 function parseError(json: string | null): StoredError {

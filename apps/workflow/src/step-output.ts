@@ -4,7 +4,7 @@
  * Cloudflare Workflows stops at 1 MiB per step.
  */
 import type { Sql } from "@durable-patterns/shared";
-import { OutputTooLargeError } from "./errors";
+import { NonJsonResultError, OutputTooLargeError } from "./errors";
 
 /** Results up to this many bytes of JSON stay in the step's row. */
 export const INLINE_OUTPUT_BYTES = 1024 * 1024;
@@ -28,6 +28,13 @@ export interface EncodedOutput {
  * @throws {OutputTooLargeError} over {@link MAX_OUTPUT_BYTES}, naming the size and the limit.
  */
 export function encodeOutput(step: string, value: unknown): EncodedOutput {
+  const problem = jsonProblem(value, "the result", new Set());
+  if (problem) {
+    throw new NonJsonResultError(
+      `Step "${step}" returned ${problem}, which JSON cannot store exactly; a replay would not return the same value. ` +
+        `Return plain data: objects, arrays, strings, finite numbers, booleans and null (e.g. a Date as its ISO string).`,
+    );
+  }
   const json = value === undefined ? null : JSON.stringify(value);
   if (json === undefined) return { json: null, bytes: 0 }; // functions and symbols serialize to nothing
   const bytes = json === null ? 0 : encoder.encode(json).byteLength;
@@ -38,6 +45,54 @@ export function encodeOutput(step: string, value: unknown): EncodedOutput {
     );
   }
   return { json, bytes };
+}
+
+/**
+ * Why `value` would not come back from JSON exactly, or null when it would. Plain objects,
+ * arrays, strings, finite numbers, booleans and null round-trip; so does `undefined` at the top
+ * (no result) and as an object property (dropped, as optional fields are). Everything else is named.
+ */
+function jsonProblem(value: unknown, path: string, ancestors: Set<object>): string | null {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return null;
+    case "number":
+      return Number.isFinite(value) ? null : `${String(value)} at ${path}`;
+    case "bigint":
+      return `a BigInt at ${path}`;
+    case "undefined":
+      return path === "the result" ? null : `undefined at ${path}`;
+    case "function":
+    case "symbol":
+      return `a ${typeof value} at ${path}`;
+  }
+  if (value === null) return null;
+  const object = value as object;
+  if (ancestors.has(object)) return `a circular reference at ${path}`;
+  const prototype = Object.getPrototypeOf(object) as object | null;
+  if (Array.isArray(object)) {
+    ancestors.add(object);
+    for (let i = 0; i < object.length; i++) {
+      const item: unknown = object[i];
+      const problem = item === undefined ? `undefined at ${path}[${i}]` : jsonProblem(item, `${path}[${i}]`, ancestors);
+      if (problem) return problem;
+    }
+    ancestors.delete(object);
+    return null;
+  }
+  if (prototype !== Object.prototype && prototype !== null) {
+    const name = (object.constructor as { name?: string } | undefined)?.name || "an object with a prototype";
+    return `a ${name} at ${path}`;
+  }
+  ancestors.add(object);
+  for (const [key, item] of Object.entries(object)) {
+    if (item === undefined) continue;
+    const problem = jsonProblem(item, `${path}.${key}`, ancestors);
+    if (problem) return problem;
+  }
+  ancestors.delete(object);
+  return null;
 }
 
 /** The value a caller gets: what a replay will return, so first run and replays agree exactly. */

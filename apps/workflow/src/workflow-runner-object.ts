@@ -31,8 +31,9 @@ import { registry } from "./workflows";
 const migrations: Migration[] = [
   {
     name: "create workflow tables",
-    // One row for the instance (the object *is* the instance). Steps are keyed by their call
-    // position, the rowid: no secondary index, so each step write is one row written. Events
+    // One row for the instance (the object *is* the instance). Steps are stored by the order in
+    // which they first started, the rowid, and matched to calls by `key` in memory (the replay reads
+    // them all once per run): no secondary index, so each step write is one row written. Events
     // not yet consumed are found through a partial index that holds only those.
     sql: `CREATE TABLE instance (
             id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -123,6 +124,9 @@ export class WorkflowRunner extends DurableObject<Env> {
 
   /** The clock of sleeps, timeouts, retries and the queue. Tests move it; in production `Date.now`. */
   clock: () => number = Date.now;
+
+  /** How many times a run waited for its writes to be durable (`storage.sync()`): tests read it. */
+  commits = 0;
 
   /** Uniform random in [0, 1) for retry jitter. Tests fix it. */
   random: () => number = Math.random;
@@ -416,7 +420,10 @@ export class WorkflowRunner extends DurableObject<Env> {
       mayStore: (generation) =>
         this.sql.one<{ generation: number }>("SELECT generation FROM instance WHERE id = 1")?.generation === generation,
       stepChanged: (seq) => this.publishStep(seq),
-      flush: () => this.ctx.storage.sync(),
+      flush: () => {
+        this.commits++;
+        return this.ctx.storage.sync();
+      },
     };
   }
 

@@ -128,3 +128,21 @@ describe("crash inside a step", () => {
     expect(count(id, "after")).toBe(0);
   });
 });
+
+describe("crash right after a step returned", () => {
+  it("never runs a step again once it returned, even if the object dies before the next step", async () => {
+    const id = await start("test-crash-between");
+    await runInDurableObject(stub(id), (_runner, state) => {
+      hooks.set(id, { atStart: () => state.abort("simulated crash") });
+    });
+    await runAndCrash(id, 0);
+    hooks.delete(id);
+    await setClock(id, T0);
+    expect((await instance(id)).steps.map((s) => [s.name, s.status])).toEqual([["a", "complete"]]);
+    await retryAlarm(id);
+    const view = await instance(id);
+    expect(view.status).toBe("complete");
+    expect(view.output).toEqual([1, 1]);
+    expect([count(id, "a"), count(id, "b")]).toEqual([1, 1]);
+  });
+});

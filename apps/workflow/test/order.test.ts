@@ -102,3 +102,18 @@ describe("compensations that fail", () => {
     expect([count(id, "undo hotel"), count(id, "undo flight")]).toEqual([1, 1]);
   });
 });
+
+describe("undo results", () => {
+  it("completes an undo whose result JSON cannot carry, once, dropping the result", async () => {
+    const id = await start("test-undo-returns-map");
+    await run(id);
+    const view = await instance(id);
+    expect(view.status).toBe("errored");
+    expect(view.error).toEqual({ name: "Error", message: "cancelled" });
+    expect(view.steps.map((s) => [s.name, s.status, s.attempts])).toEqual([
+      ["book", "complete", 1],
+      ["undo book", "complete", 1],
+    ]);
+    expect(count(id, "undo book")).toBe(1);
+  });
+});

@@ -96,7 +96,7 @@ describe("code changes under a running instance", () => {
     expect(view.error).toEqual({
       name: "NonDeterminismError",
       message:
-        'Call 2 of this workflow is step.do "new step#1", but when this instance ran it, call 2 was step.sleep "nap#1". ' +
+        'The workflow now calls step.do "new step#1" before step.sleep "nap#1", which this instance already ran. ' +
         "The workflow's code changed while the instance was running; restart the instance to run it with the new code.",
     });
     // Nothing was mixed up: the stored steps are untouched.
@@ -112,9 +112,41 @@ describe("code changes under a running instance", () => {
     const view = await instance(id);
     expect(view.status).toBe("errored");
     expect(view.error!.message).toBe(
-      'This workflow now ends after 2 calls, but when this instance ran it, call 3 was step.do "b#1". ' +
+      'This workflow now ends without calling step.do "b#1", which this instance already ran. ' +
         "The workflow's code changed while the instance was running; restart the instance to run it with the new code.",
     );
+  });
+
+  it("errors when a stored step is now called as another kind of step", async () => {
+    const id = await start("test-versioned");
+    await run(id);
+    versions.set(id, "v2-kind");
+    await runAt(id, T0 + 60_000);
+    const view = await instance(id);
+    expect(view.status).toBe("errored");
+    expect(view.error).toEqual({
+      name: "NonDeterminismError",
+      message:
+        'The workflow now calls step.do "nap#1", but when this instance ran it, "nap#1" was step.sleep "nap#1". ' +
+        "The workflow's code changed while the instance was running; restart the instance to run it with the new code.",
+    });
+    expect(view.steps.map((s) => [s.key, s.status])).toEqual([
+      ["a#1", "complete"],
+      ["nap#1", "sleeping"],
+    ]);
+  });
+
+  it("refuses a step name used for two kinds of step, at the second call", async () => {
+    const id = await start("test-versioned");
+    versions.set(id, "reused-name");
+    await run(id);
+    const view = await instance(id);
+    expect(view.status).toBe("errored");
+    expect(view.error).toEqual({
+      name: "InvalidStepError",
+      message: 'step.sleep "a" reuses the name of step.do "a"; give each step its own name.',
+    });
+    expect(view.steps.map((s) => s.key)).toEqual(["a#1"]);
   });
 
   it("runs the new code from the start after a restart", async () => {
@@ -132,4 +164,53 @@ describe("code changes under a running instance", () => {
     expect(view.status).toBe("complete");
     expect(view.steps.map((s) => s.key)).toEqual(["a#1", "new step#1", "nap#1", "b#1", "nap 2#1"]);
   });
+});
+
+describe("step results that are not JSON", () => {
+  for (const [kind, type] of [
+    ["bigint", "BigInt"],
+    ["circular", "circular reference"],
+    ["date", "Date"],
+    ["map", "Map"],
+    ["nan", "NaN"],
+    ["class", "Money"],
+  ] as const) {
+    it(`fails a step that returns a ${type} at once, not retried, naming the step and the type`, async () => {
+      const id = await start("test-non-json", { kind });
+      await run(id);
+      const view = await instance(id);
+      expect(view.status).toBe("errored");
+      expect(view.steps[0]).toMatchObject({ name: "make", status: "errored", attempts: 1 });
+      expect(view.steps[0]!.error).toEqual({
+        name: "NonJsonResultError",
+        message: expect.stringContaining(`Step "make" returned`),
+      });
+      expect(view.steps[0]!.error!.message).toContain(type);
+      expect(count(id, "make")).toBe(1);
+    });
+  }
+});
+
+describe("bad step config and unbounded durations", () => {
+  for (const [bad, field] of [
+    ["jitter-nan", "retries.jitter"],
+    ["timeout-words", "timeout"],
+    ["negative-limit", "retries.limit"],
+    ["negative-delay", "retries.delay"],
+    ["delay-forever", "retries.delay"],
+    ["sleep-forever", 'step.sleep "forever"'],
+    ["wait-forever", 'step.waitForEvent "forever"'],
+    ["until-forever", 'step.sleepUntil "forever"'],
+  ] as const) {
+    it(`errors the instance at the call, before anything runs, for ${bad} (${field})`, async () => {
+      const id = await start("test-bad-config", { bad });
+      await run(id);
+      const view = await instance(id); // a 200, never a 500
+      expect(view.status).toBe("errored");
+      expect(view.error).toEqual({ name: "InvalidStepError", message: expect.stringContaining(field) });
+      expect(view.steps).toEqual([]);
+      expect(count(id, "work")).toBe(0);
+      expect(await run(id)).toBe(false);
+    });
+  }
 });

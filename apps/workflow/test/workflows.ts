@@ -105,7 +105,7 @@ export const gated = registry.register(
 );
 
 /** Which version of its code `test-versioned` runs, per instance: tests "deploy" a change with it. */
-export const versions = new Map<string, "v1" | "v2-inserted" | "v2-shorter">();
+export const versions = new Map<string, "v1" | "v2-inserted" | "v2-shorter" | "v2-kind" | "reused-name">();
 
 /** A workflow whose code a test changes while an instance is running. */
 export const versioned = registry.register(
@@ -113,7 +113,9 @@ export const versioned = registry.register(
     const version = versions.get(instanceId) ?? "v1";
     const a = await step.do("a", async () => "a");
     if (version === "v2-inserted") await step.do("new step", async () => "new");
-    await step.sleep("nap", "1 minute");
+    if (version === "reused-name") await step.sleep("a", "1 second");
+    if (version === "v2-kind") await step.do("nap", async () => "not a sleep any more");
+    else await step.sleep("nap", "1 minute");
     if (version === "v2-shorter") return [a];
     const b = await step.do("b", async () => "b");
     await step.sleep("nap 2", "1 minute");
@@ -243,5 +245,279 @@ export const mixed = registry.register(
     const event = await step.waitForEvent<number>("go", { type: "go", timeout: "1 day" });
     const b = await step.do("b", async () => effect(instanceId, "b"));
     return { a, go: event.payload, b };
+  }),
+);
+
+/** Resolves after `ms` of real time: makes parallel steps finish in an order that differs from call order. */
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Fan-out of depth 2: a branch per item, each a sequence (`a`, then `b`, then `c` and `d` in
+ * parallel), the first steps finishing in reverse call order. Then a suspension of the kind asked.
+ */
+export const fanout = registry.register(
+  defineWorkflow(
+    "test-fanout",
+    async (params: { items: number[]; then?: "sleep" | "wait"; flaky?: number }, step, { instanceId }) => {
+      const results = await Promise.all(
+        params.items.map(async (i) => {
+          const a = await step.do(`a${i}`, async () => {
+            effect(instanceId, `a${i}`);
+            await pause((params.items.length - i) * 3);
+            return i * 10;
+          });
+          const b = await step.do(
+            `b${i}`,
+            { retries: { limit: 2, delay: "1 minute", backoff: "constant", jitter: 0 } },
+            async () => {
+              if (effect(instanceId, `b${i}`) === 1 && i === params.flaky) throw new Error(`b${i} flaked`);
+              return a + 1;
+            },
+          );
+          const [c, d] = await Promise.all([
+            step.do(`c${i}`, async () => {
+              effect(instanceId, `c${i}`);
+              await pause((params.items.length - i) * 2);
+              return b * 2;
+            }),
+            step.do(`d${i}`, async () => {
+              effect(instanceId, `d${i}`);
+              return b * 3;
+            }),
+          ]);
+          return c + d;
+        }),
+      );
+      if (params.then === "sleep") await step.sleep("nap", "1 minute");
+      if (params.then === "wait") await step.waitForEvent("go", { type: "go", timeout: "1 hour" });
+      const total = await step.do("total", async () => {
+        effect(instanceId, "total");
+        return results.reduce((sum, value) => sum + value, 0);
+      });
+      return { results, total };
+    },
+  ),
+);
+
+/** A step called inside another step's function. */
+export const nested = registry.register(
+  defineWorkflow("test-nested", async (params: { afterAwait?: boolean }, step, { instanceId }) => {
+    const outer = await step.do("outer", { retries: { limit: 3, delay: 1_000 } }, async () => {
+      if (params.afterAwait) await pause(1); // the inner call comes in a later turn
+      return step.do("inner", async () => {
+        effect(instanceId, "inner");
+        return "inner value";
+      });
+    });
+    await step.sleep("nap", "1 minute");
+    return outer;
+  }),
+);
+
+/** Promise.race of a step or an event against a sleep: the pattern that cannot be replayed. */
+export const race = registry.register(
+  defineWorkflow("test-race", async (params: { against: "step" | "event" }, step, { instanceId }) => {
+    const deadline = step.sleep("deadline", "1 hour").then(() => "timed out");
+    if (params.against === "step") {
+      return Promise.race([
+        step.do("quick", async () => {
+          effect(instanceId, "quick");
+          return "quick";
+        }),
+        deadline,
+      ]);
+    }
+    return Promise.race([
+      step.waitForEvent<string>("approval", { type: "approval", timeout: "1 day" }).then((e) => e.payload),
+      deadline,
+    ]);
+  }),
+);
+
+/** A saga whose failing step runs beside a branch of two steps with undos. */
+export const sagaAll = registry.register(
+  defineWorkflow("test-saga-all", async (_params: unknown, step, { instanceId }) => {
+    await step.do("first", { compensate: () => effect(instanceId, "undo first") }, async () => "F");
+    await Promise.all([
+      step.do("fails", { retries: { limit: 0 } }, async () => {
+        effect(instanceId, "fails");
+        await pause(5); // "slow" has started by now, and is still running when this fails
+        throw new Error("out of stock");
+      }),
+      (async () => {
+        await step.do("slow", { compensate: () => effect(instanceId, "undo slow") }, async () => {
+          await pause(30);
+          effect(instanceId, "slow");
+          return "S";
+        });
+        await step.do("after slow", { compensate: () => effect(instanceId, "undo after slow") }, async () => {
+          effect(instanceId, "after slow");
+          return "A";
+        });
+      })(),
+    ]);
+    return "unreachable";
+  }),
+);
+
+/** Two steps with the workflow's own code in between, where a test can crash the object. */
+export const crashBetween = registry.register(
+  defineWorkflow("test-crash-between", async (_params: unknown, step, { instanceId }) => {
+    const a = await step.do("a", async () => effect(instanceId, "a"));
+    hooks.get(instanceId)?.atStart?.(); // here "start" is right after "a" returned
+    const b = await step.do("b", async () => effect(instanceId, "b"));
+    return [a, b];
+  }),
+);
+
+/** A step that returns a value JSON cannot carry exactly. */
+export const nonJson = registry.register(
+  defineWorkflow(
+    "test-non-json",
+    async (params: { kind: "bigint" | "circular" | "date" | "map" | "nan" | "class" }, step, { instanceId }) => {
+      class Money {
+        constructor(readonly cents: number) {}
+      }
+      await step.do("make", async () => {
+        effect(instanceId, "make");
+        if (params.kind === "bigint") return { id: 10n };
+        if (params.kind === "circular") {
+          const node: { self?: unknown } = {};
+          node.self = node;
+          return node;
+        }
+        if (params.kind === "date") return { at: new Date(T0_FOR_TESTS) };
+        if (params.kind === "map") return new Map([["a", 1]]);
+        if (params.kind === "nan") return [1, Number.NaN];
+        return new Money(5);
+      });
+      return "unreachable";
+    },
+  ),
+);
+const T0_FOR_TESTS = Date.UTC(2026, 0, 1);
+
+/** A step or a suspension with a bad config, picked by name (NaN cannot travel in JSON params). */
+export const badConfig = registry.register(
+  defineWorkflow(
+    "test-bad-config",
+    async (
+      params: {
+        bad:
+          | "jitter-nan"
+          | "timeout-words"
+          | "negative-limit"
+          | "negative-delay"
+          | "sleep-forever"
+          | "wait-forever"
+          | "until-forever"
+          | "delay-forever";
+      },
+      step,
+      { instanceId },
+    ) => {
+      const configs: Record<string, unknown> = {
+        "jitter-nan": { retries: { jitter: Number.NaN } },
+        "timeout-words": { timeout: "thirty seconds" },
+        "negative-limit": { retries: { limit: -1 } },
+        "negative-delay": { retries: { delay: -5 } },
+        "delay-forever": { retries: { delay: "100000000 weeks" } },
+      };
+      if (params.bad === "sleep-forever") await step.sleep("forever", "100000000 weeks");
+      if (params.bad === "wait-forever") await step.waitForEvent("forever", { type: "go", timeout: "100000000 weeks" });
+      if (params.bad === "until-forever") await step.sleepUntil("forever", T0_FOR_TESTS + 400 * 86_400_000);
+      await step.do("work", configs[params.bad] as object, async () => {
+        effect(instanceId, "work");
+        throw new Error("fails, so a retry would follow");
+      });
+      return "unreachable";
+    },
+  ),
+);
+
+/** A workflow shape, as test/shapes.test.ts generates them. */
+export type Shape =
+  | { t: "step"; name: string; delay: number; fail?: boolean; undo?: boolean }
+  | { t: "sleep"; name: string; ms: number }
+  | { t: "seq"; items: Shape[] }
+  | { t: "all"; items: Shape[] };
+
+/**
+ * Where the shapes test kills the object: `countdown` crash points from now, either as a step's
+ * function starts ("before": the attempt is cut short) or in the workflow's code right after a
+ * step returned ("after").
+ */
+export const shapeCrashes = new Map<string, { countdown: number; where: "before" | "after"; abort: () => void }>();
+
+function crashPoint(instanceId: string, where: "before" | "after"): void {
+  const crash = shapeCrashes.get(instanceId);
+  if (!crash || crash.where !== where || --crash.countdown > 0) return;
+  shapeCrashes.delete(instanceId);
+  crash.abort();
+}
+
+/** What a shape returns when nothing fails: the same nesting, each step its name, each sleep null. */
+export function evaluateShape(shape: Shape): unknown {
+  if (shape.t === "step") return shape.name;
+  if (shape.t === "sleep") return null;
+  return shape.items.map(evaluateShape);
+}
+
+/** Runs any shape: sequences, Promise.all of branches, sleeps, failing steps, steps with undos. */
+export const shaped = registry.register(
+  defineWorkflow("test-shape", async (params: { shape: Shape }, step, { instanceId }) => {
+    const interpret = async (shape: Shape): Promise<unknown> => {
+      switch (shape.t) {
+        case "step": {
+          const value = await step.do(
+            shape.name,
+            {
+              // A crash cuts an attempt short and counts it: room for the test's crashes.
+              retries: { limit: 3, delay: 1_000, backoff: "constant", jitter: 0 },
+              ...(shape.undo ? { compensate: () => effect(instanceId, `undo ${shape.name}`) } : {}),
+            },
+            async () => {
+              crashPoint(instanceId, "before");
+              await pause(shape.delay);
+              if (shape.fail) throw new NonRetryableError(`${shape.name} failed`);
+              effect(instanceId, shape.name);
+              return shape.name;
+            },
+          );
+          crashPoint(instanceId, "after");
+          return value;
+        }
+        case "sleep":
+          await step.sleep(shape.name, shape.ms);
+          return null;
+        case "seq": {
+          const out: unknown[] = [];
+          for (const item of shape.items) out.push(await interpret(item));
+          return out;
+        }
+        case "all":
+          return Promise.all(shape.items.map(interpret));
+      }
+    };
+    return interpret(params.shape);
+  }),
+);
+
+/** A step whose undo returns a value JSON cannot carry (a Map), then a failure. */
+export const undoReturnsMap = registry.register(
+  defineWorkflow("test-undo-returns-map", async (_params: unknown, step, { instanceId }) => {
+    await step.do(
+      "book",
+      {
+        compensate: () => {
+          effect(instanceId, "undo book");
+          return new Map([["refund", 1]]);
+        },
+      },
+      async () => "B-1",
+    );
+    throw new Error("cancelled");
   }),
 );
