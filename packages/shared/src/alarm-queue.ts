@@ -266,7 +266,8 @@ const encoder = new TextEncoder();
 
 /**
  * Counts changes to the pending tasks made through any queue on a storage, so a run knows when the
- * due rows it read may be stale (a handler or a request scheduled, replaced or cancelled a task).
+ * due rows it read may be stale (a handler or a request scheduled, replaced or cancelled a task, or
+ * a run of another queue instance completed or failed one).
  */
 const taskChanges = new WeakMap<object, { count: number }>();
 function changesOf(storage: object): { count: number } {
@@ -600,31 +601,35 @@ export class AlarmQueue<H extends HandlerMap> {
           if (due.length === 0) break;
         }
         report.ran += 1;
-        await this.execute(due.shift()!, report, guarded, cutoff);
+        // A synchronous task is counted as a change, but it is this run's own and nothing ran
+        // meanwhile: unless another change came (another queue instance's run), the chunk holds.
+        if (await this.execute(due.shift()!, report, guarded, cutoff)) seen += 1;
       }
+      this.runCutoff = null;
+      report.nextAlarm = this.arm(this.state(), undefined, true);
     } catch (error) {
       this.runCutoff = null;
-      // Best effort: whatever is pending stays armed even when the run itself failed.
+      // Best effort: whatever is pending stays armed even when the run itself failed (its final
+      // arming included: the alarm that invoked it may be spent).
       try {
-        this.arm(this.state());
+        this.arm(this.state(), undefined, true);
       } catch {
         // The platform retries the alarm, and the next schedule() arms again.
       }
       throw error;
     }
-    this.runCutoff = null;
-    report.nextAlarm = this.arm(this.state());
     report.rowsRead = this.sql.meter.rowsRead - before.rowsRead;
     report.rowsWritten = this.sql.meter.rowsWritten - before.rowsWritten;
     return report;
   }
 
-  private async execute(row: TaskRow, report: RunReport, guarded: boolean, cutoff: number): Promise<void> {
+  /** Runs one task. Returns whether it counted one change of the tasks and awaited nothing. */
+  private async execute(row: TaskRow, report: RunReport, guarded: boolean, cutoff: number): Promise<boolean> {
     // Only a crash leaves a pending task with every attempt used: its last one was counted before
     // its handler ran, and never finished.
     if (row.attempts >= row.max_attempts) {
       this.deadLetter(row, row.attempts, row.last_error ?? "The attempt never finished.", report, cutoff);
-      return;
+      return false;
     }
     if (guarded) {
       // The previous invocation failed, possibly in this task's handler: count the attempt first,
@@ -642,7 +647,7 @@ export class AlarmQueue<H extends HandlerMap> {
         row.id,
         row.revision,
       );
-      if (!current) return; // cancelled or replaced while the attempt was being counted
+      if (!current) return false; // cancelled or replaced while the attempt was being counted
     }
     const controller = new AbortController();
     const info: RunningTask = { ...toInfo(row), signal: controller.signal };
@@ -662,15 +667,18 @@ export class AlarmQueue<H extends HandlerMap> {
       });
       if (pending) {
         await this.within(pending, this.timeouts[row.name] ?? this.timeoutMs, row.name, controller);
-        this.changes.count += 1;
         this.complete(row, cutoff);
       }
     } catch (error) {
-      if (pending) this.changes.count += 1;
+      this.changes.count += 1;
       this.fail(row, info, error, report, cutoff);
-      return;
+      return !pending && !guarded;
     }
+    // Synchronous completions count too: a run of another queue instance on this storage may hold
+    // this row in the chunk it read, and must not run the task again.
+    this.changes.count += 1;
     report.succeeded += 1;
+    return !pending && !guarded;
   }
 
   /** Settles with `promise`, or rejects with a TaskTimeoutError (aborting the handler's signal) after `ms`. */
@@ -767,9 +775,11 @@ export class AlarmQueue<H extends HandlerMap> {
    * changes; an armed time that has passed counts as pending for {@link ARMED_GRACE_MS} after it
    * was written (its alarm is firing or about to), then it is written again, so an alarm the
    * platform gave up on is set anew by the next call. During a run, arming waits for its end.
+   * `spent` (a run's end): an armed time is not trusted, since any alarm delivered during the run
+   * joined it and is used up, even one that another queue instance on this storage armed meanwhile.
    * Returns the armed due time.
    */
-  private arm(state: StateRow, nextId = state.next_id): number | null {
+  private arm(state: StateRow, nextId = state.next_id, spent = false): number | null {
     let { armed_at: armedAt, armed_write_at: writtenAt } = state;
     let alarmWrites = 0;
     if (this.runCutoff === null) {
@@ -782,7 +792,8 @@ export class AlarmQueue<H extends HandlerMap> {
           [armedAt, writtenAt, alarmWrites] = [null, now, 1];
         }
       } else {
-        const pending = armedAt === next && (next > now || Math.abs(now - (writtenAt ?? -Infinity)) < ARMED_GRACE_MS);
+        const pending =
+          !spent && armedAt === next && (next > now || Math.abs(now - (writtenAt ?? -Infinity)) < ARMED_GRACE_MS);
         if (!pending) {
           // Output gates hold the object's replies until this write is durable, so it is not awaited
           // (which keeps schedule() synchronous and usable inside transactionSync).
