@@ -696,7 +696,7 @@ export class AlarmQueue<H extends HandlerMap> {
     try {
       return await Promise.race([promise, timeout]);
     } finally {
-      clearTimeout(timer);
+      if (timer !== undefined) clearTimeout(timer);
     }
   }
 
