@@ -287,6 +287,17 @@ describe("reading the workspace's files", () => {
     assert.deepEqual(importedNames("def, { a }"), ["default", "a"]);
   });
 
+  it("resolves a relative import with a bundler query (?raw) to the file it names", () => {
+    const dir = mkdtempSync(join(tmpdir(), "starter-resolve-"));
+    writeFileSync(join(dir, ".dev.vars.example"), "SECRET=\n");
+    writeFileSync(join(dir, "index.ts"), "export {};\n");
+    const from = join(dir, "test.ts");
+    assert.equal(resolveRelative(from, "./.dev.vars.example?raw"), join(dir, ".dev.vars.example"));
+    assert.equal(resolveRelative(from, "./index.ts?raw"), join(dir, "index.ts"));
+    assert.equal(resolveRelative(from, "./missing?raw"), null);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it("turns a directory name into a package and Worker name", () => {
     assert.equal(projectName("/tmp/My Product!"), "my-product");
     assert.equal(projectName("/tmp/___", "counter"), "counter");

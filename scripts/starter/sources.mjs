@@ -236,7 +236,8 @@ const MODULE_EXTENSIONS = [".ts", ".tsx", ".mts", ".d.ts", ".js", ".mjs"];
  * the exact path, then with each extension, `.js` written for a `.ts` file, then `index.*`.
  */
 export function resolveRelative(fromFile, specifier) {
-  const base = join(dirname(fromFile), specifier);
+  // A bundler query (Vite's `./file?raw`, `?url`) names the same file.
+  const base = join(dirname(fromFile), specifier.replace(/\?.*$/, ""));
   const candidates = [base, ...MODULE_EXTENSIONS.map((ext) => base + ext)];
   if (/\.(m?js)$/.test(base)) candidates.push(base.replace(/\.js$/, ".ts").replace(/\.mjs$/, ".mts"));
   candidates.push(...MODULE_EXTENSIONS.map((ext) => join(base, "index" + ext)));
