@@ -12,10 +12,21 @@ import {
   onError,
   params,
   problemType,
+  query,
   requireWebSocket,
 } from "@durable-patterns/shared";
 import { runner, startInstance, type StartRefusal } from "./instances";
-import { CreateBody, EventBody, MAX_BODY_BYTES, RestartBody, eventType, instanceId } from "./protocol";
+import {
+  CreateBody,
+  EventBody,
+  EventsQuery,
+  MAX_BODY_BYTES,
+  RestartBody,
+  eventId,
+  eventType,
+  instanceId,
+  type EventAnswer,
+} from "./protocol";
 import type { ScheduleView } from "./workflow-scheduler-object";
 import { registry } from "./workflows";
 
@@ -25,6 +36,7 @@ export { WorkflowService } from "./workflow-service";
 
 const byId = params(z.object({ id: instanceId }));
 const byIdAndType = params(z.object({ id: instanceId, type: eventType }));
+const byIdAndEvent = params(z.object({ id: instanceId, eventId }));
 
 /** Turns a refusal into its problem+json answer. */
 function refused(id: string | undefined, refusal: StartRefusal): never {
@@ -44,14 +56,32 @@ function refused(id: string | undefined, refusal: StartRefusal): never {
         },
       );
     case "no_such_step":
-      throw new ProblemError(422, `Instance "${id}" has no step "${refusal.step}" to restart from.`, {
-        type: problemType("no-such-step"),
-      });
+      throw new ProblemError(
+        422,
+        `Instance "${id}" has no call ${refusal.count} of step "${refusal.step}" to restart from ` +
+          `(it has ${refusal.calls} call${refusal.calls === 1 ? "" : "s"} of that name).`,
+        {
+          type: problemType("no-such-step"),
+          extensions: { step: refusal.step, count: refusal.count, calls: refusal.calls },
+        },
+      );
     case "too_many_events":
-      throw new ProblemError(409, `Instance "${id}" already holds ${refusal.limit} events no step has consumed.`, {
-        type: problemType("too-many-events"),
-        extensions: { limit: refusal.limit },
+      throw new ProblemError(
+        409,
+        `Instance "${id}" already holds ${refusal.limit} events of type "${refusal.type}" no step has consumed, ` +
+          `and no wait is waiting for one. List them with GET /api/instances/${id}/events and delete some.`,
+        { type: problemType("too-many-events"), extensions: { eventType: refusal.type, limit: refusal.limit } },
+      );
+    case "no_such_event":
+      throw new ProblemError(404, `Instance "${id}" has no pending event ${refusal.eventId}.`, {
+        type: problemType("no-such-event"),
       });
+    case "idempotency_key_reused":
+      throw new ProblemError(
+        422,
+        `Instance "${id}" already has an event with idempotency key "${refusal.key}", of another type or payload.`,
+        { type: problemType("idempotency-key-reused"), extensions: { idempotencyKey: refusal.key } },
+      );
     case "unknown_workflow":
       throw new ProblemError(422, `There is no workflow "${refusal.workflow}".`, {
         type: problemType("unknown-workflow"),
@@ -88,10 +118,22 @@ const api = new Hono<{ Bindings: Env }>()
   })
   .post("/instances/:id/events/:type", byIdAndType, jsonBody(EventBody, { optional: true }), async (c) => {
     const { id, type } = c.req.valid("param");
-    const { payload } = c.req.valid("json");
-    const result = await runner(c.env, id).sendEvent(type, payload);
+    const { payload, idempotencyKey } = c.req.valid("json");
+    const result = await runner(c.env, id).sendEvent(type, payload, { idempotencyKey });
     if (!result.ok) refused(id, result);
-    return c.json(result.instance, 202);
+    return c.json({ ...result.instance, eventId: result.eventId } satisfies EventAnswer, 202);
+  })
+  .get("/instances/:id/events", byId, query(EventsQuery), async (c) => {
+    const { id } = c.req.valid("param");
+    const result = await runner(c.env, id).listEvents(c.req.valid("query"));
+    if (!result.ok) refused(id, result);
+    return c.json(result.page);
+  })
+  .delete("/instances/:id/events/:eventId", byIdAndEvent, async (c) => {
+    const { id, eventId } = c.req.valid("param");
+    const result = await runner(c.env, id).deleteEvent(eventId);
+    if (!result.ok) refused(id, result);
+    return c.body(null, 204);
   })
   .post("/instances/:id/pause", byId, async (c) => {
     const { id } = c.req.valid("param");

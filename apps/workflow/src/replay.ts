@@ -62,6 +62,8 @@ export interface StepRow extends Record<string, SqlValue> {
   output: string | null;
   output_bytes: number | null;
   error: string | null;
+  /** The event type a waiting `waitForEvent` waits for (null for other steps, and before issue #15). */
+  wait_type: string | null;
 }
 
 /** What the replay needs from its Durable Object. */
@@ -535,12 +537,14 @@ export class Replay implements WorkflowStep {
     if (!row) {
       this.startable("wait");
       this.host.sql.run(
-        "INSERT INTO steps (seq, key, name, kind, status, attempts, started_at, wake_at) VALUES (?, ?, ?, 'wait', 'waiting', 0, ?, ?)",
+        // The type waited for: an event of it is accepted even when its type's backlog is full.
+        "INSERT INTO steps (seq, key, name, kind, status, attempts, started_at, wake_at, wait_type) VALUES (?, ?, ?, 'wait', 'waiting', 0, ?, ?, ?)",
         seq,
         key,
         name,
         now,
         deadline,
+        type,
       );
       this.host.stepChanged(seq);
     }

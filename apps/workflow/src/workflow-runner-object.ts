@@ -13,15 +13,20 @@ import {
   type DeadLetter,
   type Migration,
   type RunningTask,
+  type SqlValue,
 } from "@durable-patterns/shared";
 import {
+  MAX_LISTED_PAYLOAD_BYTES,
   MAX_PENDING_EVENTS,
+  type EventPage,
   type InstanceError,
   type InstanceStatus,
   type InstanceSummary,
   type InstanceView,
   type JsonValue,
+  type PendingEvent,
   type ServerMessage,
+  type StepCall,
   type StepView,
 } from "./protocol";
 import { DEFAULT_STEP_TIMEOUT_MS, Replay, type ReplayHost, type StepRow } from "./replay";
@@ -76,7 +81,27 @@ const migrations: Migration[] = [
           );
           CREATE INDEX events_pending ON events (type, id) WHERE consumed_by IS NULL;`,
   },
+  {
+    name: "event idempotency keys and wait types",
+    // An event sent with an idempotency key keeps it, and the instance status it was answered
+    // with, so a repeat answers like the first; the unique index holds keyed events only, so an
+    // event without a key costs no more than before. A waiting step keeps the event type it waits
+    // for, so an event it needs is accepted even when its type's backlog is full.
+    sql: `ALTER TABLE events ADD COLUMN idempotency_key TEXT;
+          ALTER TABLE events ADD COLUMN answered_status TEXT;
+          CREATE UNIQUE INDEX events_by_key ON events (idempotency_key) WHERE idempotency_key IS NOT NULL;
+          ALTER TABLE steps ADD COLUMN wait_type TEXT;`,
+  },
 ];
+
+interface PendingEventRow extends Record<string, SqlValue> {
+  id: number;
+  type: string;
+  payload: string | null;
+  bytes: number | null;
+  received_at: number;
+  idempotency_key: string | null;
+}
 
 interface InstanceRow extends Record<string, string | number | null> {
   instance_id: string;
@@ -95,12 +120,17 @@ export type Refusal =
   | { ok: false; reason: "not_found" }
   | { ok: false; reason: "exists" }
   | { ok: false; reason: "illegal_transition"; status: InstanceStatus; action: string }
-  | { ok: false; reason: "no_such_step"; step: string }
-  | { ok: false; reason: "too_many_events"; limit: number }
+  | { ok: false; reason: "no_such_step"; step: string; count: number; calls: number }
+  | { ok: false; reason: "too_many_events"; type: string; limit: number }
+  | { ok: false; reason: "no_such_event"; eventId: number }
+  | { ok: false; reason: "idempotency_key_reused"; key: string }
   | { ok: false; reason: "invalid_input"; detail: string };
 
 /** The answer of a lifecycle call. */
 export type LifecycleResult = { ok: true; instance: InstanceSummary } | Refusal;
+
+/** The answer of `sendEvent`: the instance as it was when the event was first accepted, and the event's id. */
+export type EventResult = { ok: true; instance: InstanceSummary; eventId: number } | Refusal;
 
 /** Statuses from which an action is allowed. Everything else is a 409. */
 const ALLOWED_FROM: Record<"pause" | "resume" | "terminate" | "event", readonly InstanceStatus[]> = {
@@ -109,6 +139,9 @@ const ALLOWED_FROM: Record<"pause" | "resume" | "terminate" | "event", readonly 
   terminate: ["queued", "running", "waiting", "paused"],
   event: ["queued", "running", "waiting", "paused"],
 };
+
+/** `consumed_by` of a deleted event that keeps its row (it had an idempotency key): no step's seq. */
+const DELETED = -1;
 
 /** Outputs larger than this are left out of `describe()`; `outputBytes` still tells the size. */
 const MAX_VIEW_OUTPUT_BYTES = 64 * 1024;
@@ -201,31 +234,123 @@ export class WorkflowRunner extends DurableObject<Env> {
     };
   }
 
-  /** Stores an event; a waiting instance runs at once to look at it. */
-  sendEvent(type: string, payload: unknown): LifecycleResult {
+  /**
+   * Stores an event; a waiting instance runs at once to look at it. With an `idempotencyKey` that
+   * an earlier event of this instance had, stores nothing and answers as that event was answered
+   * (or refuses, when the type or payload differ).
+   */
+  sendEvent(type: string, payload: unknown, options: { idempotencyKey?: string } = {}): EventResult {
     const row = this.row();
     if (!row) return { ok: false, reason: "not_found" };
+    const json = payload === undefined ? null : JSON.stringify(payload);
+    const key = options.idempotencyKey ?? null;
+    if (key !== null) {
+      // Before any status check: a retry after the instance moved on still gets the first answer.
+      const earlier = this.sql.one<{
+        id: number;
+        type: string;
+        payload: string | null;
+        answered_status: InstanceStatus;
+      }>("SELECT id, type, payload, answered_status FROM events WHERE idempotency_key = ?", key);
+      if (earlier) {
+        if (earlier.type !== type || earlier.payload !== json)
+          return { ok: false, reason: "idempotency_key_reused", key };
+        return { ok: true, instance: { id: row.instance_id, status: earlier.answered_status }, eventId: earlier.id };
+      }
+    }
     if (!ALLOWED_FROM.event.includes(row.status)) {
       return { ok: false, reason: "illegal_transition", status: row.status, action: "event" };
     }
-    // Bounded: reads at most MAX_PENDING_EVENTS rows of the partial index.
+    // Per type, bounded: reads at most MAX_PENDING_EVENTS entries of the partial index, of this type.
     const pending = this.sql.one<{ n: number }>(
-      "SELECT count(*) AS n FROM (SELECT 1 FROM events WHERE consumed_by IS NULL LIMIT ?)",
+      "SELECT count(*) AS n FROM (SELECT 1 FROM events WHERE consumed_by IS NULL AND type = ? LIMIT ?)",
+      type,
       MAX_PENDING_EVENTS,
     )!.n;
-    if (pending >= MAX_PENDING_EVENTS) return { ok: false, reason: "too_many_events", limit: MAX_PENDING_EVENTS };
+    // A full backlog still takes the event a waiting wait needs. Only then are the steps read
+    // (no index: waiting steps are few, and a full backlog is rare).
+    if (
+      pending >= MAX_PENDING_EVENTS &&
+      !this.sql.one("SELECT 1 FROM steps WHERE kind = 'wait' AND status = 'waiting' AND wait_type = ? LIMIT 1", type)
+    ) {
+      return { ok: false, reason: "too_many_events", type, limit: MAX_PENDING_EVENTS };
+    }
     const now = this.clock();
-    this.sql.transaction(() => {
+    const eventId = this.sql.transaction(() => {
       this.sql.run(
-        "INSERT INTO events (type, payload, received_at) VALUES (?, ?, ?)",
+        "INSERT INTO events (type, payload, received_at, idempotency_key, answered_status) VALUES (?, ?, ?, ?, ?)",
         type,
-        payload === undefined ? null : JSON.stringify(payload),
+        json,
         now,
+        key,
+        key === null ? null : row.status,
       );
+      // Not `RETURNING id`: that is metered as one more row read; this reads none.
+      const { id } = this.sql.one<{ id: number }>("SELECT last_insert_rowid() AS id")!;
       if (row.status === "waiting") this.wake(row.generation, now);
+      return id;
     });
     this.wakeRequested = true;
-    return { ok: true, instance: { id: row.instance_id, status: row.status } };
+    return { ok: true, instance: { id: row.instance_id, status: row.status }, eventId };
+  }
+
+  /**
+   * Pending events (not consumed by a wait, not deleted), grouped by type and in order of receipt
+   * within each, `limit` at a time after the cursor `after`. Each page reads its own rows through
+   * the pending events' index, plus one to know whether there is a next page.
+   */
+  listEvents(options: { type?: string; after?: string; limit?: number } = {}): { ok: true; page: EventPage } | Refusal {
+    if (!this.row()) return { ok: false, reason: "not_found" };
+    const limit = options.limit ?? 50;
+    const [afterType, afterId] = options.after ? splitCursor(options.after) : [options.type ?? "", 0];
+    // Two index ranges, each read exactly (a row-value `(type, id) > (?, ?)` would also read the
+    // cursor type's entries before the cursor): the rest of the cursor's type, then the later types.
+    const page = (where: string, ...bindings: SqlValue[]) =>
+      this.sql.all<PendingEventRow>(
+        `SELECT id, type, CASE WHEN length(CAST(payload AS BLOB)) <= ? THEN payload END AS payload,
+                length(CAST(payload AS BLOB)) AS bytes, received_at, idempotency_key
+         FROM events WHERE consumed_by IS NULL AND ${where} ORDER BY type, id LIMIT ?`,
+        MAX_LISTED_PAYLOAD_BYTES,
+        ...bindings,
+      );
+    // No type is "": a first page without a type filter starts at the later types.
+    const rows =
+      afterType !== "" && (options.type === undefined || options.type === afterType)
+        ? page("type = ? AND id > ?", afterType, afterId, limit + 1)
+        : [];
+    if (options.type === undefined && rows.length <= limit) {
+      rows.push(...page("type > ?", afterType, limit + 1 - rows.length));
+    }
+    const events = rows.slice(0, limit).map((row) => {
+      const event: PendingEvent = {
+        id: row.id,
+        type: row.type,
+        payloadBytes: row.bytes ?? 0,
+        receivedAt: iso(row.received_at),
+        idempotencyKey: row.idempotency_key,
+      };
+      if ((row.bytes ?? 0) <= MAX_LISTED_PAYLOAD_BYTES) event.payload = (decodeJson(row.payload) ?? null) as JsonValue;
+      return event;
+    });
+    const last = events.at(-1);
+    return { ok: true, page: { events, next: rows.length > limit && last ? `${last.type}~${last.id}` : null } };
+  }
+
+  /**
+   * Deletes a pending event: no wait will receive it, and a restart does not bring it back. An
+   * event sent with an idempotency key keeps its row, marked deleted, so a retry of its send still
+   * answers like the first instead of storing it again; any other event's row is removed.
+   */
+  deleteEvent(eventId: number): { ok: true } | Refusal {
+    if (!this.row()) return { ok: false, reason: "not_found" };
+    const event = this.sql.one<{ keyed: number }>(
+      "SELECT idempotency_key IS NOT NULL AS keyed FROM events WHERE id = ? AND consumed_by IS NULL",
+      eventId,
+    );
+    if (!event) return { ok: false, reason: "no_such_event", eventId };
+    if (event.keyed) this.sql.run("UPDATE events SET consumed_by = ? WHERE id = ?", DELETED, eventId);
+    else this.sql.run("DELETE FROM events WHERE id = ?", eventId);
+    return { ok: true };
   }
 
   /** Stops the instance after the step in progress; nothing more starts until `resume`. */
@@ -247,16 +372,24 @@ export class WorkflowRunner extends DurableObject<Env> {
   }
 
   /**
-   * Runs the instance again from the first call of step `from` (or from the top): that step and
-   * every later one are forgotten, events they consumed are pending again. Allowed from any status.
+   * Runs the instance again from step `from` (a name: its first call; `{ name, count }`: its
+   * count-th call, key `name#count`), or from the top: that step and every step that started after
+   * it are forgotten, events they consumed are pending again. Allowed from any status.
    */
-  restart(from?: string): LifecycleResult {
+  restart(from?: string | StepCall): LifecycleResult {
     const row = this.row();
     if (!row) return { ok: false, reason: "not_found" };
     let fromSeq = 0;
     if (from !== undefined) {
-      const step = this.sql.one<{ seq: number }>("SELECT seq FROM steps WHERE name = ? ORDER BY seq LIMIT 1", from);
-      if (!step) return { ok: false, reason: "no_such_step", step: from };
+      const { name, count } = typeof from === "string" ? { name: from, count: 1 } : from;
+      const step =
+        typeof from === "string"
+          ? this.sql.one<{ seq: number }>("SELECT seq FROM steps WHERE name = ? ORDER BY seq LIMIT 1", name)
+          : this.sql.one<{ seq: number }>("SELECT seq FROM steps WHERE key = ?", `${name}#${count}`);
+      if (!step) {
+        const { calls } = this.sql.one<{ calls: number }>("SELECT count(*) AS calls FROM steps WHERE name = ?", name)!;
+        return { ok: false, reason: "no_such_step", step: name, count, calls };
+      }
       fromSeq = step.seq;
     }
     const now = this.clock();
@@ -464,6 +597,12 @@ function toStepView(row: StepRow): StepView {
     view.output = decodeJson(row.output) as JsonValue;
   }
   return view;
+}
+
+/** `type~id`, the `next` cursor of a page of events (event types never contain `~`). */
+function splitCursor(cursor: string): [string, number] {
+  const at = cursor.lastIndexOf("~");
+  return [cursor.slice(0, at), Number(cursor.slice(at + 1))];
 }
 
 function iso(ms: number): string {

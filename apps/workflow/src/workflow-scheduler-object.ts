@@ -12,10 +12,21 @@ export interface ScheduleView {
   next: string;
 }
 
+/** What the one-shot `start` task carries: the fire it starts, with its exact scheduled time. */
+interface StartPayload {
+  workflow: string;
+  /** The scheduled fire time (queue clock, epoch ms): the instance id is made from it. */
+  at: number;
+  /** Whether the cron pattern has a seconds field, so the id shows seconds. */
+  seconds: boolean;
+}
+
 /**
- * One per scheduled workflow (named after it): its alarm queue holds one cron task that starts an
- * instance at each fire. The instance id is derived from the fire time, so a fire delivered twice
- * (the queue is at-least-once for async work) still starts one instance.
+ * One per scheduled workflow (named after it): its alarm queue holds one cron task, `fire`, that
+ * hands each fire to a one-shot task, `start`, carrying the fire's scheduled time. The instance id
+ * is made from that time, which a retry never changes (the queue moves a failed task's due time),
+ * so a fire delivered twice, or retried after a start whose answer was lost, still starts one
+ * instance; and it is exact to the second for a 6-field cron, so two fires in a minute start two.
  */
 export class WorkflowScheduler extends DurableObject<Env> {
   readonly sql: Sql;
@@ -23,7 +34,13 @@ export class WorkflowScheduler extends DurableObject<Env> {
   /** The queue clock. Tests move it to a fire time; in production `Date.now`. */
   clock: () => number = Date.now;
 
-  private scheduler?: AlarmQueue<{ fire: (payload: { workflow: string }, task: TaskInfo) => Promise<void> }>;
+  /** Starts the instance of a fire. Tests wrap it to lose an answer; in production `startInstance`. */
+  starter: typeof startInstance = startInstance;
+
+  private scheduler?: AlarmQueue<{
+    fire: (payload: { workflow: string }, task: TaskInfo) => void;
+    start: (payload: StartPayload) => Promise<void>;
+  }>;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -35,17 +52,27 @@ export class WorkflowScheduler extends DurableObject<Env> {
       sql: this.sql,
       now: () => this.clock(),
       handlers: {
-        fire: async (payload: { workflow: string }, task: TaskInfo) => {
+        // Synchronous, so it runs in the transaction that moves the cron task to its next
+        // occurrence: each occurrence is handed on exactly once, with its own scheduled time.
+        fire: (payload: { workflow: string }, task: TaskInfo) => {
           // The schedule (or the workflow) was removed from the code since this task was armed.
           if (!registry.get(payload.workflow)?.schedule) {
             this.queue.cancel({ key: "fire" });
             return;
           }
-          const id = `${payload.workflow}-${fireStamp(task.due)}`;
-          const started = await startInstance(this.env, { workflow: payload.workflow, id });
-          // Already started by an earlier delivery of this fire: nothing to do. Anything else is
-          // thrown so the queue retries it with backoff.
-          if (!started.ok && started.reason !== "exists") {
+          const start: StartPayload = { workflow: payload.workflow, at: task.due, seconds: hasSeconds(task.cron) };
+          // Due at once (the queue runs it right after this run); keyed by the fire, so a fire
+          // handed on twice is one start.
+          this.queue.schedule("start", start, { at: task.due, key: `start:${task.due}` });
+        },
+        // Asynchronous (an RPC to the instance's object), so at-least-once and retried with backoff;
+        // its payload, and so the id, stays the same on every attempt.
+        start: async (payload: StartPayload) => {
+          const id = `${payload.workflow}-${fireStamp(payload.at, payload.seconds)}`;
+          const started = await this.starter(this.env, { workflow: payload.workflow, id });
+          // Already started by an earlier attempt of this fire: nothing to do. A workflow removed
+          // since the fire starts nothing. Anything else is thrown so the queue retries it.
+          if (!started.ok && started.reason !== "exists" && started.reason !== "unknown_workflow") {
             throw new Error(`Could not start ${id}: ${JSON.stringify(started)}`);
           }
         },
@@ -78,7 +105,20 @@ export class WorkflowScheduler extends DurableObject<Env> {
   }
 }
 
-/** `20260101T0600Z`: the fire time to the minute, in UTC, as an id suffix. */
-export function fireStamp(due: number): string {
-  return new Date(due).toISOString().slice(0, 16).replace(/[-:]/g, "") + "Z";
+/**
+ * The fire time in UTC as an id suffix: `20260101T0600Z` (to the minute) for a 5-field cron,
+ * `20260101T060030Z` (to the second) for a 6-field one; a time that is not a whole second (never,
+ * from a cron) keeps its milliseconds, `20260101T060030250Z`. Exact, so distinct fires get distinct ids.
+ */
+export function fireStamp(at: number, seconds = false): string {
+  const iso = new Date(at).toISOString(); // 2026-01-01T06:00:30.250Z
+  const digits = iso.replace(/[-:.]/g, ""); // 20260101T060030250Z
+  if (at % 1000 !== 0) return digits;
+  if (seconds || at % 60_000 !== 0) return digits.slice(0, 15) + "Z";
+  return digits.slice(0, 13) + "Z";
+}
+
+/** Whether a cron pattern has a seconds field (6 fields or more; croner reads seconds first). */
+function hasSeconds(cron: string | null): boolean {
+  return (cron?.trim().split(/\s+/).length ?? 5) > 5;
 }

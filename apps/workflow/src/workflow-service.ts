@@ -14,8 +14,18 @@
  */
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { startInstance, runner, type StartResult } from "./instances";
-import { MAX_BODY_BYTES, eventType, instanceId, type InstanceView } from "./protocol";
-import type { LifecycleResult } from "./workflow-runner-object";
+import {
+  EventsQuery,
+  MAX_BODY_BYTES,
+  RestartBody,
+  eventType,
+  idempotencyKey,
+  instanceId,
+  type EventPage,
+  type InstanceView,
+  type StepCall,
+} from "./protocol";
+import type { EventResult, LifecycleResult, Refusal } from "./workflow-runner-object";
 
 type Invalid = { ok: false; reason: "invalid_input"; detail: string };
 
@@ -33,10 +43,45 @@ export class WorkflowService extends WorkerEntrypoint<Env> {
     return runner(this.env, id).describe();
   }
 
-  /** Sends an event; a waiting instance runs at once. */
-  async sendEvent(id: string, type: string, payload?: unknown): Promise<LifecycleResult> {
+  /**
+   * Sends an event; a waiting instance runs at once. With `idempotencyKey`, a repeat (a retry after
+   * a lost answer) answers like the first and stores nothing.
+   */
+  async sendEvent(
+    id: string,
+    type: string,
+    payload?: unknown,
+    options: { idempotencyKey?: string } = {},
+  ): Promise<EventResult> {
     if (!eventType.safeParse(type).success) return invalidInput(`Invalid event type ${JSON.stringify(type)}.`);
-    return checkId(id) ?? checkSize(payload, "payload") ?? runner(this.env, id).sendEvent(type, payload);
+    const key = options.idempotencyKey;
+    if (key !== undefined && !idempotencyKey.safeParse(key).success) {
+      return invalidInput(`Invalid idempotency key ${JSON.stringify(key)}.`);
+    }
+    return (
+      checkId(id) ??
+      checkSize(payload, "payload") ??
+      runner(this.env, id).sendEvent(type, payload, { idempotencyKey: key })
+    );
+  }
+
+  /** Pending events, grouped by type and in order of receipt, a page at a time (`limit` 1–100, default 50). */
+  async listEvents(
+    id: string,
+    options: { type?: string; after?: string; limit?: number } = {},
+  ): Promise<{ ok: true; page: EventPage } | Refusal | Invalid> {
+    const parsed = EventsQuery.safeParse({
+      ...options,
+      limit: options.limit === undefined ? undefined : String(options.limit),
+    });
+    if (!parsed.success) return invalidInput(`Invalid options: ${parsed.error.issues[0]!.message}.`);
+    return checkId(id) ?? runner(this.env, id).listEvents(parsed.data);
+  }
+
+  /** Deletes a pending event (by the `eventId` its send answered): no wait will receive it. */
+  async deleteEvent(id: string, eventId: number): Promise<{ ok: true } | Refusal | Invalid> {
+    if (!Number.isSafeInteger(eventId) || eventId < 1) return invalidInput(`Invalid event id ${eventId}.`);
+    return checkId(id) ?? runner(this.env, id).deleteEvent(eventId);
   }
 
   async pause(id: string): Promise<LifecycleResult> {
@@ -51,8 +96,14 @@ export class WorkflowService extends WorkerEntrypoint<Env> {
     return checkId(id) ?? runner(this.env, id).terminate();
   }
 
-  /** Runs the instance again from the top, or from the first call of step `from`. */
-  async restart(id: string, from?: string): Promise<LifecycleResult> {
+  /**
+   * Runs the instance again from the top, from the first call of step `from` (a name), or from its
+   * `count`-th call (`{ name, count }`, 1-based).
+   */
+  async restart(id: string, from?: string | StepCall): Promise<LifecycleResult> {
+    if (from !== undefined && !RestartBody.safeParse({ from }).success) {
+      return invalidInput(`Invalid from ${JSON.stringify(from)}: a step name, or { name, count } with count ≥ 1.`);
+    }
     return checkId(id) ?? runner(this.env, id).restart(from);
   }
 }

@@ -21,6 +21,21 @@ describe("typed HTTP client", () => {
     expect(body).toMatchObject({ id, workflow: "daily-report", status: "queued" });
   });
 
+  it("sends an event with an idempotency key, lists pending events and deletes one", async () => {
+    const id = uniqueId("hc");
+    await setClock(id, T0);
+    await client.api.instances.$post({ json: { workflow: "test-waiter", id } });
+    const events = client.api.instances[":id"].events;
+    const send = () =>
+      events[":type"].$post({ param: { id, type: "pong" }, json: { payload: "a", idempotencyKey: "hc-1" } });
+    const first = await (await send()).json();
+    expect(await (await send()).json()).toEqual(first);
+    const page = await (await events.$get({ param: { id }, query: { limit: "10" } })).json();
+    expect(page).toMatchObject({ events: [{ id: 1, type: "pong", payload: "a", idempotencyKey: "hc-1" }], next: null });
+    const deleted = await events[":eventId"].$delete({ param: { id, eventId: "1" } });
+    expect(deleted.status).toBe(204);
+  });
+
   it("surfaces a refusal as a problem+json response", async () => {
     const response = await client.api.instances[":id"].pause.$post({ param: { id: uniqueId() } });
     expect(response.status).toBe(404);

@@ -261,6 +261,58 @@ describe("restart", () => {
     expect((await instance(id)).status).toBe("complete");
   });
 
+  it("restarts from the second call of a step name and keeps its first call's result", async () => {
+    const id = await start("test-repeated");
+    await run(id);
+    expect((await instance(id)).output).toEqual([11, 12, 13]);
+    const response = await lifecycle(id, "restart", { from: { name: "fetch", count: 2 } });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ id, status: "queued" });
+    expect((await instance(id)).steps.map((s) => s.key)).toEqual(["fetch#1"]);
+    await run(id);
+    const view = await instance(id);
+    // fetch#1 replayed (its effect ran once); fetch#2, fetch#3 and sum ran again.
+    expect([view.status, view.output]).toEqual(["complete", [11, 22, 23]]);
+    expect([count(id, "fetch 1"), count(id, "fetch 2"), count(id, "fetch 3"), count(id, "sum")]).toEqual([1, 2, 2, 2]);
+  });
+
+  it("answers 422 for a call count the step name does not have, naming the calls it has", async () => {
+    const id = await start("test-repeated");
+    await run(id);
+    for (const from of [
+      { name: "fetch", count: 4 },
+      { name: "nope", count: 1 },
+    ]) {
+      const response = await lifecycle(id, "restart", { from });
+      expect(response.status).toBe(422);
+      expect(await response.json()).toMatchObject({
+        type: "urn:durable-patterns:problem:no-such-step",
+        step: from.name,
+        count: from.count,
+        calls: from.name === "fetch" ? 3 : 0,
+      });
+    }
+    // Nothing was restarted.
+    expect((await instance(id)).status).toBe("complete");
+  });
+
+  it("refuses a malformed from with a 422", async () => {
+    const id = await start("test-repeated");
+    for (const from of [
+      { name: "fetch" },
+      { name: "fetch", count: 0 },
+      { name: "fetch", count: 1.5 },
+      { name: "", count: 1 },
+      { name: "fetch", count: 1, extra: 1 },
+      7,
+    ]) {
+      const response = await lifecycle(id, "restart", { from });
+      expect([JSON.stringify(from), response.status]).toEqual([JSON.stringify(from), 422]);
+      expect(await response.json()).toMatchObject({ type: "urn:durable-patterns:problem:invalid-body" });
+    }
+    expect((await instance(id)).status).toBe("queued");
+  });
+
   it("voids the result of a step still running when the restart came", async () => {
     const id = await runningInstance();
     expect((await lifecycle(id, "restart")).status).toBe(200);

@@ -18,12 +18,71 @@ describe("WorkflowService (RPC)", () => {
     expect(await service.sendEvent(id, "approval", { approved: true })).toEqual({
       ok: true,
       instance: { id, status: "waiting" },
+      eventId: 1,
     });
     await run(id);
     const view = await service.get(id);
     expect(view?.status).toBe("complete");
     expect(view?.steps.map((s) => s.name)).toEqual(["reserve stock", "charge card", "wait for approval", "ship"]);
     expect(await instance(id)).toEqual(view);
+  });
+
+  it("sends an event once however often it is retried with the same idempotency key", async () => {
+    const id = uniqueId("rpc");
+    await setClock(id, T0);
+    await service.start({ workflow: "test-waiter", id });
+    const first = await service.sendEvent(id, "ping", "one", { idempotencyKey: "rpc-ping-1" });
+    expect(first).toMatchObject({ ok: true, instance: { id, status: "queued" } });
+    expect(await service.sendEvent(id, "ping", "one", { idempotencyKey: "rpc-ping-1" })).toEqual(first);
+    expect(await service.sendEvent(id, "ping", "one", { idempotencyKey: "bad key" })).toMatchObject({
+      ok: false,
+      reason: "invalid_input",
+    });
+    await run(id);
+    expect((await instance(id)).steps.map((s) => s.status)).toEqual(["complete", "waiting"]);
+  });
+
+  it("lists pending events and deletes one", async () => {
+    const id = uniqueId("rpc");
+    await setClock(id, T0);
+    await service.start({ workflow: "test-waiter", id });
+    await service.sendEvent(id, "pong", "a");
+    await service.sendEvent(id, "pong", "b");
+    const listed = await service.listEvents(id, { limit: 1 });
+    expect(listed).toMatchObject({
+      ok: true,
+      page: { events: [{ id: 1, type: "pong", payload: "a" }], next: "pong~1" },
+    });
+    expect(await service.deleteEvent(id, 1)).toEqual({ ok: true });
+    expect(await service.deleteEvent(id, 1)).toEqual({ ok: false, reason: "no_such_event", eventId: 1 });
+    expect(await service.listEvents(id)).toMatchObject({
+      ok: true,
+      page: { events: [{ id: 2, payload: "b" }], next: null },
+    });
+    expect(await service.listEvents(id, { limit: 0 })).toMatchObject({ ok: false, reason: "invalid_input" });
+  });
+
+  it("restarts from the n-th call of a step", async () => {
+    const id = uniqueId("rpc");
+    await setClock(id, T0);
+    await service.start({ workflow: "test-repeated", id });
+    await run(id);
+    expect(await service.restart(id, { name: "fetch", count: 3 })).toEqual({
+      ok: true,
+      instance: { id, status: "queued" },
+    });
+    expect((await instance(id)).steps.map((s) => s.key)).toEqual(["fetch#1", "fetch#2"]);
+    expect(await service.restart(id, { name: "fetch", count: 9 })).toEqual({
+      ok: false,
+      reason: "no_such_step",
+      step: "fetch",
+      count: 9,
+      calls: 2,
+    });
+    expect(await service.restart(id, { name: "fetch", count: 0 })).toMatchObject({
+      ok: false,
+      reason: "invalid_input",
+    });
   });
 
   it("returns refusals as values a caller can switch on", async () => {

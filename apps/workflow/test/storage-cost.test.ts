@@ -91,10 +91,46 @@ describe("storage cost", () => {
   it("stores an event for 2 rows written (row and index entry), 5 when it wakes the instance", async () => {
     const queued = await start("test-waiter");
     // Not running yet: the event is buffered; the run already pending will see it.
-    expect(await cost(queued, () => sendEvent(queued, "ping", "early"))).toEqual({ rowsRead: 2, rowsWritten: 2 });
+    // Reads: the instance row; counting the pending events of its type reads none when there are none
+    // (before issue #15 the count covered every type and read 1 row even then).
+    expect(await cost(queued, () => sendEvent(queued, "ping", "early"))).toEqual({ rowsRead: 1, rowsWritten: 2 });
     const waiting = await start("test-waiter");
     await run(waiting);
     // Waiting: the run task also moves to now (its row, its due-time index entry, the armed time).
-    expect(await cost(waiting, () => sendEvent(waiting, "pong", "early"))).toEqual({ rowsRead: 7, rowsWritten: 5 });
+    expect(await cost(waiting, () => sendEvent(waiting, "pong", "early"))).toEqual({ rowsRead: 6, rowsWritten: 5 });
+  });
+
+  it("stores an event with an idempotency key for 3 rows written (+ the key's index entry), a repeat for none", async () => {
+    const id = await start("test-waiter");
+    const keyed = () =>
+      api(`/api/instances/${id}/events/ping`, json("POST", { payload: "early", idempotencyKey: "ping-1" }));
+    // The key's lookup finds nothing; the event row, its pending-index entry and its key-index entry.
+    expect(await cost(id, keyed)).toEqual({ rowsRead: 1, rowsWritten: 3 });
+    // A repeat: the instance row and the earlier event, read; nothing written.
+    expect(await cost(id, keyed)).toEqual({ rowsRead: 2, rowsWritten: 0 });
+  });
+
+  it("lists a page of pending events for the rows it shows, and deletes one for 1 row written", async () => {
+    const id = await start("test-waiter");
+    for (let i = 0; i < 12; i++) await sendEvent(id, i < 6 ? "ping" : "pong", i);
+    const list = (query: string) => cost(id, () => api(`/api/instances/${id}/events${query}`));
+    // Reads: the instance row, the events shown and one more (to know whether a next page exists).
+    expect(await list("?limit=5")).toEqual({ rowsRead: 7, rowsWritten: 0 });
+    expect(await list("?limit=10")).toEqual({ rowsRead: 12, rowsWritten: 0 });
+    expect(await list("?type=pong&limit=5")).toEqual({ rowsRead: 7, rowsWritten: 0 });
+    // A page that crosses from one type into the next reads one more: the end of the first type's range.
+    expect(await list("?limit=5&after=ping~3")).toEqual({ rowsRead: 8, rowsWritten: 0 });
+    expect(await list("?type=ping&limit=5&after=ping~3")).toEqual({ rowsRead: 5, rowsWritten: 0 });
+    // Deleting reads the instance row and the event (the lookup reads 2) and removes the row.
+    expect(await cost(id, () => api(`/api/instances/${id}/events/1`, { method: "DELETE" }))).toEqual({
+      rowsRead: 3,
+      rowsWritten: 1,
+    });
+    // An event with an idempotency key keeps its row, marked deleted (a retry still answers like the first).
+    await api(`/api/instances/${id}/events/ping`, json("POST", { payload: 12, idempotencyKey: "k" }));
+    expect(await cost(id, () => api(`/api/instances/${id}/events/13`, { method: "DELETE" }))).toEqual({
+      rowsRead: 3,
+      rowsWritten: 1,
+    });
   });
 });

@@ -521,3 +521,22 @@ export const undoReturnsMap = registry.register(
     throw new Error("cancelled");
   }),
 );
+
+/** Scheduled every 30 seconds (a 6-field cron, seconds first): two fires in each minute. */
+export const everyHalfMinute = registry.register(
+  defineWorkflow("test-every-half-minute", async () => "fired", { schedule: { cron: "*/30 * * * * *" } }),
+);
+
+/** The same step name called three times (keys `fetch#1` … `fetch#3`), then a summary step. */
+export const repeated = registry.register(
+  defineWorkflow("test-repeated", async (_params: unknown, step, { instanceId }) => {
+    const pages: number[] = [];
+    for (let page = 1; page <= 3; page++) {
+      pages.push(await step.do("fetch", async () => effect(instanceId, `fetch ${page}`) * 10 + page));
+    }
+    return step.do("sum", async () => {
+      effect(instanceId, "sum");
+      return pages;
+    });
+  }),
+);
