@@ -7,6 +7,11 @@
 // On every (re)connect the server's welcome carries what the page needs: who is present, and the
 // recent history, or, when the page sends `after=<last id>&epoch=<epoch>`, exactly the messages it
 // missed. Messages are kept by id, so nothing is shown twice and nothing is lost across a drop.
+//
+// Each message the page sends carries a random `clientId` and stays in the outbox until the room
+// acknowledges it (the broadcast back, with that clientId). After a reconnect the page sends again
+// whatever is still in the outbox, with the same clientIds: the room answers a message it had
+// already stored with the original (same id) instead of storing it twice.
 
 const ROOM = /^[A-Za-z0-9_-]{1,64}$/; // the same rules the Worker enforces
 const NAME_MAX = 32;
@@ -49,6 +54,7 @@ let lastId = 0; // the newest message id shown; sent as `after` when reconnectin
 let oldestId = null; // the oldest shown, for "Load earlier messages"
 const shown = new Set(); // ids already in the list
 const people = new Map(); // connection id -> user
+const outbox = new Map(); // clientId -> text: sent, not yet acknowledged; resent after a reconnect
 
 let socket = null;
 let attempt = 0; // failed connections since the last welcome; drives the backoff
@@ -69,7 +75,10 @@ function join(candidateRoom, candidateName) {
   ui.name.removeAttribute("aria-invalid");
   ui.joinError.textContent = "";
   showError("");
-  if (candidateRoom !== room) forgetRoom();
+  if (candidateRoom !== room) {
+    forgetRoom();
+    outbox.clear(); // unacknowledged messages belong to the room they were written in
+  }
   room = candidateRoom;
   name = candidateName;
   ui.room.value = room;
@@ -95,6 +104,7 @@ function forgetRoom() {
   lastId = 0;
   oldestId = null;
   shown.clear();
+
   ui.messages.replaceChildren();
   ui.older.hidden = true;
   updateEmpty();
@@ -105,7 +115,6 @@ async function connect() {
   setState("connecting");
   const url = new URL(`/api/rooms/${room}/websocket`, location.href);
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-  url.searchParams.set("name", name);
   if (epoch !== null) {
     url.searchParams.set("after", String(lastId));
     url.searchParams.set("epoch", epoch);
@@ -113,6 +122,7 @@ async function connect() {
   const token = await fetchToken();
   if (token === undefined) return reconnectLater();
   if (token) url.searchParams.set("token", token);
+  url.searchParams.set("name", name); // after fetchToken: a token from your login may rename
   const ws = new WebSocket(url);
   ws.onopen = () => startHeartbeat(ws);
   ws.onmessage = (event) => receive(event.data);
@@ -134,7 +144,12 @@ async function fetchToken() {
   }).catch(() => null);
   if (!response) return undefined;
   const body = await response.json().catch(() => ({}));
-  if (response.ok) return body.token;
+  if (response.ok) {
+    // Behind an identity provider (e.g. Cloudflare Access) the token is issued to the name in its
+    // claims, whatever the page asked for: join under that name.
+    if (typeof body.name === "string" && body.name !== name) ui.name.value = name = body.name;
+    return body.token;
+  }
   if (body.type === "urn:durable-patterns:problem:tokens-disabled") {
     tokensEnabled = false;
     return null;
@@ -221,12 +236,16 @@ function welcome(message) {
   renderPeople();
   if (message.reset) announce("This room was cleared after being idle; it starts over.");
   setState("live");
+  // What was sent but never acknowledged (the history above acknowledged what it holds): sent
+  // again with the same clientIds, so a message the room had stored is not stored twice.
+  for (const [clientId, text] of outbox) socket?.send(JSON.stringify({ type: "message", text, clientId }));
 }
 
 /** Shows messages in id order, skipping any already shown. */
 function addMessages(messages) {
   const atBottom = ui.log.scrollHeight - ui.log.scrollTop - ui.log.clientHeight < 40;
   for (const message of messages) {
+    if (message.clientId !== undefined) outbox.delete(message.clientId); // acknowledged
     if (shown.has(message.id)) continue;
     shown.add(message.id);
     const item = renderMessage(message);
@@ -303,9 +322,21 @@ function send(event) {
   const text = ui.text.value.trim();
   if (!text) return;
   if (text.length > TEXT_MAX) return showError(`Messages are at most ${TEXT_MAX} characters.`);
+  // The room's other rules, checked here too: a message it refuses would stay in the outbox.
+  if (
+    [...text].some((char) => (char < " " && char !== "\n" && char !== "\t") || char === "\u007f") ||
+    !text.isWellFormed()
+  ) {
+    return showError("Messages cannot contain control characters.");
+  }
   if (socket?.readyState !== WebSocket.OPEN) return showError("Not connected; your message is still here.");
   showError("");
-  socket.send(JSON.stringify({ type: "message", text }));
+  // 128 random bits; getRandomValues also works where randomUUID does not (plain http).
+  const clientId = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join(
+    "",
+  );
+  outbox.set(clientId, text);
+  socket.send(JSON.stringify({ type: "message", text, clientId }));
   ui.text.value = "";
   resizeComposer();
 }

@@ -17,6 +17,7 @@ import {
   type Migration,
 } from "@durable-patterns/shared";
 import {
+  CLIENT_ID_WINDOW_MS,
   CLIENT_MESSAGE_TYPES,
   ClientMessage,
   IDLE_PURGE_MS,
@@ -53,6 +54,14 @@ const migrations: Migration[] = [
             at INTEGER NOT NULL
           );`,
   },
+  {
+    name: "message client ids",
+    // The clientId of a message, for safe resends (see webSocketMessage). The index is partial:
+    // a message without a clientId has no entry in it and still writes one row; one with a
+    // clientId writes two (the row and its index entry), and a resend is found by reading one.
+    sql: `ALTER TABLE messages ADD COLUMN client_id TEXT;
+          CREATE INDEX messages_client_id ON messages (client_id) WHERE client_id IS NOT NULL;`,
+  },
 ];
 
 /** What each socket carries through hibernation. */
@@ -61,15 +70,16 @@ interface Session {
   rate: RateState;
 }
 
-interface MessageRow extends Record<string, number | string> {
+interface MessageRow extends Record<string, number | string | null> {
   id: number;
   userId: string;
   name: string;
   text: string;
   at: number;
+  clientId: string | null;
 }
 
-const MESSAGE_COLUMNS = "id, user_id AS userId, name, text, at";
+const MESSAGE_COLUMNS = "id, user_id AS userId, name, text, at, client_id AS clientId";
 
 type RoomQueue = AlarmQueue<{ purge: () => void }>;
 
@@ -185,12 +195,29 @@ export class ChatRoom extends DurableObject<Env> {
     if (!frame.ok) return rejectFrame(ws, frame);
     this.open();
     this.purgeDue = false;
+    const { text, clientId } = frame.data;
+    // A resend: the original was stored (its acknowledgement may have been lost in a crash or a
+    // drop). It is answered to the sender alone with the original message, the same id, and
+    // nothing is stored or broadcast; the others had it already (or get it on their resume).
+    // The lookup and the insert below are synchronous: no resend can slip in between.
+    if (clientId !== undefined) {
+      const original = this.sql.one<MessageRow>(
+        `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE client_id = ? AND at > ? ORDER BY id DESC LIMIT 1`,
+        clientId,
+        now - CLIENT_ID_WINDOW_MS,
+      );
+      if (original) {
+        sendJson(ws, { type: "message", ...toMessage(original) } satisfies ServerMessage);
+        return;
+      }
+    }
     const stored = this.sql.one<MessageRow>(
-      `INSERT INTO messages (user_id, name, text, at) VALUES (?, ?, ?, ?) RETURNING ${MESSAGE_COLUMNS}`,
+      `INSERT INTO messages (user_id, name, text, at, client_id) VALUES (?, ?, ?, ?, ?) RETURNING ${MESSAGE_COLUMNS}`,
       session.user.id,
       session.user.name,
-      frame.data.text,
+      text,
       now,
+      clientId ?? null,
     )!;
     broadcast(this.ctx, { type: "message", ...toMessage(stored) } satisfies ServerMessage);
   }
@@ -345,5 +372,7 @@ export class ChatRoom extends DurableObject<Env> {
 const encoder = new TextEncoder();
 
 function toMessage(row: MessageRow): ChatMessage {
-  return { id: row.id, userId: row.userId, name: row.name, text: row.text, at: row.at };
+  const message: ChatMessage = { id: row.id, userId: row.userId, name: row.name, text: row.text, at: row.at };
+  if (row.clientId !== null) message.clientId = row.clientId;
+  return message;
 }

@@ -18,6 +18,7 @@ import {
   requireWebSocket,
 } from "@durable-patterns/shared";
 import { HistoryQuery, JoinQuery, TokenBody } from "./protocol";
+import { jwtConfig, verifyIdentity } from "./identity";
 import { issueToken, tokenHolder } from "./tokens";
 
 export { ChatRoom } from "./chat-room-object";
@@ -36,11 +37,96 @@ function room(env: Env, name: string) {
 interface Secrets {
   /** Optional. Set, every route of a room needs a token for that room; unset or empty, rooms are open. */
   CHAT_SECRET?: string;
+  /**
+   * Needed with CHAT_SECRET: the credential of the backend that issues tokens (after its own login),
+   * sent as `Authorization: Bearer <CHAT_ISSUER_SECRET>` to `POST .../tokens`. Unset or empty while
+   * CHAT_SECRET is set and no identity-provider JWT is configured (the `CHAT_JWKS_URL`,
+   * `CHAT_JWT_ISSUER`, `CHAT_JWT_AUDIENCE` vars), nobody can issue a token (503): auth fails closed.
+   */
+  CHAT_ISSUER_SECRET?: string;
 }
 
 function chatSecret(env: Env): string | undefined {
   return (env as Env & Secrets).CHAT_SECRET || undefined;
 }
+
+function issuerSecret(env: Env): string | undefined {
+  return (env as Env & Secrets).CHAT_ISSUER_SECRET || undefined;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Whether `presented` equals `expected`, in time that depends on neither where they differ nor
+ * their lengths: both are hashed with SHA-256 first, and the digests compared with
+ * `timingSafeEqual` (as apps/rate-limiter/src/auth.ts does).
+ */
+async function sameSecret(presented: string, expected: string): Promise<boolean> {
+  const [a, b] = await Promise.all(
+    [presented, expected].map((text) => crypto.subtle.digest("SHA-256", encoder.encode(text))),
+  );
+  return crypto.subtle.timingSafeEqual(a!, b!);
+}
+
+function issuerRefusal(detail: string, presented: boolean): ProblemError {
+  return new ProblemError(401, detail, {
+    type: problemType("unauthorized"),
+    headers: { "www-authenticate": `Bearer realm="chat-room-issuer"${presented ? ', error="invalid_token"' : ""}` },
+  });
+}
+
+function notConfigured(detail: string): ProblemError {
+  return new ProblemError(503, detail, { type: problemType("not-configured") });
+}
+
+/**
+ * Who may ask for a token, and in whose name. Two credentials, either or both configured:
+ *
+ * - `Authorization: Bearer <CHAT_ISSUER_SECRET>`: your backend, which decided who the person is
+ *   (its login) and vouches for the name in the body. Answers `"body"`.
+ * - a JWT from your identity provider (when `CHAT_JWKS_URL`, `CHAT_JWT_ISSUER` and
+ *   `CHAT_JWT_AUDIENCE` are set), in `Cf-Access-Jwt-Assertion` (what Cloudflare Access adds) or
+ *   as the bearer token: verified against the provider's keys, and the name is taken from its
+ *   claims, never from the body. Answers that name.
+ *
+ * Neither configured, nobody may (503): an unset secret never means "no auth". Anything else is a
+ * 401 before the body is read.
+ */
+async function authorizeIssuing(env: Env, headers: Headers): Promise<"body" | { name: string }> {
+  const expected = issuerSecret(env);
+  const jwt = jwtConfig(env);
+  if (jwt === "incomplete") {
+    throw notConfigured(
+      "Tokens cannot be issued: CHAT_JWKS_URL needs an https URL, CHAT_JWT_ISSUER and CHAT_JWT_AUDIENCE.",
+    );
+  }
+  if (!expected && !jwt) {
+    throw notConfigured(
+      "Tokens cannot be issued: this deployment has a CHAT_SECRET but no CHAT_ISSUER_SECRET (or JWT settings).",
+    );
+  }
+  const bearer = bearerToken(headers.get("authorization") ?? undefined);
+  if (expected && bearer !== undefined && (await sameSecret(bearer, expected))) return "body";
+  const assertion = jwt ? (headers.get("cf-access-jwt-assertion") ?? bearer) : undefined;
+  if (jwt && assertion !== undefined) {
+    const identity = await verifyIdentity(jwt, assertion);
+    if (identity.ok) return { name: identity.name };
+    if (identity.reason === "unavailable") throw notConfigured(identity.detail);
+    if (identity.reason === "no-name") {
+      throw new ProblemError(422, identity.detail, { type: problemType("identity-without-name") });
+    }
+    throw issuerRefusal(identity.detail, true);
+  }
+  throw issuerRefusal(
+    bearer === undefined
+      ? `Issuing a token needs the issuer's credential: Authorization: Bearer <${jwt ? "CHAT_ISSUER_SECRET or an identity JWT" : "CHAT_ISSUER_SECRET"}>.`
+      : "The issuer credential is not valid.",
+    bearer !== undefined,
+  );
+}
+
+/** Who each token request was authorized for (see the token route). */
+const issuing = new WeakMap<Request, "body" | { name: string }>();
 
 /** A 401 with the bearer challenge of RFC 6750 (`error="invalid_token"` when a token was sent). */
 function unauthorized(detail: string, presented: boolean): ProblemError {
@@ -103,20 +189,34 @@ const api = new Hono<{ Bindings: Env }>()
     const { before, limit } = c.req.valid("query");
     return c.json({ room: name, ...(await room(c.env, name).messages(before, limit)) });
   })
-  // The one route of a room that needs no token: it is where tokens come from. In a real product
-  // it sits behind your login and takes the name from the session; here anyone may ask, so it
-  // shows the mechanism, not an identity check. It never touches the object.
-  .post("/rooms/:room/tokens", roomParam, jsonBody(TokenBody), async (c) => {
-    const { room: name } = c.req.valid("param");
-    const { name: user } = c.req.valid("json");
-    const secret = chatSecret(c.env);
-    if (!secret) {
-      throw new ProblemError(404, "Tokens are off: this deployment has no CHAT_SECRET, so join without one.", {
-        type: problemType("tokens-disabled"),
-      });
-    }
-    return c.json(await issueToken(secret, name, user));
-  });
+  // The one route of a room that needs no room token: it is where tokens come from. Only the
+  // issuer (your backend, behind your login) may call it, with its own bearer credential; the name
+  // in the body is the one it vouches for. It never touches the object.
+  .post(
+    "/rooms/:room/tokens",
+    roomParam,
+    async (c, next) => {
+      // With tokens on, the credential is checked before the body is read: a caller who may not
+      // issue learns nothing from its validation. With tokens off, a body is validated as before
+      // and then answered 404.
+      if (chatSecret(c.env)) issuing.set(c.req.raw, await authorizeIssuing(c.env, c.req.raw.headers));
+      await next();
+    },
+    jsonBody(TokenBody),
+    async (c) => {
+      const { room: name } = c.req.valid("param");
+      const secret = chatSecret(c.env);
+      if (!secret) {
+        throw new ProblemError(404, "Tokens are off: this deployment has no CHAT_SECRET, so join without one.", {
+          type: problemType("tokens-disabled"),
+        });
+      }
+      // The issuer secret vouches for the name in the body; a JWT's own claims name its holder.
+      const authorized = issuing.get(c.req.raw)!;
+      const user = authorized === "body" ? c.req.valid("json").name : authorized.name;
+      return c.json({ ...(await issueToken(secret, name, user)), name: user }, 201);
+    },
+  );
 
 const app = new Hono<{ Bindings: Env }>().route("/api", api);
 app.onError(onError);

@@ -52,6 +52,20 @@ export const IDLE_PURGE_MS = 30 * 60_000;
  */
 export const PURGE_RETRY_MS = 5 * 60_000;
 
+/**
+ * How long a `clientId` is remembered: a message sent again with the clientId of one the room
+ * stored less than this long ago is answered with that message instead of being stored again.
+ * Longer than any reconnect of a page that is still open (and a room idle for 30 minutes is
+ * purged anyway, taking its clientIds with it).
+ */
+export const CLIENT_ID_WINDOW_MS = 24 * 60 * 60_000;
+
+/**
+ * A client's id for one message it sends, so that sending it again (after a drop, before the
+ * acknowledgement arrived) is safe: 1 to 64 characters of `A-Z a-z 0-9 _ -` (a UUID fits).
+ */
+export const ClientId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 characters of A-Z a-z 0-9 _ -");
+
 /** Whether `text` holds a C0 control character or DEL, other than those in `allowed`. */
 function hasControl(text: string, allowed = ""): boolean {
   for (const char of text) {
@@ -109,7 +123,7 @@ export const TokenBody = z.strictObject({ name: DisplayName });
 
 /** Messages a client may send over the WebSocket. */
 export const ClientMessage = z.discriminatedUnion("type", [
-  z.strictObject({ type: z.literal("message"), text: MessageText }),
+  z.strictObject({ type: z.literal("message"), text: MessageText, clientId: ClientId.optional() }),
 ]);
 export type ClientMessage = z.output<typeof ClientMessage>;
 export const CLIENT_MESSAGE_TYPES = ["message"] as const;
@@ -132,6 +146,8 @@ export interface ChatMessage {
   text: string;
   /** Epoch ms when the room stored it. */
   at: number;
+  /** The `clientId` it was sent with, if any: a sender recognises its acknowledgement by it. */
+  clientId?: string;
 }
 
 /** Messages the server sends over the WebSocket. */

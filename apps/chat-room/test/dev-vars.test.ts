@@ -24,13 +24,13 @@ describe(".dev.vars.example", () => {
   it("lists every secret the Worker reads (the keys of its Secrets interface), and nothing else", () => {
     const declared = /interface Secrets \{([^}]*)\}/.exec(source)?.[1] ?? "";
     const secrets = [...declared.matchAll(/^\s*([A-Z][A-Z0-9_]*)\??:/gm)].map((match) => match[1]);
-    expect(secrets).toEqual(["CHAT_SECRET"]);
+    expect(secrets).toEqual(["CHAT_SECRET", "CHAT_ISSUER_SECRET"]);
     expect(Object.keys(parse(example))).toEqual(secrets);
   });
 
   it("runs the Worker as it is: its CHAT_SECRET is empty, which leaves rooms open", async () => {
     const vars = parse(example);
-    expect(vars).toEqual({ CHAT_SECRET: "" });
+    expect(vars).toEqual({ CHAT_SECRET: "", CHAT_ISSUER_SECRET: "" });
     const room = uniqueRoom();
     const response = await worker.fetch(
       new Request(`https://chat.example/api/rooms/${room}/count`),

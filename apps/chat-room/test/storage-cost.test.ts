@@ -42,6 +42,20 @@ describe("storage cost per operation", () => {
     expect(measured).toEqual({ statements: 10, rowsRead: 10, rowsWritten: 10 });
   });
 
+  it("a message with a clientId looks it up first and writes its index entry: two rows written, one read", async () => {
+    const room = uniqueRoom();
+    const { client } = await join(room);
+    await say(client, "warm up");
+    const send = (clientId: string) => {
+      client.send({ type: "message", text: "hello", clientId });
+      return client.nextOf("message");
+    };
+    // The lookup finds nothing (no row read); the insert writes the row and its index entry.
+    expect(await cost(room, () => send("c-1"))).toEqual({ statements: 2, rowsRead: 1, rowsWritten: 2 });
+    // A resend is answered from the index: one row read, nothing written.
+    expect(await cost(room, () => send("c-1"))).toEqual({ statements: 1, rowsRead: 1, rowsWritten: 0 });
+  });
+
   it("an index on the messages table would double the rows written per message (why there is none)", async () => {
     const room = uniqueRoom();
     await join(room);

@@ -5,13 +5,16 @@
  */
 import { env } from "cloudflare:workers";
 import { createExecutionContext } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { SignJWT, exportJWK, generateKeyPair } from "jose";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import worker from "../src/index";
 import { TOKEN_TTL_SECONDS, issueToken, tokenHolder, verifyToken } from "../src/tokens";
 import { uniqueRoom } from "./helpers";
 
 const SECRET = "test-secret-do-not-use";
-const withSecret = { ...env, CHAT_SECRET: SECRET } as Env;
+/** The credential of the backend that issues tokens (after its own login), never the page's. */
+const ISSUER = "issuer-secret-do-not-use";
+const withSecret = { ...env, CHAT_SECRET: SECRET, CHAT_ISSUER_SECRET: ISSUER } as Env;
 
 function call(path: string, init?: RequestInit): Promise<Response> {
   return Promise.resolve(
@@ -19,13 +22,26 @@ function call(path: string, init?: RequestInit): Promise<Response> {
   );
 }
 
+/** `POST /api/rooms/:room/tokens {"name"}`, with `authorization` as given (none when undefined). */
+function requestToken(room: string, name: string, authorization?: string, env = withSecret) {
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (authorization !== undefined) headers.authorization = authorization;
+  return Promise.resolve(
+    worker.fetch(
+      new Request(`https://chat.example/api/rooms/${room}/tokens`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ name }),
+      }),
+      env,
+      createExecutionContext(),
+    ),
+  );
+}
+
 async function tokenFor(room: string, name: string) {
-  const response = await call(`/api/rooms/${room}/tokens`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ name }),
-  });
-  expect(response.status).toBe(200);
+  const response = await requestToken(room, name, `Bearer ${ISSUER}`);
+  expect(response.status).toBe(201);
   return response.json<{ token: string; expiresAt: string }>();
 }
 
@@ -77,6 +93,55 @@ describe("with CHAT_SECRET set", () => {
     expect(response.status).toBe(401);
     expect(response.headers.get("content-type")).toBe("application/problem+json");
     expect(await response.json()).toMatchObject({ type: "urn:durable-patterns:problem:invalid-token" });
+  });
+});
+
+describe("issuing a token (POST /api/rooms/:room/tokens) with CHAT_SECRET set", () => {
+  it("refuses to issue a token without the issuer's credential with 401", async () => {
+    const response = await requestToken(uniqueRoom(), "Ada");
+    expect(response.status).toBe(401);
+    expect(response.headers.get("content-type")).toBe("application/problem+json");
+    expect(response.headers.get("www-authenticate")).toBe('Bearer realm="chat-room-issuer"');
+    expect(await response.json()).toMatchObject({ status: 401, type: "urn:durable-patterns:problem:unauthorized" });
+  });
+
+  it.each([
+    ["a wrong secret", `Bearer not-the-issuer-secret`],
+    ["the issuer secret with a byte more", `Bearer ${ISSUER}x`],
+    ["the room secret", `Bearer ${SECRET}`],
+    ["a room token", "room-token"],
+    ["another scheme", `Basic ${ISSUER}`],
+  ])("refuses to issue a token for %s with 401", async (_, authorization) => {
+    const room = uniqueRoom();
+    const header =
+      authorization === "room-token" ? `Bearer ${(await issueToken(SECRET, room, "Ada")).token}` : authorization;
+    const response = await requestToken(room, "Ada", header);
+    expect(response.status).toBe(401);
+    expect(response.headers.get("www-authenticate")).toMatch(/^Bearer realm="chat-room-issuer"/);
+  });
+
+  it("issues a token for the name in the body with 201 to the issuer's credential", async () => {
+    const room = uniqueRoom();
+    const response = await requestToken(room, "Zoë 🦊", `Bearer ${ISSUER}`);
+    expect(response.status).toBe(201);
+    const { token } = await response.json<{ token: string }>();
+    expect(await tokenHolder(SECRET, room, token)).toBe("Zoë 🦊");
+  });
+
+  it("fails closed: with CHAT_SECRET but no CHAT_ISSUER_SECRET, nobody can issue a token (503)", async () => {
+    const noIssuer = { ...env, CHAT_SECRET: SECRET, CHAT_ISSUER_SECRET: "" } as Env;
+    for (const authorization of [undefined, "Bearer ", `Bearer ${SECRET}`, "Bearer undefined"]) {
+      const response = await requestToken(uniqueRoom(), "Ada", authorization, noIssuer);
+      expect(response.status).toBe(503);
+      expect(await response.json()).toMatchObject({ type: "urn:durable-patterns:problem:not-configured" });
+    }
+  });
+
+  it("answers 404 tokens-disabled without CHAT_SECRET, so local rooms stay open", async () => {
+    const open = { ...env, CHAT_SECRET: "", CHAT_ISSUER_SECRET: "" } as Env;
+    const response = await requestToken(uniqueRoom(), "Ada", undefined, open);
+    expect(response.status).toBe(404);
+    expect(await response.json()).toMatchObject({ type: "urn:durable-patterns:problem:tokens-disabled" });
   });
 });
 
@@ -174,5 +239,114 @@ describe("tokens", () => {
     const { token } = await issueToken(SECRET, "a", "b|c");
     expect(await verifyToken(SECRET, "a", "b|c", token)).toBe(true);
     expect(await verifyToken(SECRET, "a|b", "c", token)).toBe(false);
+  });
+});
+
+describe("issuing a token to a JWT from an identity provider (Cloudflare Access, OIDC)", () => {
+  // A provider of our own: a key pair generated here, its public half served as a JWKS by a
+  // stubbed fetch at CHAT_JWKS_URL, and JWTs signed with the private half. Each test file run has
+  // its own URL, since the Worker keeps the key set of a URL for the life of the isolate.
+  const JWKS_URL = `https://idp.example/${crypto.randomUUID()}/certs`;
+  const IDP = "https://idp.example";
+  const AUDIENCE = "chat-room-aud-tag";
+  const withJwt = {
+    ...withSecret,
+    CHAT_JWKS_URL: JWKS_URL,
+    CHAT_JWT_ISSUER: IDP,
+    CHAT_JWT_AUDIENCE: AUDIENCE,
+  } as unknown as Env;
+  let key: CryptoKey;
+  let otherKey: CryptoKey;
+  let jwksFetches = 0;
+
+  beforeAll(async () => {
+    const pair = await generateKeyPair("ES256", { extractable: true });
+    key = pair.privateKey;
+    otherKey = (await generateKeyPair("ES256")).privateKey;
+    const jwk = { ...(await exportJWK(pair.publicKey)), kid: "k1", alg: "ES256", use: "sig" };
+    const realFetch = globalThis.fetch;
+    vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+      const url = input instanceof Request ? input.url : String(input);
+      if (url !== JWKS_URL) return realFetch(input, init);
+      jwksFetches++;
+      return Response.json({ keys: [jwk] });
+    });
+  });
+  afterAll(() => vi.restoreAllMocks());
+
+  function jwt(claims: Record<string, unknown>, options: { signWith?: CryptoKey; exp?: string | number | null } = {}) {
+    const builder = new SignJWT({ iss: IDP, aud: AUDIENCE, ...claims })
+      .setProtectedHeader({ alg: "ES256", kid: "k1" })
+      .setIssuedAt();
+    if (options.exp !== null) builder.setExpirationTime(options.exp ?? "5m");
+    return builder.sign(options.signWith ?? key);
+  }
+
+  it("issues a token in the name from the JWT's claims, not the body's, with 201", async () => {
+    const room = uniqueRoom();
+    const response = await requestToken(room, "Mallory", `Bearer ${await jwt({ name: "Ada Lovelace" })}`, withJwt);
+    expect(response.status).toBe(201);
+    const body = await response.json<{ token: string; name: string }>();
+    expect(body.name).toBe("Ada Lovelace");
+    expect(await tokenHolder(SECRET, room, body.token)).toBe("Ada Lovelace");
+    expect(jwksFetches).toBeGreaterThan(0);
+  });
+
+  it("takes the JWT Cloudflare Access adds in Cf-Access-Jwt-Assertion, and the email when there is no name", async () => {
+    const room = uniqueRoom();
+    const assertion = await jwt({ email: "ada@example.com", sub: "u-1" });
+    const response = await worker.fetch(
+      new Request(`https://chat.example/api/rooms/${room}/tokens`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "cf-access-jwt-assertion": assertion },
+        body: JSON.stringify({ name: "Mallory" }),
+      }),
+      withJwt,
+      createExecutionContext(),
+    );
+    expect(response.status).toBe(201);
+    expect(await tokenHolder(SECRET, room, (await response.json<{ token: string }>()).token)).toBe("ada@example.com");
+  });
+
+  it.each([
+    ["signed with another key", () => jwt({ name: "Ada" }, { signWith: otherKey })],
+    ["from another issuer", async () => jwt({ name: "Ada", iss: "https://evil.example" })],
+    ["for another audience", async () => jwt({ name: "Ada", aud: "another-app" })],
+    ["expired", () => jwt({ name: "Ada" }, { exp: Math.floor(Date.now() / 1000) - 120 })],
+    ["without an expiry", () => jwt({ name: "Ada" }, { exp: null })],
+    [
+      "with alg none",
+      async () => {
+        const part = (value: unknown) => btoa(JSON.stringify(value)).replace(/=+$/, "");
+        const exp = Math.floor(Date.now() / 1000) + 300;
+        return `${part({ alg: "none" })}.${part({ name: "Ada", iss: IDP, aud: AUDIENCE, exp })}.`;
+      },
+    ],
+    ["that is not a JWT", async () => "not-a-jwt"],
+  ])("refuses a JWT %s with 401", async (_, make) => {
+    const response = await requestToken(uniqueRoom(), "Ada", `Bearer ${await make()}`, withJwt);
+    expect(response.status).toBe(401);
+    expect(response.headers.get("www-authenticate")).toBe('Bearer realm="chat-room-issuer", error="invalid_token"');
+    expect(await response.json()).toMatchObject({ type: "urn:durable-patterns:problem:unauthorized" });
+  });
+
+  it("refuses a valid JWT whose claims hold no usable name with 422", async () => {
+    const response = await requestToken(uniqueRoom(), "Ada", `Bearer ${await jwt({ sub: "u-1", name: "" })}`, withJwt);
+    expect(response.status).toBe(422);
+  });
+
+  it("still takes the issuer secret, with the name in the body", async () => {
+    const room = uniqueRoom();
+    const response = await requestToken(room, "Grace", `Bearer ${ISSUER}`, withJwt);
+    expect(response.status).toBe(201);
+    expect(await tokenHolder(SECRET, room, (await response.json<{ token: string }>()).token)).toBe("Grace");
+  });
+
+  it("fails closed on incomplete JWT settings (503), even with a valid JWT", async () => {
+    const incomplete = { ...withJwt, CHAT_JWT_AUDIENCE: "" } as unknown as Env;
+    const response = await requestToken(uniqueRoom(), "Ada", `Bearer ${await jwt({ name: "Ada" })}`, incomplete);
+    expect(response.status).toBe(503);
+    const plainHttp = { ...withJwt, CHAT_JWKS_URL: "http://idp.example/certs" } as unknown as Env;
+    expect((await requestToken(uniqueRoom(), "Ada", `Bearer ${ISSUER}`, plainHttp)).status).toBe(503);
   });
 });

@@ -169,6 +169,46 @@ describe("reconnecting", () => {
   });
 });
 
+describe("sending across a drop", () => {
+  /** Breaks Ada's connection and waits until the page is live again on a new one. */
+  async function dropAndReconnect(page) {
+    await page.evaluate(() => globalThis.outage.start());
+    await expectText(page.locator("#status"), /^Reconnecting/);
+    await page.evaluate(() => globalThis.outage.end());
+    await expectText(page.locator("#status"), "Live", { timeout: 30_000 });
+  }
+
+  it("sends again after a reconnect a message a dead connection swallowed, and it arrives once", async () => {
+    const room = uniqueRoom("retry");
+    await ada.addInitScript(simulateOutages);
+    const adaPage = await openRoom(ada, room, "Ada");
+    const gracePage = await openRoom(grace, room, "Grace");
+    // A connection that is dead without the browser knowing: what the page sends goes nowhere.
+    await adaPage.evaluate(() => globalThis.outage.blackhole());
+    await send(adaPage, "lost in transit");
+    await dropAndReconnect(adaPage);
+    await expectMessages(gracePage, ["lost in transit"]);
+    await expectMessages(adaPage, ["lost in transit"]);
+    assert.deepEqual(await api(`${room}/count`), { room, count: 1 });
+  });
+
+  it("stores and shows once a message whose acknowledgement was lost", async () => {
+    const room = uniqueRoom("acked");
+    await ada.addInitScript(simulateOutages);
+    const adaPage = await openRoom(ada, room, "Ada");
+    const gracePage = await openRoom(grace, room, "Grace");
+    // The message reaches the room, the acknowledgement never reaches the page.
+    await adaPage.evaluate(() => globalThis.outage.silence());
+    await send(adaPage, "stored, never acknowledged");
+    await expectMessages(gracePage, ["stored, never acknowledged"]);
+    await dropAndReconnect(adaPage);
+    await expectMessages(adaPage, ["stored, never acknowledged"]);
+    await send(adaPage, "next");
+    await expectMessages(gracePage, ["stored, never acknowledged", "next"]);
+    assert.deepEqual(await api(`${room}/count`), { room, count: 2 });
+  });
+});
+
 describe("joining", () => {
   it("refuses an invalid room name with a visible message", async () => {
     const page = await ada.newPage();

@@ -98,11 +98,13 @@ export async function expectText(locator, expected, { timeout = 10_000 } = {}) {
  * `outage.start()` closes open sockets and makes every new connection attempt fail its handshake,
  * as with an unreachable server, until `outage.end()`. `outage.silence()` keeps open sockets open
  * but drops everything they receive, like a half-open connection the browser has not noticed.
+ * `outage.blackhole()` does the same and also drops everything the page sends on them.
  */
 export function simulateOutages() {
   const Native = globalThis.WebSocket;
   const sockets = new Set();
   const silenced = new WeakSet();
+  const blackholed = new WeakSet();
   let down = false;
   globalThis.WebSocket = class extends Native {
     constructor(url, protocols) {
@@ -112,6 +114,9 @@ export function simulateOutages() {
       this.addEventListener("close", () => sockets.delete(this));
       // Registered before the page's own handler, so it can stop a message from reaching it.
       this.addEventListener("message", (event) => silenced.has(this) && event.stopImmediatePropagation());
+    }
+    send(data) {
+      if (!blackholed.has(this)) super.send(data);
     }
   };
   globalThis.outage = {
@@ -124,6 +129,12 @@ export function simulateOutages() {
     },
     silence() {
       for (const socket of sockets) silenced.add(socket);
+    },
+    blackhole() {
+      for (const socket of sockets) {
+        silenced.add(socket);
+        blackholed.add(socket);
+      }
     },
   };
 }
