@@ -116,24 +116,47 @@ const parsed = new WeakMap<object, ReadonlyMap<string, Policy>>();
  * @throws {PolicyConfigError} naming each bad entry and field.
  */
 export function namedPolicies(config: unknown): ReadonlyMap<string, Policy> {
-  if (config === undefined || config === null) return new Map();
-  if (typeof config === "object" && parsed.has(config)) return parsed.get(config)!;
+  return parseConfigVar(
+    "POLICIES",
+    config,
+    PoliciesConfig,
+    PolicyConfigError,
+    parsed,
+    (data) => new Map(Object.entries(data).map(([name, p]) => [name, resolved(name, p)])),
+  );
+}
+
+/**
+ * Reads a JSON configuration variable (`wrangler.jsonc` gives an object, `.dev.vars` or the
+ * dashboard a string) through `schema`, builds what it configures, and caches it per object.
+ * Absent, it builds from `{}`; invalid, it throws `Failure` naming the variable and each bad field.
+ */
+export function parseConfigVar<Schema extends z.ZodType, Built>(
+  name: string,
+  config: unknown,
+  schema: Schema,
+  Failure: new (message: string) => Error,
+  cache: WeakMap<object, Built>,
+  build: (data: z.output<Schema>) => Built,
+): Built {
+  if (config === undefined || config === null) return build({} as z.output<Schema>);
+  if (typeof config === "object" && cache.has(config)) return cache.get(config)!;
   let value: unknown = config;
   if (typeof config === "string") {
     try {
       value = JSON.parse(config) as unknown;
     } catch {
-      throw new PolicyConfigError("POLICIES is not valid JSON.");
+      throw new Failure(`${name} is not valid JSON.`);
     }
   }
-  const result = PoliciesConfig.safeParse(value);
+  const result = schema.safeParse(value);
   if (!result.success) {
-    const problems = result.error.issues.map((i) => `${i.path.map(String).join(".") || "POLICIES"}: ${i.message}`);
-    throw new PolicyConfigError(`POLICIES is invalid: ${problems.join("; ")}`);
+    const problems = result.error.issues.map((i) => `${i.path.map(String).join(".") || name}: ${i.message}`);
+    throw new Failure(`${name} is invalid: ${problems.join("; ")}`);
   }
-  const policies = new Map(Object.entries(result.data).map(([name, p]) => [name, resolved(name, p)]));
-  if (typeof config === "object") parsed.set(config, policies);
-  return policies;
+  const built = build(result.data);
+  if (typeof config === "object") cache.set(config, built);
+  return built;
 }
 
 /** A policy reference in a request: a configured name, or a policy inline. */

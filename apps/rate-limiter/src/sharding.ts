@@ -22,7 +22,7 @@
  * ```
  */
 import { z } from "zod";
-import { capacity, type Policy } from "./policy";
+import { capacity, parseConfigVar, type Policy } from "./policy";
 import type { PolicyQuota } from "./protocol";
 
 /** The most objects one sharded key may be spread over. */
@@ -52,31 +52,16 @@ interface ShardTable {
 const parsed = new WeakMap<object, ShardTable>();
 
 function table(config: unknown): ShardTable {
-  if (config === undefined || config === null) return { exact: new Map(), prefixes: [] };
-  if (typeof config === "object" && parsed.has(config)) return parsed.get(config)!;
-  let value: unknown = config;
-  if (typeof config === "string") {
-    try {
-      value = JSON.parse(config) as unknown;
-    } catch {
-      throw new ShardConfigError("SHARDS is not valid JSON.");
-    }
-  }
-  const result = ShardsConfig.safeParse(value);
-  if (!result.success) {
-    const problems = result.error.issues.map((i) => `${i.path.map(String).join(".") || "SHARDS"}: ${i.message}`);
-    throw new ShardConfigError(`SHARDS is invalid: ${problems.join("; ")}`);
-  }
-  const entries = Object.entries(result.data);
-  const shards: ShardTable = {
-    exact: new Map(entries.filter(([pattern]) => !pattern.endsWith("*"))),
-    prefixes: entries
-      .filter(([pattern]) => pattern.endsWith("*"))
-      .map(([pattern, count]) => [pattern.slice(0, -1), count] as const)
-      .sort(([a], [b]) => b.length - a.length),
-  };
-  if (typeof config === "object") parsed.set(config, shards);
-  return shards;
+  return parseConfigVar("SHARDS", config, ShardsConfig, ShardConfigError, parsed, (data) => {
+    const entries = Object.entries(data);
+    return {
+      exact: new Map(entries.filter(([pattern]) => !pattern.endsWith("*"))),
+      prefixes: entries
+        .filter(([pattern]) => pattern.endsWith("*"))
+        .map(([pattern, count]) => [pattern.slice(0, -1), count] as const)
+        .sort(([a], [b]) => b.length - a.length),
+    };
+  });
 }
 
 /**
