@@ -12,7 +12,7 @@
  * runner turns that into an alarm-queue task and the next run replays from the top.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import type { Sql, SqlValue } from "@durable-patterns/shared";
+import { withDeadline, type Sql, type SqlValue } from "@durable-patterns/shared";
 import type {
   AttemptInfo,
   RetryConfig,
@@ -752,21 +752,14 @@ async function runAttempt<T>(
 ): Promise<T> {
   const ms = toMilliseconds(timeout ?? DEFAULT_STEP_TIMEOUT_MS);
   const controller = new AbortController();
-  let timer: ReturnType<typeof setTimeout> | undefined;
   // A guard on this live attempt, not scheduled work: if the object dies, the alarm queue reruns
-  // the step anyway. Cleared as soon as the attempt settles, so it never keeps the object awake.
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const error = new StepTimeoutError(name, ms);
-      controller.abort(error);
-      reject(error);
-    }, ms);
-  });
-  try {
-    return await Promise.race([Promise.resolve().then(() => fn({ attempt, signal: controller.signal })), expired]);
-  } finally {
-    if (timer !== undefined) clearTimeout(timer);
-  }
+  // the step anyway.
+  return withDeadline(
+    Promise.resolve().then(() => fn({ attempt, signal: controller.signal })),
+    ms,
+    controller,
+    () => new StepTimeoutError(name, ms),
+  );
 }
 
 /** Reads a duration of a call, refused with an InvalidStepError when unreadable or over 365 days. */

@@ -32,6 +32,7 @@
  * }
  * ```
  */
+import { withDeadline } from "./deadline";
 import { migrate } from "./migrations";
 import { Sql } from "./sql";
 import { AlarmQueueError, PayloadTooLargeError, TaskTimeoutError } from "./alarm-queue/errors";
@@ -666,7 +667,9 @@ export class AlarmQueue<H extends HandlerMap> {
         this.complete(row, cutoff);
       });
       if (pending) {
-        await this.within(pending, this.timeouts[row.name] ?? this.timeoutMs, row.name, controller);
+        const ms = this.timeouts[row.name] ?? this.timeoutMs;
+        // A handler that settles after its timeout changes nothing: its attempt was counted.
+        await withDeadline(pending, ms, controller, () => new TaskTimeoutError(row.name, ms));
         this.complete(row, cutoff);
       }
     } catch (error) {
@@ -679,25 +682,6 @@ export class AlarmQueue<H extends HandlerMap> {
     this.changes.count += 1;
     report.succeeded += 1;
     return !pending && !guarded;
-  }
-
-  /** Settles with `promise`, or rejects with a TaskTimeoutError (aborting the handler's signal) after `ms`. */
-  private async within(promise: PromiseLike<unknown>, ms: number, name: string, controller: AbortController) {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const error = new TaskTimeoutError(name, ms);
-        controller.abort(error);
-        reject(error);
-      }, ms);
-    });
-    // A handler that settles after its timeout changes nothing: its attempt was already counted.
-    Promise.resolve(promise).catch(() => {});
-    try {
-      return await Promise.race([promise, timeout]);
-    } finally {
-      if (timer !== undefined) clearTimeout(timer);
-    }
   }
 
   /**

@@ -1,4 +1,5 @@
 export * from "./alarm-queue";
+export * from "./deadline";
 export * from "./http";
 export * from "./migrations";
 export * from "./sockets";
