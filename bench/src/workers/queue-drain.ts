@@ -29,7 +29,6 @@ export class QueueDrain extends DurableObject<object> {
     const report = await this.queue.run();
     return {
       ran: report.ran,
-      pending: this.pending(),
       report: { rowsRead: report.rowsRead, rowsWritten: report.rowsWritten },
     };
   }
