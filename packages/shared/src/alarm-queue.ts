@@ -610,6 +610,10 @@ export class AlarmQueue<H extends HandlerMap> {
       report.nextAlarm = this.arm(this.state(), undefined, true);
     } catch (error) {
       this.runCutoff = null;
+      // Another request deleted the object's storage while this run awaited (an app's purge with
+      // deleteAll(), which also clears the alarm): no task is pending any more, so the run is over,
+      // not failed. A retry would only fail again.
+      if (!this.tablesExist()) return { ...report, nextAlarm: null };
       // Best effort: whatever is pending stays armed even when the run itself failed (its final
       // arming included: the alarm that invoked it may be spent).
       try {
@@ -746,6 +750,17 @@ export class AlarmQueue<H extends HandlerMap> {
       this.onDeadLetter(toDeadLetter(letter));
     } catch (error) {
       console.error("alarm-queue: the onDeadLetter hook threw", error);
+    }
+  }
+
+  /** Whether the queue's tables are still there (a statement that reads no row). */
+  private tablesExist(): boolean {
+    try {
+      this.storage.sql.exec("SELECT 1 FROM _alarm_queue_state LIMIT 0");
+      return true;
+    } catch (error) {
+      if (String(error).includes("no such table")) return false;
+      throw error;
     }
   }
 

@@ -73,6 +73,30 @@ describe("task identity", () => {
   });
 });
 
+describe("storage deleted under a run", () => {
+  it("ends a run quietly when another request deletes the object's storage while a handler awaits", async () => {
+    const stub = fixture("purged-mid-run");
+    await stub.schedule("gated", { label: "slow" }, { at: T0 + HOUR });
+    await stub.schedule("record", { label: "behind" }, { at: T0 + HOUR + 1 });
+    await stub.setNow(T0 + HOUR + 1);
+    const running = runInDurableObject(stub, (instance: AlarmFixture) => instance.queue.run());
+    await until(() => stub.waiting("slow"));
+    // An app's purge (a reset, an idle room) from another request, while the handler awaits I/O.
+    await runInDurableObject(stub, (_instance, ctx) => ctx.storage.deleteAll());
+    await stub.release("slow");
+
+    // Not a failure for the platform to retry: nothing is pending any more, and nothing came back.
+    expect(await running).toMatchObject({ ran: 1, nextAlarm: null });
+    const tables = await runInDurableObject(stub, (_instance, ctx) =>
+      ctx.storage.sql
+        .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE name LIKE '_alarm_queue%'")
+        .toArray(),
+    );
+    expect(tables).toEqual([]);
+    expect(await stub.platformAlarm()).toBeNull();
+  });
+});
+
 describe("a task that crashes the object", () => {
   it("is counted on the platform's retries, dead-lettered after maxAttempts, and the tasks behind it run", async () => {
     const stub = fixture("crash-loop");
