@@ -10,6 +10,7 @@
  * `fcRuns` cases with the seed `fcSeed`; replay a failure with
  * `FC_SEED=<seed> FC_RUNS=<runs> pnpm --filter chat-room test test/interleavings.test.ts`.
  */
+import { injectDeleteAllFault } from "@durable-patterns/shared/testing";
 import { runInDurableObject } from "cloudflare:test";
 import fc from "fast-check";
 import { afterAll, describe, expect, inject, it } from "vitest";
@@ -53,8 +54,7 @@ function tune(room: string): Promise<void> {
     const storage = state.storage;
     if (wrapped.has(storage)) return;
     wrapped.add(storage);
-    const deleteAll = storage.deleteAll.bind(storage);
-    storage.deleteAll = (options) => (faults.delete(room) ? Promise.reject(new Error(INJECTED)) : deleteAll(options));
+    injectDeleteAllFault(storage, () => faults.delete(room), INJECTED);
   });
 }
 

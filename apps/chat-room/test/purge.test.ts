@@ -7,6 +7,7 @@
  * still idle and comes back later if not. These tests set the room's clock and run the alarm by
  * hand (`runDurableObjectAlarm`) instead of waiting 30 real minutes.
  */
+import { injectDeleteAllFault, once } from "@durable-patterns/shared/testing";
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { ChatRoom } from "../src/chat-room-object";
@@ -145,15 +146,7 @@ describe("idle purge", () => {
  * patch until it is evicted; only the first call after this one fails.
  */
 function failNextDeleteAll(room: string) {
-  return runInDurableObject(roomStub(room), (_instance, state) => {
-    const deleteAll = state.storage.deleteAll.bind(state.storage);
-    let failed = false;
-    state.storage.deleteAll = (options) => {
-      if (failed) return deleteAll(options);
-      failed = true;
-      return Promise.reject(new Error("injected: deleteAll failed"));
-    };
-  });
+  return runInDurableObject(roomStub(room), (_instance, state) => injectDeleteAllFault(state.storage, once()));
 }
 
 /** Calls the object's alarm() as the platform does: first run, or a retry after a failed one. */

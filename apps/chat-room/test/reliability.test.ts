@@ -7,6 +7,7 @@
  * with the seed `fcSeed`, printed below, so any failure can be replayed:
  * `FC_SEED=<seed> FC_RUNS=<runs> pnpm --filter chat-room test test/reliability.test.ts`.
  */
+import { injectDeleteAllFault } from "@durable-patterns/shared/testing";
 import { abortAllDurableObjects, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -529,8 +530,7 @@ function tune(room: string, now: number): Promise<void> {
     const storage = state.storage;
     if (wrapped.has(storage)) return;
     wrapped.add(storage);
-    const deleteAll = storage.deleteAll.bind(storage);
-    storage.deleteAll = (options) => (faults.delete(room) ? Promise.reject(new Error(INJECTED)) : deleteAll(options));
+    injectDeleteAllFault(storage, () => faults.delete(room), INJECTED);
   });
 }
 

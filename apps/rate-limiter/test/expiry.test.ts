@@ -7,6 +7,7 @@
  * Alarms are run by hand (runDurableObjectAlarm) with the object's clock moved, because
  * workerd's clock does not advance by itself in tests.
  */
+import { injectDeleteAllFault, once } from "@durable-patterns/shared/testing";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { RateLimiter } from "../src/rate-limiter-object";
@@ -39,14 +40,9 @@ function storage(key: string) {
 
 /** Makes the key's next `deleteAll()` fail (once), as a storage fault would. */
 function failNextDeleteAll(key: string) {
-  return runInDurableObject(stub(key), (_limiter: RateLimiter, state) => {
-    const storage = state.storage as { deleteAll: DurableObjectStorage["deleteAll"] };
-    const deleteAll = storage.deleteAll.bind(state.storage);
-    storage.deleteAll = async () => {
-      storage.deleteAll = deleteAll;
-      throw new Error("injected: deleteAll() failed");
-    };
-  });
+  return runInDurableObject(stub(key), (_limiter: RateLimiter, state) =>
+    injectDeleteAllFault(state.storage, once(), "injected: deleteAll() failed"),
+  );
 }
 
 /** Runs the alarm as the platform does; returns its error message, or null when it succeeded. */

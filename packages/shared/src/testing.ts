@@ -52,3 +52,35 @@ export async function socketClient(response: Response): Promise<SocketClient> {
     send: (message) => socket.send(typeof message === "string" ? message : JSON.stringify(message)),
   };
 }
+
+/**
+ * Makes `storage.deleteAll()` fail as a storage fault would: each call asks `fails()`, and when it
+ * answers true the call rejects with `message` and deletes nothing; otherwise the real call runs.
+ * For tests of purges that must stay scheduled until `deleteAll()` has succeeded. Patch each
+ * storage object once (an evicted or crashed object gets a new one).
+ *
+ * @example
+ * ```ts
+ * await runInDurableObject(stub, (_object, state) => {
+ *   injectDeleteAllFault(state.storage, once()); // the next call fails, once
+ * });
+ * ```
+ */
+export function injectDeleteAllFault(
+  storage: DurableObjectStorage,
+  fails: () => boolean,
+  message = "injected: deleteAll failed",
+): void {
+  const deleteAll = storage.deleteAll.bind(storage);
+  storage.deleteAll = (options) => (fails() ? Promise.reject(new Error(message)) : deleteAll(options));
+}
+
+/** A `fails` for {@link injectDeleteAllFault}: true once, for the first call, then false. */
+export function once(): () => boolean {
+  let armed = true;
+  return () => {
+    const fail = armed;
+    armed = false;
+    return fail;
+  };
+}
