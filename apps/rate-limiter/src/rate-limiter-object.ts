@@ -89,7 +89,7 @@ export class RateLimiter extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = new Sql(ctx.storage);
-    this.schema = this.hasTable("quota");
+    this.schema = this.sql.hasTable("quota");
     // A key with state gets new migrations at once; a key without gets its tables with its first write.
     if (this.schema) migrate(ctx.storage, migrations);
     answerPings(ctx);
@@ -212,7 +212,7 @@ export class RateLimiter extends DurableObject<Env> {
    */
   override async alarm(info?: AlarmInvocationInfo): Promise<void> {
     // Nothing was ever scheduled here (or it was purged): constructing the queue would create its tables.
-    if (!this.scheduler && !this.hasTable("_alarm_queue_state")) return;
+    if (!this.scheduler && !AlarmQueue.exists(this.sql)) return;
     await this.queue.run(info);
     // Checked synchronously right before the purge: nothing live may be deleted.
     if (this.live() === null) await this.purge();
@@ -240,11 +240,11 @@ export class RateLimiter extends DurableObject<Env> {
    * holds nothing is not touched. Sockets are not storage: watchers stay connected.
    */
   private async purge(): Promise<void> {
-    if (!this.schema && !this.scheduler && !this.hasTable("_alarm_queue_state")) return;
+    if (!this.schema && !this.scheduler && !AlarmQueue.exists(this.sql)) return;
     await this.ctx.storage.deleteAll();
     this.scheduler = undefined;
     // Probed, not assumed: a write that got in while deleteAll() was pending must not be ignored.
-    this.schema = this.hasTable("quota");
+    this.schema = this.sql.hasTable("quota");
   }
 
   /**
@@ -262,20 +262,6 @@ export class RateLimiter extends DurableObject<Env> {
   private load(name: string): QuotaRow | null {
     // No table, no row: a key never written reads nothing (and creates nothing).
     return this.schema ? this.sql.one<QuotaRow>("SELECT * FROM quota WHERE name = ?", name) : null;
-  }
-
-  /**
-   * Whether table `name` exists, asked with a statement that reads nothing (sqlite_master has no
-   * index by name: a lookup there would read every row of the schema on each construction).
-   */
-  private hasTable(name: "quota" | "_alarm_queue_state"): boolean {
-    try {
-      this.sql.run(`SELECT 1 FROM ${name} LIMIT 0`);
-      return true;
-    } catch (error) {
-      if (String(error).includes("no such table")) return false;
-      throw error;
-    }
   }
 
   /**

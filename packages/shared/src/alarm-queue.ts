@@ -264,6 +264,7 @@ const ARMED_GRACE_MS = 60_000;
 /** How many due rows one statement of a run reads at most: bounded by bytes so payloads fit in memory. */
 const BATCH_READ_BYTES = 8 * 1024 * 1024;
 const encoder = new TextEncoder();
+const QUEUE_STATE_TABLE = "_alarm_queue_state";
 
 /**
  * Counts changes to the pending tasks made through any queue on a storage, so a run knows when the
@@ -319,6 +320,15 @@ export class AlarmQueue<H extends HandlerMap> {
   // The running batch's cutoff: arming waits for the end of the run, and tasks scheduled during
   // the run are due after it (see prepare()).
   private runCutoff: number | null = null;
+
+  /**
+   * Whether the queue's tables exist in this storage (reads no row): an object that creates its
+   * queue lazily, and deletes everything when it purges, asks before constructing one, since
+   * constructing creates the tables.
+   */
+  static exists(sql: Sql): boolean {
+    return sql.hasTable(QUEUE_STATE_TABLE);
+  }
 
   constructor(ctx: Pick<DurableObjectState, "storage">, options: AlarmQueueOptions<H>) {
     this.storage = ctx.storage;
@@ -613,7 +623,7 @@ export class AlarmQueue<H extends HandlerMap> {
       // Another request deleted the object's storage while this run awaited (an app's purge with
       // deleteAll(), which also clears the alarm): no task is pending any more, so the run is over,
       // not failed. A retry would only fail again.
-      if (!this.tablesExist()) return { ...report, nextAlarm: null };
+      if (!AlarmQueue.exists(this.sql)) return { ...report, nextAlarm: null };
       // Best effort: whatever is pending stays armed even when the run itself failed (its final
       // arming included: the alarm that invoked it may be spent).
       try {
@@ -750,17 +760,6 @@ export class AlarmQueue<H extends HandlerMap> {
       this.onDeadLetter(toDeadLetter(letter));
     } catch (error) {
       console.error("alarm-queue: the onDeadLetter hook threw", error);
-    }
-  }
-
-  /** Whether the queue's tables are still there (a statement that reads no row). */
-  private tablesExist(): boolean {
-    try {
-      this.storage.sql.exec("SELECT 1 FROM _alarm_queue_state LIMIT 0");
-      return true;
-    } catch (error) {
-      if (String(error).includes("no such table")) return false;
-      throw error;
     }
   }
 

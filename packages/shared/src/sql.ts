@@ -59,6 +59,22 @@ export class Sql {
     return this.query<T>(query, ...bindings).rows[0] ?? null;
   }
 
+  /**
+   * Whether table `name` exists, asked with a statement that reads no row (sqlite_master has no
+   * index by name: a lookup there reads every row of the schema). For objects that create their
+   * tables on first write and delete them with their state.
+   */
+  hasTable(name: string): boolean {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new TypeError(`"${name}" is not a table name.`);
+    try {
+      this.run(`SELECT 1 FROM ${name} LIMIT 0`);
+      return true;
+    } catch (error) {
+      if (String(error).includes("no such table")) return false;
+      throw error;
+    }
+  }
+
   /** Runs a statement for its effect and returns its cost. */
   run(query: string, ...bindings: SqlValue[]): SqlCost {
     const { rowsRead, rowsWritten } = this.query(query, ...bindings);

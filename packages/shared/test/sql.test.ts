@@ -77,6 +77,27 @@ describe("the cost of one statement", () => {
   });
 });
 
+describe("asking whether a table exists", () => {
+  it("answers true and false with a statement that reads no row", async () => {
+    const object = await objectWithNotes();
+    const before = await object.meter();
+    expect([await object.hasTable("notes"), await object.hasTable("missing")]).toEqual([true, false]);
+    const after = await object.meter();
+    // The probe of a missing table fails in the runtime before it is a statement the meter sees.
+    expect({ statements: after.statements - before.statements, rowsRead: after.rowsRead - before.rowsRead }).toEqual({
+      statements: 1,
+      rowsRead: 0,
+    });
+  });
+
+  it("refuses a name that is not a plain identifier", async () => {
+    const object = await objectWithNotes();
+    const error = await object.hasTable("notes; DROP TABLE notes").catch((thrown: unknown) => thrown);
+    expect(String(error)).toContain('"notes; DROP TABLE notes" is not a table name.');
+    expect(await object.hasTable("notes")).toBe(true);
+  });
+});
+
 describe("the meter", () => {
   it("adds up the statements and rows of every call since the object started", async () => {
     const object = await objectWithNotes();
