@@ -41,8 +41,30 @@ import { decodeJson, encodeOutput, loadOutputJson, storeOutput } from "./step-ou
 
 /** Retries when a step says nothing: 5 retries, 10 s, doubling, up to 10 % jitter (Cloudflare Workflows' defaults). */
 export const DEFAULT_RETRIES: RetryConfig = { limit: 5, delay: 10_000, backoff: "exponential", jitter: 0.1 };
-/** Longest one attempt may run when a step says nothing. */
+/**
+ * Longest one attempt may run: the default, and the most a step may ask for. One alarm invocation
+ * may run 15 minutes; a step attempt that starts near the end of a run's budget must still end
+ * inside it (see {@link DEFAULT_RUN_BUDGET}).
+ */
 export const DEFAULT_STEP_TIMEOUT_MS = 10 * 60_000;
+export const MAX_STEP_TIMEOUT_MS = DEFAULT_STEP_TIMEOUT_MS;
+
+/**
+ * How much work one run does before it yields: no step attempt starts once `attempts` attempts
+ * started in this run, or `ms` have passed since it began; the run ends with the instance still
+ * `running` and the next alarm continues it (replaying what is stored). So an invocation ends by
+ * `ms` plus one step attempt (10 minutes at most), under the 15 minutes the platform allows, and
+ * the engine's own CPU per invocation stays bounded (about 0.2 ms per step, so 1,000 attempts is
+ * well under the 30 s CPU limit). The cost of a yield is one alarm and one replay of the stored
+ * steps.
+ */
+export const DEFAULT_RUN_BUDGET: RunBudget = { attempts: 1_000, ms: 60_000 };
+
+/** See {@link DEFAULT_RUN_BUDGET}. */
+export interface RunBudget {
+  attempts: number;
+  ms: number;
+}
 /** How long `waitForEvent` waits when it says nothing. */
 export const DEFAULT_EVENT_TIMEOUT_MS = 24 * 3_600_000;
 /** Largest workflow output: it is one column of the instance row. */
@@ -79,12 +101,14 @@ export interface ReplayHost {
   stepChanged(seq: number): void;
   /** Resolves once every write so far is durable (`ctx.storage.sync()`). */
   flush(): Promise<void>;
+  /** When the run yields to the next alarm. */
+  readonly budget: RunBudget;
 }
 
 /** How a run ended. */
 export type ReplayOutcome =
   | { kind: "complete"; output: string | null }
-  | { kind: "suspended"; wakeAt: number }
+  | { kind: "suspended"; wakeAt: number; yielded: boolean }
   | { kind: "errored"; error: InstanceError }
   | { kind: "interrupted" };
 
@@ -209,6 +233,10 @@ export class Replay implements WorkflowStep {
   private refusal: UnsupportedPatternError | null = null;
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly undos: Undo[] = [];
+  /** The run's budget spent so far, and whether it ran out (the run yields, it does not wait). */
+  private startedAt = 0;
+  private attemptsStarted = 0;
+  private yielded = false;
 
   constructor(
     private readonly host: ReplayHost,
@@ -217,6 +245,7 @@ export class Replay implements WorkflowStep {
 
   /** Runs `workflow` from the top until it completes, fails or suspends. */
   async execute<P>(workflow: Workflow<P, unknown>, params: P, context: WorkflowContext): Promise<ReplayOutcome> {
+    this.startedAt = this.host.now();
     this.load();
     let outcome: ReplayOutcome;
     try {
@@ -335,6 +364,8 @@ export class Replay implements WorkflowStep {
     }
     if (!row) await this.beforeNewStep(kind, key);
     this.startable(kind);
+    if (this.spent()) throw this.yield();
+    this.attemptsStarted++;
     const attempt = (row?.attempts ?? 0) + 1;
     // Written before the attempt runs: a crash in the middle still counts, so a step that kills
     // its object cannot loop forever. The output gate holds the step's own fetches until this is durable.
@@ -668,6 +699,18 @@ export class Replay implements WorkflowStep {
     return new Stop();
   }
 
+  /** True once this run has started its budget of attempts, or run for its budget of time. */
+  private spent(): boolean {
+    const { attempts, ms } = this.host.budget;
+    return this.attemptsStarted >= attempts || this.host.now() - this.startedAt >= ms;
+  }
+
+  /** Ends the run to be continued at once by the next alarm: a new invocation, a fresh budget. */
+  private yield(): Stop {
+    this.yielded = true;
+    return this.suspend(this.host.now());
+  }
+
   private suspend(at: number): Stop {
     if (!this.refusal) this.wakeAt = this.wakeAt === null ? at : Math.min(this.wakeAt, at);
     return new Stop();
@@ -681,7 +724,7 @@ export class Replay implements WorkflowStep {
   private stopped(): ReplayOutcome | null {
     if (this.interrupted) return { kind: "interrupted" };
     if (this.nondeterminism) return { kind: "errored", error: toStoredError(this.nondeterminism) };
-    if (this.wakeAt !== null) return { kind: "suspended", wakeAt: this.wakeAt };
+    if (this.wakeAt !== null) return { kind: "suspended", wakeAt: this.wakeAt, yielded: this.yielded };
     return null;
   }
 
@@ -782,7 +825,13 @@ function checkConfig(name: string, config: unknown, fn: unknown): void {
     throw new InvalidStepError(`${call}: the config must be an object.`);
   }
   const { retries, timeout, compensate } = config as StepConfig<unknown>;
-  if (timeout !== undefined) bounded(timeout, `${call}: timeout`);
+  if (timeout !== undefined && bounded(timeout, `${call}: timeout`) > MAX_STEP_TIMEOUT_MS) {
+    throw new InvalidStepError(
+      `${call}: timeout is over the limit of ${MAX_STEP_TIMEOUT_MS / 60_000} minutes: an attempt runs inside one ` +
+        `alarm invocation, which may last 15 minutes. Split the work into steps, or start it elsewhere and wait ` +
+        `for its completion with step.waitForEvent.`,
+    );
+  }
   if (compensate !== undefined && typeof compensate !== "function") {
     throw new InvalidStepError(`${call}: compensate must be a function.`);
   }

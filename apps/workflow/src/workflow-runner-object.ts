@@ -29,7 +29,14 @@ import {
   type StepCall,
   type StepView,
 } from "./protocol";
-import { DEFAULT_STEP_TIMEOUT_MS, Replay, type ReplayHost, type StepRow } from "./replay";
+import {
+  DEFAULT_RUN_BUDGET,
+  DEFAULT_STEP_TIMEOUT_MS,
+  Replay,
+  type ReplayHost,
+  type RunBudget,
+  type StepRow,
+} from "./replay";
 import { decodeJson } from "./step-output";
 import { registry } from "./workflows";
 
@@ -164,6 +171,9 @@ export class WorkflowRunner extends DurableObject<Env> {
   /** Uniform random in [0, 1) for retry jitter. Tests fix it. */
   random: () => number = Math.random;
 
+  /** How much one run does before it yields to the next alarm. Tests make it small. */
+  runBudget: RunBudget = DEFAULT_RUN_BUDGET;
+
   private scheduler?: AlarmQueue<{ run: (payload: { generation: number }, task: RunningTask) => Promise<void> }>;
   // An event or resume arrived while a run was in progress: when that run suspends it must wake
   // again at once instead of at its own time (the event may be what a wait it just left wants).
@@ -186,9 +196,10 @@ export class WorkflowRunner extends DurableObject<Env> {
         // replay makes that safe.
         run: (payload: { generation: number }, task: RunningTask) => this.execute(payload.generation, task.signal),
       },
-      // A run holds one step attempt for up to its default timeout (10 minutes): 2 minutes of margin,
-      // and with the queue's 10 s time budget still under the 15 minutes an alarm invocation may run.
-      handlerTimeouts: { run: DEFAULT_STEP_TIMEOUT_MS + 2 * 60_000 },
+      // A run starts step attempts for its budget's time (60 s), and the last one runs for up to the
+      // longest step timeout (10 minutes): with a minute of margin, and with the queue's 10 s time
+      // budget, still under the 15 minutes an alarm invocation may run.
+      handlerTimeouts: { run: DEFAULT_RUN_BUDGET.ms + DEFAULT_STEP_TIMEOUT_MS + 60_000 },
       // A run that crashes the object is counted on each platform retry. Steps count their own
       // attempts (6 by default) and fail the instance properly, undos included, so the queue's
       // limit sits above theirs; it decides only for what no step counts (a crash between steps).
@@ -467,6 +478,14 @@ export class WorkflowRunner extends DurableObject<Env> {
         this.settle(row, generation, "errored", { error: outcome.error });
         return;
       case "suspended":
+        if (outcome.yielded) {
+          // Not waiting for anything: the run used its budget and the next alarm goes on.
+          this.sql.transaction(() => {
+            const current = this.row();
+            if (current?.generation === generation && current.status === "running") this.wake(generation, this.clock());
+          });
+          return;
+        }
         this.sql.transaction(() => {
           if (this.settle(row, generation, "waiting", {})) {
             this.wake(generation, this.wakeRequested ? this.clock() : outcome.wakeAt);
@@ -557,6 +576,7 @@ export class WorkflowRunner extends DurableObject<Env> {
         this.commits++;
         return this.ctx.storage.sync();
       },
+      budget: this.runBudget,
     };
   }
 

@@ -1,25 +1,40 @@
 /**
  * Property: generated workflow shapes (sequences and Promise.all of branches of sequences, to
- * depth 3, with sleeps, failing steps and undos) driven to the end with evictions, aborts and
- * crashes (`ctx.abort()` as a step starts, or right after a step returned) at random points.
+ * depth 3, with sleeps, waits for events, failing steps and undos) driven to the end with
+ * evictions, aborts, crashes (`ctx.abort()` as a step starts, or right after a step returned),
+ * events sent at random points, and a run budget of 1 to 4 step attempts (so runs yield midway).
  * Whatever the faults: a shape without failures completes with the output a straight run gives;
  * no step that completed runs again; when a step fails, every completed step with an undo is
- * undone exactly once and nothing else is.
+ * undone exactly once and nothing else is; every event sent is received by exactly one wait, in
+ * the order sent, or is still pending: none is lost.
  *
- * Runs a tenth of `FC_RUNS` cases (at least 10), seed `FC_SEED`:
+ * Runs `FC_RUNS` cases (200 in `pnpm test`, 10,000 in `pnpm test:soak`), seed `FC_SEED`:
  * `FC_SEED=<seed> FC_RUNS=<runs> pnpm --filter workflow test test/shapes.test.ts`.
  */
 import { abortAllDurableObjects, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import fc from "fast-check";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { T0, instance, nextRunAt, retryAlarm, run, setClock, start, stub } from "./helpers";
+import type { EventPage } from "../src/protocol";
+import type { WorkflowRunner } from "../src/workflow-runner-object";
+import { T0, api, instance, nextRunAt, retryAlarm, run, sendEvent, start, stub } from "./helpers";
 import { count, evaluateShape, shapeCrashes, type Shape } from "./workflows";
 
-const runs = Math.max(10, Math.round(inject("fcRuns") / 10));
+const runs = inject("fcRuns");
 const seed = inject("fcSeed");
 console.log(`shapes: ${runs} runs, seed ${seed}`);
 
-const figures = { cases: 0, failing: 0, steps: 0, runs: 0, crashes: 0, evictions: 0, aborts: 0 };
+const figures = {
+  cases: 0,
+  failing: 0,
+  steps: 0,
+  waits: 0,
+  runs: 0,
+  yields: 0,
+  crashes: 0,
+  evictions: 0,
+  aborts: 0,
+  events: 0,
+};
 afterAll(() => console.log(`shapes figures: ${JSON.stringify(figures)}`));
 
 /** Shapes with placeholder names; {@link named} gives every step and sleep its own. */
@@ -42,6 +57,14 @@ const { shape: anyShape } = fc.letrec<{ shape: Shape }>((tie) => ({
         t: fc.constant("sleep" as const),
         name: fc.constant(""),
         ms: fc.integer({ min: 1, max: 120_000 }),
+      }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        t: fc.constant("wait" as const),
+        name: fc.constant(""),
+        type: fc.constantFrom("a" as const, "b" as const),
       }),
     },
     {
@@ -68,13 +91,40 @@ function named(shape: Shape, names = { n: 0 }): Shape {
     return { ...shape, name };
   }
   if (shape.t === "sleep") return { ...shape, name: `z${names.n++}` };
+  if (shape.t === "wait") return { ...shape, name: `w${names.n++}` };
   return { ...shape, items: shape.items.map((item) => named(item, names)) };
 }
 
 function stepsOf(shape: Shape): Extract<Shape, { t: "step" }>[] {
   if (shape.t === "step") return [shape];
-  if (shape.t === "sleep") return [];
+  if (shape.t === "sleep" || shape.t === "wait") return [];
   return shape.items.flatMap(stepsOf);
+}
+
+function waitsOf(shape: Shape): Extract<Shape, { t: "wait" }>[] {
+  if (shape.t === "wait") return [shape];
+  if (shape.t === "sleep" || shape.t === "step") return [];
+  return shape.items.flatMap(waitsOf);
+}
+
+/**
+ * Sets the instance's clock and run budget (fields of the object, so set again before every run:
+ * an eviction resets them), without jitter.
+ */
+async function prepare(id: string, at: number, budget: number | undefined): Promise<void> {
+  await runInDurableObject(stub(id), (runner: WorkflowRunner) => {
+    runner.clock = () => at;
+    runner.random = () => 0;
+    if (budget !== undefined) runner.runBudget = { attempts: budget, ms: 60_000 };
+  });
+}
+
+/** The payloads of the instance's pending events, of every type. */
+async function pendingPayloads(id: string): Promise<string[]> {
+  const response = await api(`/api/instances/${id}/events?limit=100`);
+  const page = (await response.json()) as EventPage;
+  expect(page.next).toBeNull();
+  return page.events.map((event) => event.payload as string);
 }
 
 /** A whole workflow: a sequence or a Promise.all at the top, of 2 to 4 shapes. */
@@ -85,9 +135,10 @@ const workflowShape: fc.Arbitrary<Shape> = fc
   })
   .map((shape) => named(shape));
 
-type Fault = "none" | "evict" | "abort" | { crash: "before" | "after"; at: number };
+type Fault = "none" | "evict" | "abort" | { crash: "before" | "after"; at: number } | { event: "a" | "b" };
 const fault: fc.Arbitrary<Fault> = fc.oneof(
   { weight: 3, arbitrary: fc.constant("none" as const) },
+  { weight: 1, arbitrary: fc.record({ event: fc.constantFrom("a" as const, "b" as const) }) },
   { weight: 1, arbitrary: fc.constantFrom("evict" as const, "abort" as const) },
   {
     weight: 2,
@@ -99,28 +150,44 @@ const fault: fc.Arbitrary<Fault> = fc.oneof(
 );
 
 describe("generated workflow shapes under faults", () => {
-  it("complete with a straight run's output, never rerun a completed step, and undo every completed step on failure", async () => {
+  it("complete with a straight run's output, never rerun a completed step, undo every completed step on failure, and lose no event", async () => {
+    const budgets = fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined, freq: 2 });
     await fc.assert(
-      fc.asyncProperty(workflowShape, fc.array(fault, { maxLength: 8 }), async (shape, faults) => {
+      fc.asyncProperty(workflowShape, fc.array(fault, { maxLength: 8 }), budgets, async (shape, faults, budget) => {
         figures.cases++;
         const steps = stepsOf(shape);
+        const waits = waitsOf(shape);
         figures.steps += steps.length;
+        figures.waits += waits.length;
         const failing = steps.some((s) => s.fail);
         if (failing) figures.failing++;
         const id = await start("test-shape", { shape });
+        const sent: string[] = [];
+        let now = T0; // the instance's clock: set again before anything reads it (an eviction resets it)
+        const send = async (type: "a" | "b") => {
+          await prepare(id, now, budget);
+          const payload = `${type}${sent.length}`;
+          expect((await sendEvent(id, type, payload)).status).toBe(202);
+          sent.push(payload);
+          figures.events++;
+        };
         let crashes = 0; // in a row: the platform's retry count for the next alarm
         let crashBudget = 2; // at most 2 crashes per case, under each step's 3 retries
-        for (let i = 0; i < 40; i++) {
+        let ranClean = false; // the last run did not crash: if the instance is still running, it yielded
+        for (let i = 0; i < 200; i++) {
           const view = await instance(id);
           if (view.status === "complete" || view.status === "errored") break;
+          if (ranClean && view.status === "running") figures.yields++;
           const next = faults[i] ?? "none";
-          if (next === "evict") {
+          if (typeof next === "object" && "event" in next) {
+            await send(next.event);
+          } else if (next === "evict") {
             figures.evictions++;
             await evictDurableObject(stub(id));
           } else if (next === "abort") {
             figures.aborts++;
             await abortAllDurableObjects();
-          } else if (typeof next === "object" && crashBudget > 0) {
+          } else if (typeof next === "object" && "crash" in next && crashBudget > 0) {
             crashBudget--;
             await runInDurableObject(stub(id), (_runner, state) => {
               shapeCrashes.set(id, {
@@ -130,8 +197,20 @@ describe("generated workflow shapes under faults", () => {
               });
             });
           }
-          // Wake at the next due time (a sleep's end, a retry), as the platform would.
-          await setClock(id, Math.max(T0, (await nextRunAt(id)) ?? T0));
+          // Wake at the next due time (a sleep's end, a retry), as the platform would. When that is
+          // a wait's deadline, its event is sent first: a shape's waits do not time out.
+          const due = await nextRunAt(id);
+          const waiting = view.steps.find(
+            (s) =>
+              s.kind === "wait" &&
+              s.status === "waiting" &&
+              due !== null &&
+              s.wakeAt !== null &&
+              Date.parse(s.wakeAt) <= due,
+          );
+          if (waiting) await send(waits.find((w) => w.name === waiting.name)!.type);
+          now = Math.max(now, (await nextRunAt(id)) ?? now);
+          await prepare(id, now, budget);
           figures.runs++;
           const crashed = await (crashes === 0 ? run(id) : retryAlarm(id, crashes)).then(
             () => false,
@@ -139,14 +218,30 @@ describe("generated workflow shapes under faults", () => {
           );
           shapeCrashes.delete(id);
           if (crashed) figures.crashes++;
+          ranClean = !crashed;
           crashes = crashed ? crashes + 1 : 0;
           for (const s of steps) expect(count(id, s.name), `step ${s.name} ran twice`).toBeLessThanOrEqual(1);
         }
 
         const view = await instance(id);
+        // No event lost: each type's events were received by its waits in the order sent (the oldest
+        // first, whichever wait ran first), and the rest are pending.
+        const received = new Map(
+          view.steps
+            .filter((s) => s.kind === "wait" && s.status === "complete")
+            .map((s) => [s.name, (s.output as { payload: string }).payload]),
+        );
+        const pending = await pendingPayloads(id);
+        for (const type of ["a", "b"]) {
+          const ofType = sent.filter((p) => p.startsWith(type));
+          const got = [...received.values()].filter((p) => p.startsWith(type));
+          expect(new Set(got), `events of type ${type} received`).toEqual(new Set(ofType.slice(0, got.length)));
+          expect(pending.filter((p) => p.startsWith(type))).toEqual(ofType.slice(got.length));
+        }
         if (!failing) {
           expect(view.status).toBe("complete");
-          expect(view.output).toEqual(evaluateShape(shape));
+          expect(received.size).toBe(waits.length);
+          expect(view.output).toEqual(evaluateShape(shape, (wait) => received.get(wait)));
           for (const s of steps) expect(count(id, s.name)).toBe(1);
           for (const s of steps) expect(count(id, `undo ${s.name}`)).toBe(0);
           return;

@@ -195,6 +195,7 @@ describe("bad step config and unbounded durations", () => {
   for (const [bad, field] of [
     ["jitter-nan", "retries.jitter"],
     ["timeout-words", "timeout"],
+    ["timeout-over-limit", "timeout is over the limit of 10 minutes"],
     ["negative-limit", "retries.limit"],
     ["negative-delay", "retries.delay"],
     ["delay-forever", "retries.delay"],

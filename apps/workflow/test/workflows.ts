@@ -408,6 +408,7 @@ export const badConfig = registry.register(
         bad:
           | "jitter-nan"
           | "timeout-words"
+          | "timeout-over-limit"
           | "negative-limit"
           | "negative-delay"
           | "sleep-forever"
@@ -421,6 +422,7 @@ export const badConfig = registry.register(
       const configs: Record<string, unknown> = {
         "jitter-nan": { retries: { jitter: Number.NaN } },
         "timeout-words": { timeout: "thirty seconds" },
+        "timeout-over-limit": { timeout: "11 minutes" },
         "negative-limit": { retries: { limit: -1 } },
         "negative-delay": { retries: { delay: -5 } },
         "delay-forever": { retries: { delay: "100000000 weeks" } },
@@ -441,6 +443,7 @@ export const badConfig = registry.register(
 export type Shape =
   | { t: "step"; name: string; delay: number; fail?: boolean; undo?: boolean }
   | { t: "sleep"; name: string; ms: number }
+  | { t: "wait"; name: string; type: "a" | "b" }
   | { t: "seq"; items: Shape[] }
   | { t: "all"; items: Shape[] };
 
@@ -458,11 +461,16 @@ function crashPoint(instanceId: string, where: "before" | "after"): void {
   crash.abort();
 }
 
-/** What a shape returns when nothing fails: the same nesting, each step its name, each sleep null. */
-export function evaluateShape(shape: Shape): unknown {
+/**
+ * What a shape returns when nothing fails: the same nesting, each step its name, each sleep null,
+ * each wait the payload of the event it received (`received(wait)`: which one depends on the order
+ * in which parallel waits ran, so the test reads it from the wait's stored step).
+ */
+export function evaluateShape(shape: Shape, received: (wait: string) => unknown): unknown {
   if (shape.t === "step") return shape.name;
   if (shape.t === "sleep") return null;
-  return shape.items.map(evaluateShape);
+  if (shape.t === "wait") return received(shape.name);
+  return shape.items.map((item) => evaluateShape(item, received));
 }
 
 /** Runs any shape: sequences, Promise.all of branches, sleeps, failing steps, steps with undos. */
@@ -492,6 +500,8 @@ export const shaped = registry.register(
         case "sleep":
           await step.sleep(shape.name, shape.ms);
           return null;
+        case "wait":
+          return (await step.waitForEvent(shape.name, { type: shape.type, timeout: "1 day" })).payload;
         case "seq": {
           const out: unknown[] = [];
           for (const item of shape.items) out.push(await interpret(item));
@@ -539,4 +549,32 @@ export const repeated = registry.register(
       return pages;
     });
   }),
+);
+
+/** The clock each instance of `test-long` moves: its steps take time, as real steps do. */
+export const longClocks = new Map<string, { now: number }>();
+
+/**
+ * `n` steps in a row, or `branches` parallel branches of `n` steps each; every step takes
+ * `stepMs` on the instance's clock in {@link longClocks}. For the run budget's tests.
+ */
+export const long = registry.register(
+  defineWorkflow(
+    "test-long",
+    async (params: { n: number; branches?: number; stepMs?: number }, step, { instanceId }) => {
+      const branch = async (b: number) => {
+        let total = 0;
+        for (let i = 0; i < params.n; i++) {
+          total += await step.do(`s${b}.${i}`, async () => {
+            const clock = longClocks.get(instanceId);
+            if (clock) clock.now += params.stepMs ?? 0;
+            return effect(instanceId, `s${b}.${i}`);
+          });
+        }
+        return total;
+      };
+      const totals = await Promise.all(Array.from({ length: params.branches ?? 1 }, (_, b) => branch(b)));
+      return totals.reduce((a, b) => a + b, 0);
+    },
+  ),
 );
