@@ -8,6 +8,10 @@
 // recent history, or, when the page sends `after=<last id>&epoch=<epoch>`, exactly the messages it
 // missed. Messages are kept by id, so nothing is shown twice and nothing is lost across a drop.
 //
+// The page acknowledges what it has read ({"type":"ack","id"}) every 32 messages or 64 KiB, and
+// with each heartbeat: the room closes a socket that falls too far behind (1008 too_far_behind,
+// e.g. a tab frozen in the background), and the page then reconnects and resumes like after a drop.
+//
 // Each message the page sends carries a random `clientId` and stays in the outbox until the room
 // acknowledges it (the broadcast back, with that clientId). After a reconnect the page sends again
 // whatever is still in the outbox, with the same clientIds: the room answers a message it had
@@ -21,6 +25,8 @@ const PONG_TIMEOUT_MS = 5_000; // no frame back by then: the connection is dead,
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_CAP_MS = 15_000;
 const ROOM_FULL_DELAY_MS = 30_000; // a full room will not have space again in a second
+const ACK_EVERY_MESSAGES = 32; // acknowledge this often; the room closes a socket 1,000 messages
+const ACK_EVERY_BYTES = 64 * 1024; // or 512 KiB behind its last acknowledgement
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -57,6 +63,7 @@ const people = new Map(); // connection id -> user
 const outbox = new Map(); // clientId -> text: sent, not yet acknowledged; resent after a reconnect
 
 let socket = null;
+const unacked = { id: 0, messages: 0, bytes: 0 }; // what was read since the last acknowledgement
 let attempt = 0; // failed connections since the last welcome; drives the backoff
 let tokensEnabled = true; // flips to false when the server says it has no CHAT_SECRET
 const timers = { retry: 0, countdown: 0, heartbeat: 0, pong: 0 };
@@ -194,9 +201,17 @@ function reconnectNow() {
 
 function startHeartbeat(ws) {
   timers.heartbeat = setInterval(() => {
+    acknowledge();
     ws.send("ping");
     timers.pong = setTimeout(reconnectLater, PONG_TIMEOUT_MS);
   }, HEARTBEAT_MS);
+}
+
+/** Tells the room what the page has read, when there is anything new. */
+function acknowledge() {
+  if (unacked.messages === 0 || socket?.readyState !== WebSocket.OPEN) return;
+  socket.send(JSON.stringify({ type: "ack", id: unacked.id }));
+  unacked.messages = unacked.bytes = 0;
 }
 
 function receive(data) {
@@ -205,8 +220,14 @@ function receive(data) {
   const message = JSON.parse(data);
   switch (message.type) {
     case "welcome":
+      // The room counts from the welcome (and a purged room numbers its messages from 1 again).
+      unacked.id = unacked.messages = unacked.bytes = 0;
       return welcome(message);
     case "message":
+      unacked.id = Math.max(unacked.id, message.id);
+      unacked.messages += 1;
+      unacked.bytes += new TextEncoder().encode(data).byteLength;
+      if (unacked.messages >= ACK_EVERY_MESSAGES || unacked.bytes >= ACK_EVERY_BYTES) acknowledge();
       return addMessages([message]);
     case "join":
       people.set(message.user.id, message.user);

@@ -6,7 +6,7 @@ import {
   acceptWebSocket,
   answerPings,
   attachmentOf,
-  broadcast,
+  broadcastText,
   closeWebSocket,
   migrate,
   parseFrame,
@@ -26,6 +26,8 @@ import {
   MAX_FRAME_BYTES,
   MAX_RESUME_BYTES,
   MAX_RESUME_MESSAGES,
+  MAX_UNACKED_BYTES,
+  MAX_UNACKED_MESSAGES,
   PURGE_RETRY_MS,
   RATE_LIMIT,
   RECENT_MESSAGES,
@@ -68,6 +70,11 @@ const migrations: Migration[] = [
 interface Session {
   user: User;
   rate: RateState;
+  /**
+   * The newest message id the client acknowledged (at join: the newest there was). Absent in
+   * sessions from before acknowledgements existed: those count from the object's wake-up.
+   */
+  acked?: number;
 }
 
 interface MessageRow extends Record<string, number | string | null> {
@@ -101,6 +108,14 @@ export class ChatRoom extends DurableObject<Env> {
   // Set by the purge task when it found the room idle; alarm() then checks again and deletes
   // everything. Any join, message or departure clears it.
   private purgeDue = false;
+  // Slow consumers (see MAX_UNACKED_BYTES). Bytes broadcast since this instance started (each
+  // frame counted once: every open socket was sent it), the count as it stood right after each
+  // recent message, and per socket the count as it stood at its last acknowledgement or its join.
+  // Memory only: after a wake-up a socket counts from there, its message ids still exactly.
+  private sentBytes = 0;
+  private readonly sentThrough = new Map<number, number>();
+  private readonly ackedBytes = new WeakMap<WebSocket, number>();
+  private newestCache: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -112,7 +127,7 @@ export class ChatRoom extends DurableObject<Env> {
   /** Messages ever posted to the room (ids are never reused, so this is the newest id). Reads one row. */
   count(): number {
     this.open();
-    return this.sql.one<{ id: number }>("SELECT id FROM messages ORDER BY id DESC LIMIT 1")?.id ?? 0;
+    return this.newest();
   }
 
   /** Up to `limit` messages older than `before` (all when absent), newest first, and the next page's `before`. */
@@ -150,7 +165,8 @@ export class ChatRoom extends DurableObject<Env> {
     this.purgeDue = false; // someone is here: a purge decided before now no longer holds
     const user: User = { id: crypto.randomUUID(), name: query.data.name, joinedAt: now };
     const { response, socket } = acceptWebSocket(this.ctx, {
-      attachment: { user, rate: initialRate() } satisfies Session,
+      // The welcome carries what the newcomer needs; it is behind by nothing yet.
+      attachment: { user, rate: initialRate(), acked: this.newest() } satisfies Session,
     });
     const epoch = this.epoch();
     const { after, epoch: knownEpoch } = query.data;
@@ -165,7 +181,8 @@ export class ChatRoom extends DurableObject<Env> {
       truncated,
       reset,
     } satisfies ServerMessage);
-    broadcast(this.ctx, { type: "join", user } satisfies ServerMessage, { except: socket });
+    this.publish({ type: "join", user }, socket);
+    this.ackedBytes.set(socket, this.sentBytes);
     return response;
   }
 
@@ -179,7 +196,10 @@ export class ChatRoom extends DurableObject<Env> {
     if (!frame.ok && "close" in frame) return rejectFrame(ws, frame);
     const session = attachmentOf<Session>(ws);
     if (!session) return closeWebSocket(ws, CloseCode.policy, "not joined");
-    // Every frame counts against the rate, valid or not, so a flood of garbage is closed as well.
+    // An acknowledgement of messages not acknowledged before is free: there can be no more of
+    // them than the room broadcasts. Any other frame counts against the rate, an ack that
+    // acknowledges nothing new and garbage included, so a flood of either is closed as well.
+    if (frame.ok && frame.data.type === "ack" && this.acknowledge(ws, session, frame.data.id)) return;
     const now = this.clock();
     const rate = checkRate(session.rate, RATE_LIMIT, now);
     if (rate.verdict === "close") return closeWebSocket(ws, CloseCode.policy, "rate_limited");
@@ -193,6 +213,17 @@ export class ChatRoom extends DurableObject<Env> {
       return;
     }
     if (!frame.ok) return rejectFrame(ws, frame);
+    if (frame.data.type === "ack") {
+      // An old or repeated id was counted above and needs nothing more; an id from the future is a bug.
+      if (frame.data.id > this.newest()) {
+        sendJson(ws, {
+          type: "error",
+          code: "invalid_ack",
+          detail: `Message ${frame.data.id} does not exist yet; acknowledge the newest id you received.`,
+        } satisfies ServerMessage);
+      }
+      return;
+    }
     this.open();
     this.purgeDue = false;
     const { text, clientId } = frame.data;
@@ -211,6 +242,7 @@ export class ChatRoom extends DurableObject<Env> {
         return;
       }
     }
+    this.newestCache = null; // the insert below is the newest, whatever the cache said
     const stored = this.sql.one<MessageRow>(
       `INSERT INTO messages (user_id, name, text, at, client_id) VALUES (?, ?, ?, ?, ?) RETURNING ${MESSAGE_COLUMNS}`,
       session.user.id,
@@ -219,7 +251,8 @@ export class ChatRoom extends DurableObject<Env> {
       now,
       clientId ?? null,
     )!;
-    broadcast(this.ctx, { type: "message", ...toMessage(stored) } satisfies ServerMessage);
+    this.newestCache = stored.id;
+    this.publish({ type: "message", ...toMessage(stored) });
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
@@ -254,6 +287,8 @@ export class ChatRoom extends DurableObject<Env> {
     }
     this.queue = null;
     this.epochCache = null;
+    this.newestCache = null;
+    this.sentThrough.clear();
   }
 
   /**
@@ -318,12 +353,57 @@ export class ChatRoom extends DurableObject<Env> {
       // A socket that is already gone keeps its attachment; nothing else reads it.
     }
     this.purgeDue = false; // a departure restarts the 30 idle minutes
-    broadcast(this.ctx, { type: "leave", user: session.user } satisfies ServerMessage, { except: ws });
+    this.publish({ type: "leave", user: session.user }, ws);
     // The room just emptied: it is purged 30 minutes from now unless someone comes back.
     if (this.openSockets().length === 0) {
       this.open();
       this.schedulePurge(this.clock() + IDLE_PURGE_MS);
     }
+  }
+
+  /**
+   * Sends a frame to every open socket but `except`, then closes any socket now too far behind
+   * its acknowledgements (see MAX_UNACKED_BYTES): the room stops adding to what it cannot deliver.
+   */
+  private publish(message: ServerMessage, except?: WebSocket): void {
+    const text = JSON.stringify(message);
+    broadcastText(this.ctx, text, { except });
+    this.sentBytes += encoder.encode(text).byteLength;
+    if (message.type === "message") {
+      this.sentThrough.set(message.id, this.sentBytes);
+      // Older entries serve no socket: one acknowledged that long ago is closed by its message count.
+      if (this.sentThrough.size > MAX_UNACKED_MESSAGES) this.sentThrough.delete(message.id - MAX_UNACKED_MESSAGES);
+    }
+    const newest = this.newest();
+    for (const ws of this.openSockets()) {
+      if (ws === except) continue;
+      const session = attachmentOf<Session>(ws);
+      if (!session) continue;
+      const messagesBehind = newest - (session.acked ?? newest);
+      const bytesBehind = this.sentBytes - (this.ackedBytes.get(ws) ?? 0);
+      if (messagesBehind > MAX_UNACKED_MESSAGES || bytesBehind > MAX_UNACKED_BYTES) {
+        closeWebSocket(ws, CloseCode.policy, "too_far_behind");
+      }
+    }
+  }
+
+  /**
+   * Records that the client has read up to message `id`. Returns false when that acknowledges
+   * nothing new (an old or repeated id) or a message that does not exist yet.
+   */
+  private acknowledge(ws: WebSocket, session: Session, id: number): boolean {
+    if (id <= (session.acked ?? 0) || id > this.newest()) return false;
+    ws.serializeAttachment({ ...session, acked: id } satisfies Session);
+    // Bytes sent after message `id` are still unread. A message from before this instance's
+    // wake-up is not in the map: counting from the wake-up is all that is known.
+    this.ackedBytes.set(ws, id === this.newest() ? this.sentBytes : (this.sentThrough.get(id) ?? 0));
+    return true;
+  }
+
+  /** The newest message id (ids are never reused: the number of messages ever posted), 0 for none. */
+  private newest(): number {
+    this.newestCache ??= this.sql.one<{ id: number }>("SELECT id FROM messages ORDER BY id DESC LIMIT 1")?.id ?? 0;
+    return this.newestCache;
   }
 
   private openSockets(): WebSocket[] {

@@ -42,6 +42,22 @@ export const MAX_RATE_WARNINGS = 3;
  */
 export const RATE_LIMIT = { messages: 20, windowMs: 10_000, warnings: MAX_RATE_WARNINGS } as const;
 
+/**
+ * Slow consumers. The runtime does not tell how much a socket has waiting to be sent (no
+ * `bufferedAmount`), so clients acknowledge what they have read: `{"type":"ack","id"}` with the
+ * newest message id they received, at least every {@link ACK_EVERY_MESSAGES} messages or
+ * {@link ACK_EVERY_BYTES} bytes received, and with each heartbeat. A socket more than
+ * `MAX_UNACKED_MESSAGES` messages or `MAX_UNACKED_BYTES` bytes of broadcasts behind its last
+ * acknowledgement is closed with 1008 `too_far_behind`; it reconnects and resumes with `after`.
+ * So a client that stops reading (a frozen tab, a dead network) holds at most this much of the
+ * room's memory: 100 connections at 512 KiB are 50 MiB at worst, not unbounded.
+ */
+export const MAX_UNACKED_MESSAGES = 1_000;
+export const MAX_UNACKED_BYTES = 512 * 1024;
+/** How often a client should acknowledge (the web page does): well inside the limits above. */
+export const ACK_EVERY_MESSAGES = 32;
+export const ACK_EVERY_BYTES = 64 * 1024;
+
 /** A room is deleted this long after its last message or its last departure, whichever is later. */
 export const IDLE_PURGE_MS = 30 * 60_000;
 
@@ -124,9 +140,11 @@ export const TokenBody = z.strictObject({ name: DisplayName });
 /** Messages a client may send over the WebSocket. */
 export const ClientMessage = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("message"), text: MessageText, clientId: ClientId.optional() }),
+  /** The newest message id the client has received (see {@link MAX_UNACKED_BYTES}). */
+  z.strictObject({ type: z.literal("ack"), id: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }),
 ]);
 export type ClientMessage = z.output<typeof ClientMessage>;
-export const CLIENT_MESSAGE_TYPES = ["message"] as const;
+export const CLIENT_MESSAGE_TYPES = ["message", "ack"] as const;
 
 /** Who is connected: one entry per socket (a person with two tabs is present twice). */
 export interface User {

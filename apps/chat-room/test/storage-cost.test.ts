@@ -3,7 +3,7 @@
  * statement of the room goes through (the alarm queue's included). These are exact numbers, so
  * they are asserted; the README quotes them.
  */
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { ChatRoom } from "../src/chat-room-object";
 import { api, fill, join, roomStub, say, setClock, uniqueRoom } from "./helpers";
@@ -67,14 +67,14 @@ describe("storage cost per operation", () => {
     expect(written).toBe(2);
   });
 
-  it("GET /count reads one row", async () => {
+  it("GET /count reads one row after a wake-up, and none while the room is awake", async () => {
     const room = uniqueRoom();
     await fill(room, 30);
-    expect(await cost(room, () => api(`/api/rooms/${room}/count`))).toEqual({
-      statements: 1,
-      rowsRead: 1,
-      rowsWritten: 0,
-    });
+    await evictDurableObject(roomStub(room));
+    const count = () => api(`/api/rooms/${room}/count`);
+    expect(await cost(room, count)).toEqual({ statements: 1, rowsRead: 1, rowsWritten: 0 });
+    expect(await cost(room, count)).toEqual({ statements: 0, rowsRead: 0, rowsWritten: 0 });
+    expect(await (await count()).json()).toEqual({ room, count: 30 });
   });
 
   it("a history page reads the rows it returns plus one (to know whether there is a next page)", async () => {

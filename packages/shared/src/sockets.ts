@@ -93,7 +93,18 @@ export function broadcast(
   message: unknown,
   options: { tag?: string; except?: WebSocket } = {},
 ): number {
-  const text = JSON.stringify(message);
+  return broadcastText(ctx, JSON.stringify(message), options);
+}
+
+/**
+ * {@link broadcast} of a frame already serialized, for a caller that also needs the text (to
+ * count the bytes it sends, say).
+ */
+export function broadcastText(
+  ctx: DurableObjectState,
+  text: string,
+  options: { tag?: string; except?: WebSocket } = {},
+): number {
   let sent = 0;
   for (const ws of ctx.getWebSockets(options.tag)) {
     if (ws !== options.except && sendText(ws, text)) sent++;

@@ -111,6 +111,31 @@ describe("history", () => {
   });
 });
 
+describe("keeping up", () => {
+  it("acknowledges what it reads every 32 messages, so a busy room never closes it as too far behind", async () => {
+    const room = uniqueRoom("acks");
+    const page = await ada.newPage();
+    const acks = [];
+    page.on("websocket", (socket) =>
+      socket.on("framesent", ({ payload }) => {
+        if (typeof payload === "string" && payload.includes('"ack"')) acks.push(JSON.parse(payload));
+      }),
+    );
+    await page.goto(`${BASE_URL}/?room=${room}&name=Ada`);
+    await expectText(page.locator("#status"), "Live");
+    await post(room, 70);
+    await expectMessages(
+      page,
+      Array.from({ length: 70 }, (_, i) => `m${i + 1}`),
+    );
+    assert.deepEqual(acks, [
+      { type: "ack", id: 32 },
+      { type: "ack", id: 64 },
+    ]);
+    assert.equal((await page.locator("#status").textContent()).trim(), "Live");
+  });
+});
+
 describe("user text is shown as text", () => {
   it("displays markup in a message as characters and never runs it", async () => {
     const room = uniqueRoom("xss");
