@@ -8,8 +8,11 @@
  * another kind, a new step started before stored ones the code has not reached, or stored steps
  * the code no longer calls stop the run with a NonDeterminismError. A completed step returns its
  * stored result; an uncompleted one executes (its attempt is durable before it runs, its result
- * before the code goes on). Sleeps, waits and retry delays end the run with a wake-up time; the
- * runner turns that into an alarm-queue task and the next run replays from the top.
+ * before the code goes on). A sleep, a wait without its event, a retry delay or a spent run
+ * budget parks its branch (its promise does not settle in this run) while the other branches go
+ * on, as they would live; once every branch is parked or done, the run ends with the earliest
+ * wake-up time, which the runner turns into an alarm-queue task; the next run replays from the
+ * top. A failure in any branch ends the run at once (undos run), whatever other branches wait for.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { withDeadline, type Sql, type SqlValue } from "@durable-patterns/shared";
@@ -139,6 +142,17 @@ class Stop extends Error {
   }
 }
 
+/**
+ * A sleep, a wait, a retry delay or a spent budget parks its call: the call's promise never
+ * settles in this run, so its branch stays where it is while the other branches go on (as they
+ * would live), and the run ends once nothing else can move. Internal: it never reaches workflow
+ * code (see `track`).
+ */
+class Park {}
+
+/** `parked()`'s answer: every branch is parked or done, nothing is in flight. */
+const PARKED = Symbol("parked");
+
 interface Undo {
   name: string;
   run: () => unknown;
@@ -237,32 +251,48 @@ export class Replay implements WorkflowStep {
   private startedAt = 0;
   private attemptsStarted = 0;
   private yielded = false;
+  /** Calls parked in this run, and a wake-up for `parked()` when a call starts or parks. */
+  private parks = 0;
+  private activity: () => void = () => undefined;
 
   constructor(
     private readonly host: ReplayHost,
     private readonly generation: number,
   ) {}
 
-  /** Runs `workflow` from the top until it completes, fails or suspends. */
+  /**
+   * Runs `workflow` from the top until it completes, fails, or every branch is parked (a sleep, a
+   * wait without its event, a retry delay, a spent budget) with nothing left in flight.
+   */
   async execute<P>(workflow: Workflow<P, unknown>, params: P, context: WorkflowContext): Promise<ReplayOutcome> {
     this.startedAt = this.host.now();
     this.load();
+    const run = Promise.resolve()
+      .then(() => workflow.run(params, this, context))
+      .then(
+        (output: unknown) => ({ output }),
+        (error: unknown) => ({ error }),
+      );
+    const ended = await Promise.race([run, this.parked()]);
     let outcome: ReplayOutcome;
-    try {
-      const output = await workflow.run(params, this, context);
-      if (this.refusal) throw this.refusal;
-      outcome = this.stopped() ?? this.finish(output);
-    } catch (error) {
+    if (ended === PARKED) {
+      outcome = this.halted() ?? (this.refusal ? await this.fail(this.refusal) : this.suspended()!);
+    } else if ("error" in ended || this.refusal) {
+      const error = "error" in ended ? ended.error : this.refusal;
+      // A failure (not an internal stop) ends the run now, whatever other branches are parked on,
+      // as a rejected Promise.all would live. Steps still running in parallel branches finish
+      // first and store their results, so their undos run too; none starts from here on.
       if (!(error instanceof Stop)) this.failed = true;
-      // Steps still running in parallel branches finish first and store their results, so their
-      // undos run too; none starts from here on (see beforeNewStep).
       await this.drain();
-      outcome = this.stopped() ?? (await this.fail(this.refusal ?? error));
+      outcome = this.halted() ?? (await this.fail(this.refusal ?? error));
+    } else {
+      // Returned, possibly beside a call it never awaited that parked: then it runs again later.
+      outcome = this.halted() ?? this.suspended() ?? this.finish(ended.output);
     }
     // Steps started in parallel (Promise.all) that are still running finish and store their
     // results before the run ends, so the next run never starts them a second time.
     await this.drain();
-    return this.stopped() ?? outcome;
+    return this.halted() ?? outcome;
   }
 
   do<T>(name: string, fn: (attempt: AttemptInfo) => Promise<T> | T): Promise<T>;
@@ -353,7 +383,7 @@ export class Replay implements WorkflowStep {
     }
     if (row?.status === "errored") throw new StepFailedError(name, row.attempts, parseError(row.error));
     if (row?.status === "retrying" && row.wake_at !== null && row.wake_at > this.host.now()) {
-      throw this.suspend(row.wake_at);
+      throw this.park(row.wake_at);
     }
     if (row && row.attempts >= retries.limit + 1) {
       // Found "running": the object died during this step's last allowed attempt.
@@ -453,7 +483,7 @@ export class Replay implements WorkflowStep {
       seq,
     );
     this.host.stepChanged(seq);
-    throw this.suspend(wakeAt);
+    throw this.park(wakeAt);
   }
 
   private async runSleep(name: string, wakeFrom: (now: number) => number): Promise<void> {
@@ -480,9 +510,9 @@ export class Replay implements WorkflowStep {
       );
       this.host.stepChanged(seq);
       if (done) return;
-      throw this.suspend(wakeAt);
+      throw this.park(wakeAt);
     }
-    if (row.wake_at! > now) throw this.suspend(row.wake_at!);
+    if (row.wake_at! > now) throw this.park(row.wake_at!);
     this.startable("sleep");
     this.host.sql.run("UPDATE steps SET status = 'complete', finished_at = ? WHERE seq = ?", now, seq);
     this.host.stepChanged(seq);
@@ -579,7 +609,7 @@ export class Replay implements WorkflowStep {
       );
       this.host.stepChanged(seq);
     }
-    throw this.suspend(deadline);
+    throw this.park(deadline);
   }
 
   /**
@@ -606,7 +636,7 @@ export class Replay implements WorkflowStep {
    * returns that step's row, or null for a step that never ran. New steps take the next position.
    */
   private enter(kind: StepKind, name: string): { seq: number; key: string; row: StepRow | null } {
-    if (this.wakeAt !== null || this.interrupted || this.nondeterminism) throw new Stop();
+    if (this.interrupted || this.nondeterminism) throw new Stop();
     const usedAs = this.kinds.get(name);
     if (usedAs !== undefined && usedAs !== kind) {
       throw new InvalidStepError(
@@ -644,11 +674,12 @@ export class Replay implements WorkflowStep {
     // A few microtask ticks let other branches' stored results and a failure propagate; a timer
     // turn (about a millisecond) is only paid when stored steps are still not called after them.
     for (let tick = 0; tick < 8; tick++) await Promise.resolve();
-    if (this.unentered > 0 && this.wakeAt === null) await new Promise<void>((resolve) => setTimeout(resolve, 0));
+    if (this.unentered > 0) await new Promise<void>((resolve) => setTimeout(resolve, 0));
     if (this.interrupted || this.nondeterminism || this.refusal) throw new Stop();
     if (this.failed && kind === "do") throw new Stop();
+    // A parked branch never holds stored steps it has not called: what follows a sleep, a wait or
+    // a retry delay that has not ended never ran.
     if (this.unentered === 0) return;
-    if (this.wakeAt !== null) throw new Stop(); // a suspension stopped the replay early: the next run decides
     const first = [...this.stored.values()]
       .filter((step) => step.kind !== "undo" && !this.entered.has(step.key))
       .sort((a, b) => a.seq - b.seq)[0]!;
@@ -705,15 +736,33 @@ export class Replay implements WorkflowStep {
     return this.attemptsStarted >= attempts || this.host.now() - this.startedAt >= ms;
   }
 
-  /** Ends the run to be continued at once by the next alarm: a new invocation, a fresh budget. */
-  private yield(): Stop {
+  /** Parks the call to be continued at once by the next alarm: a new invocation, a fresh budget. */
+  private yield(): Park {
     this.yielded = true;
-    return this.suspend(this.host.now());
+    return this.park(this.host.now());
   }
 
-  private suspend(at: number): Stop {
+  /** Parks the call until `at`: the run, once nothing else can move, suspends until the earliest. */
+  private park(at: number): Park {
     if (!this.refusal) this.wakeAt = this.wakeAt === null ? at : Math.min(this.wakeAt, at);
-    return new Stop();
+    this.parks++;
+    this.activity();
+    return new Park();
+  }
+
+  /**
+   * Resolves once some call has parked and nothing is in flight any more, after a timer turn (so
+   * every branch has replayed what it could and reached a new step, a park or its end).
+   */
+  private async parked(): Promise<typeof PARKED> {
+    for (;;) {
+      await this.drain();
+      await new Promise<void>((resolve) => setTimeout(resolve, 0));
+      if (this.inflight.size > 0) continue;
+      if (this.parks > 0 || this.halted()) return PARKED;
+      // Nothing parked yet: the code is between steps (or awaits something that is not a step).
+      await new Promise<void>((resolve) => (this.activity = resolve));
+    }
   }
 
   private async drain(): Promise<void> {
@@ -721,18 +770,33 @@ export class Replay implements WorkflowStep {
   }
 
   /** Set when the run must end whatever the code did with the error it was thrown. */
-  private stopped(): ReplayOutcome | null {
+  private halted(): ReplayOutcome | null {
     if (this.interrupted) return { kind: "interrupted" };
     if (this.nondeterminism) return { kind: "errored", error: toStoredError(this.nondeterminism) };
-    if (this.wakeAt !== null) return { kind: "suspended", wakeAt: this.wakeAt, yielded: this.yielded };
     return null;
   }
 
+  /** Set when some call parked: the run suspends until the earliest wake-up. */
+  private suspended(): ReplayOutcome | null {
+    return this.wakeAt === null ? null : { kind: "suspended", wakeAt: this.wakeAt, yielded: this.yielded };
+  }
+
+  /**
+   * Counts the call in flight until it settles or parks. A parked call's promise never settles
+   * for the workflow code: its branch waits there until the run ends.
+   */
   private track<T>(promise: Promise<T>): Promise<T> {
-    this.inflight.add(promise);
-    const settled = () => this.inflight.delete(promise);
-    promise.then(settled, settled);
-    return promise;
+    const settled = promise.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.inflight.add(settled);
+    this.activity();
+    void settled.then(() => this.inflight.delete(settled));
+    return promise.catch((error: unknown) => {
+      if (error instanceof Park) return new Promise<never>(() => undefined);
+      throw error;
+    });
   }
 
   private remember<T>(kind: StepKind, name: string, config: StepConfig<T>, result: T): void {
@@ -776,7 +840,8 @@ export class Replay implements WorkflowStep {
       try {
         await this.runStep("undo", `undo ${undo.name}`, {}, undo.run);
       } catch (undoError) {
-        const stop = this.stopped();
+        // An undo that waits for its retry delay, or for the next invocation, suspends the run.
+        const stop = this.halted() ?? (undoError instanceof Park ? this.suspended() : null);
         if (stop) return stop;
         compensationErrors.push({ step: undo.name, error: toStoredError(undoError) });
       }

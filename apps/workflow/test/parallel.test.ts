@@ -148,3 +148,66 @@ describe("sagas with Promise.all", () => {
     expect(await run(id)).toBe(false);
   });
 });
+
+/**
+ * A sleep, a wait or a retry delay holds only its own branch: the others go on within the same
+ * run, as they would live, and the run suspends once every branch is parked or done.
+ */
+describe("a branch that sleeps or waits holds only itself", () => {
+  const step = (name: string, fail = false) => ({ t: "step", name, delay: 0, fail, undo: !fail });
+
+  it("runs a sibling branch's next steps in the same run, not after the sleep", async () => {
+    const shape = {
+      t: "all",
+      items: [
+        { t: "sleep", name: "z0", ms: 3_600_000 },
+        { t: "seq", items: [step("s1"), step("s2")] },
+      ],
+    };
+    const id = await start("test-shape", { shape });
+    await run(id);
+    const view = await instance(id);
+    expect(view.status).toBe("waiting");
+    expect(view.steps.map((s) => [s.name, s.status])).toEqual([
+      ["z0", "sleeping"],
+      ["s1", "complete"],
+      ["s2", "complete"],
+    ]);
+  });
+
+  it("gives an event to the wait it is for at once, while a parallel wait for another type still waits", async () => {
+    // Found by the shapes property: the wait of type "a" suspended the run before the wait of
+    // type "b" looked for its event, so every "b" sent was left unread until a's deadline.
+    const shape = {
+      t: "all",
+      items: [
+        { t: "seq", items: [{ t: "all", items: [step("s0")] }, { t: "wait", name: "w1", type: "b" }, step("s5")] },
+        { t: "seq", items: [step("s2"), { t: "wait", name: "w3", type: "a" }] },
+      ],
+    };
+    const id = await start("test-shape", { shape });
+    await run(id);
+    expect((await sendEvent(id, "b", "b0")).status).toBe(202);
+    await run(id);
+    const view = await instance(id);
+    expect(view.steps.map((s) => [s.name, s.status])).toEqual([
+      ["s0", "complete"],
+      ["s2", "complete"],
+      ["w1", "complete"],
+      ["w3", "waiting"],
+      ["s5", "complete"],
+    ]);
+    expect(view.steps.find((s) => s.name === "w1")?.output).toMatchObject({ payload: "b0" });
+  });
+
+  it("fails the instance and runs the undos at once when a step fails beside a sleeping sibling", async () => {
+    const shape = { t: "all", items: [{ t: "sleep", name: "z0", ms: 3_600_000 }, step("s1"), step("s2", true)] };
+    const id = await start("test-shape", { shape });
+    await run(id);
+    const view = await instance(id);
+    expect(view.status).toBe("errored");
+    expect(view.error).toMatchObject({ name: "StepFailedError" });
+    expect(count(id, "undo s1")).toBe(1);
+    expect(await run(id)).toBe(false); // nothing left to wake for: the sleep was abandoned with the run
+  });
+});
