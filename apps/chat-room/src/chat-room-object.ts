@@ -102,16 +102,18 @@ export class ChatRoom extends DurableObject<Env> {
    * it (through `runInDurableObject`) to move 30 minutes ahead without waiting.
    */
   clock: () => number = () => Date.now();
-  // Both are caches of what is in SQLite, rebuilt by open() after a purge or a wake-up.
+  // cache: the queue over the room's tables, rebuilt by open() after a purge or a wake-up.
   private queue: RoomQueue | null = null;
   private epochCache: string | null = null;
   // Set by the purge task when it found the room idle; alarm() then checks again and deletes
   // everything. Any join, message or departure clears it.
+  // eslint-disable-next-line durable/no-memory-only-state -- a hint, safe to lose: alarm() checks idleAt() itself before deleteAll(), and the purge task stays in storage until it succeeds
   private purgeDue = false;
   // Slow consumers (see MAX_UNACKED_BYTES). Bytes broadcast since this instance started (each
   // frame counted once: every open socket was sent it), the count as it stood right after each
   // recent message, and per socket the count as it stood at its last acknowledgement or its join.
   // Memory only: after a wake-up a socket counts from there, its message ids still exactly.
+  // eslint-disable-next-line durable/no-memory-only-state -- memory only by design: after a wake-up each socket counts from there (its message ids stay exact in its attachment)
   private sentBytes = 0;
   private readonly sentThrough = new Map<number, number>();
   private readonly ackedBytes = new WeakMap<WebSocket, number>();

@@ -82,6 +82,7 @@ export class RateLimiter extends DurableObject<Env> {
    */
   clock: () => number = Date.now;
 
+  // cache: the queue over its tables, built on first use and again after a purge
   private scheduler?: AlarmQueue<{ expire: (payload: null) => void }>;
   /** Whether the quota table exists. Memory is a cache: probed on construction and after a purge. */
   private schema: boolean;

@@ -11,6 +11,7 @@
  */
 import lightConstructor from "./rules/light-constructor.js";
 import noAwaitBetweenReadAndWrite from "./rules/no-await-between-read-and-write.js";
+import noMemoryOnlyState from "./rules/no-memory-only-state.js";
 import noTimersInDurableObject from "./rules/no-timers-in-durable-object.js";
 import noWebsocketAcceptInDurableObject from "./rules/no-websocket-accept-in-durable-object.js";
 import setAlarmOnlyInAlarmQueue from "./rules/set-alarm-only-in-alarm-queue.js";
@@ -18,6 +19,7 @@ import setAlarmOnlyInAlarmQueue from "./rules/set-alarm-only-in-alarm-queue.js";
 export const rules = {
   "light-constructor": lightConstructor,
   "no-await-between-read-and-write": noAwaitBetweenReadAndWrite,
+  "no-memory-only-state": noMemoryOnlyState,
   "no-timers-in-durable-object": noTimersInDurableObject,
   "no-websocket-accept-in-durable-object": noWebsocketAcceptInDurableObject,
   "set-alarm-only-in-alarm-queue": setAlarmOnlyInAlarmQueue,
@@ -30,15 +32,17 @@ const plugin = {
   configs: /** @type {any} */ ({}),
 };
 
-/** Every rule as an error, registered under the `durable` prefix. */
+/** Rules that are registered but not in `recommended`: none today; list a new rule here to land it first. */
+const OPT_IN = new Set([]);
+
+/** Every rule but the opt-in ones as an error, registered under the `durable` prefix. */
 plugin.configs.recommended = {
   name: "@durable-patterns/recommended",
   plugins: { durable: plugin },
   rules: Object.fromEntries(
-    Object.keys(rules).map((name) => [
-      `durable/${name}`,
-      /** @type {import("eslint").Linter.RuleSeverity} */ ("error"),
-    ]),
+    Object.keys(rules)
+      .filter((name) => !OPT_IN.has(name))
+      .map((name) => [`durable/${name}`, /** @type {import("eslint").Linter.RuleSeverity} */ ("error")]),
   ),
 };
 

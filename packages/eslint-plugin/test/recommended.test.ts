@@ -8,10 +8,20 @@ describe("the recommended config", () => {
     expect(plugin.configs.recommended.rules).toEqual({
       "durable/light-constructor": "error",
       "durable/no-await-between-read-and-write": "error",
+      "durable/no-memory-only-state": "error",
       "durable/no-timers-in-durable-object": "error",
       "durable/no-websocket-accept-in-durable-object": "error",
       "durable/set-alarm-only-in-alarm-queue": "error",
     });
+  });
+
+  it("turns on exactly the rules whose docs say recommended, no-memory-only-state included", () => {
+    const recommended = Object.entries(plugin.rules)
+      .filter(([, rule]) => rule.meta?.docs?.recommended === true)
+      .map(([name]) => `durable/${name}`);
+    expect(Object.keys(plugin.configs.recommended.rules ?? {})).toEqual(recommended);
+    expect(plugin.rules).toHaveProperty("no-memory-only-state");
+    expect(plugin.configs.recommended.rules).toHaveProperty("durable/no-memory-only-state", "error");
   });
 
   it("reports each trap in one file of a flat config with typescript-eslint's parser", () => {
