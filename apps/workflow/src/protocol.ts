@@ -123,8 +123,11 @@ export const RestartBody = z.strictObject({
 /** Where an instance is in its life. */
 export type InstanceStatus = "queued" | "running" | "paused" | "waiting" | "errored" | "terminated" | "complete";
 
-/** Statuses an instance never leaves by itself (only `restart` takes it back to `queued`). */
-export const FINAL_STATUSES: readonly InstanceStatus[] = ["errored", "terminated", "complete"];
+/**
+ * Statuses in which an instance has a run task pending and runs by itself. The runner uses the
+ * list in TypeScript and in SQL, so the two cannot drift apart.
+ */
+export const ACTIVE_STATUSES = ["queued", "running", "waiting"] as const satisfies readonly InstanceStatus[];
 
 /** What kind of call recorded a step. */
 export type StepKind = "do" | "sleep" | "wait" | "undo";

@@ -16,6 +16,7 @@ import {
   type SqlValue,
 } from "@durable-patterns/shared";
 import {
+  ACTIVE_STATUSES,
   MAX_LISTED_PAYLOAD_BYTES,
   MAX_PENDING_EVENTS,
   type EventPage,
@@ -141,11 +142,14 @@ export type EventResult = { ok: true; instance: InstanceSummary; eventId: number
 
 /** Statuses from which an action is allowed. Everything else is a 409. */
 const ALLOWED_FROM: Record<"pause" | "resume" | "terminate" | "event", readonly InstanceStatus[]> = {
-  pause: ["queued", "running", "waiting"],
+  pause: ACTIVE_STATUSES,
   resume: ["paused"],
-  terminate: ["queued", "running", "waiting", "paused"],
-  event: ["queued", "running", "waiting", "paused"],
+  terminate: [...ACTIVE_STATUSES, "paused"],
+  event: [...ACTIVE_STATUSES, "paused"],
 };
+
+/** `ACTIVE_STATUSES` as an SQL list. */
+const ACTIVE_SQL = ACTIVE_STATUSES.map((status) => `'${status}'`).join(", ");
 
 /** `consumed_by` of a deleted event that keeps its row (it had an idempotency key): no step's seq. */
 const DELETED = -1;
@@ -177,6 +181,7 @@ export class WorkflowRunner extends DurableObject<Env> {
   private scheduler?: AlarmQueue<{ run: (payload: { generation: number }, task: RunningTask) => Promise<void> }>;
   // An event or resume arrived while a run was in progress: when that run suspends it must wake
   // again at once instead of at its own time (the event may be what a wait it just left wants).
+  // eslint-disable-next-line durable/no-memory-only-state -- a hint, safe to lose: a crash ends the run, and its retry replays with the event stored
   private wakeRequested = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -450,7 +455,8 @@ export class WorkflowRunner extends DurableObject<Env> {
    */
   private async execute(generation: number, signal?: AbortSignal): Promise<void> {
     const row = this.row();
-    if (!row || row.generation !== generation || !["queued", "running", "waiting"].includes(row.status)) return;
+    if (!row || row.generation !== generation || !(ACTIVE_STATUSES as readonly InstanceStatus[]).includes(row.status))
+      return;
     this.wakeRequested = false;
     const workflow = registry.get(row.workflow);
     if (!workflow) {
@@ -506,7 +512,7 @@ export class WorkflowRunner extends DurableObject<Env> {
   ): boolean {
     const updated = this.sql.one(
       `UPDATE instance SET status = ?, output = ?, error = ?, updated_at = ?
-       WHERE id = 1 AND generation = ? AND status IN ('queued', 'running', 'waiting') RETURNING status`,
+       WHERE id = 1 AND generation = ? AND status IN (${ACTIVE_SQL}) RETURNING status`,
       status,
       result.output ?? null,
       result.error ? JSON.stringify(result.error) : null,

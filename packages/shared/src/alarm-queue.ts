@@ -48,7 +48,7 @@ import {
 import { backoffDelay, checkTimeZone, nextCronTime, type Backoff } from "./alarm-queue/timing";
 
 export { AlarmQueueError, PayloadTooLargeError, TaskTimeoutError } from "./alarm-queue/errors";
-export { backoffCeiling, backoffDelay, nextCronTime, type Backoff } from "./alarm-queue/timing";
+export { backoffDelay, nextCronTime, type Backoff } from "./alarm-queue/timing";
 
 /** What a handler is told about the task it runs (everything but the payload, which is its first argument). */
 export interface TaskInfo<Name extends string = string> {

@@ -39,9 +39,6 @@ export const CloseCode = {
   internalError: 1011,
 } as const;
 
-/** The largest attachment the platform stores per socket (serialized). */
-export const MAX_ATTACHMENT_BYTES = 16 * 1024;
-
 /**
  * Accepts the server side of a new socket with the hibernation API. Returns the 101 response that
  * hands the client side to the caller, and the server side, to which the object may send a
