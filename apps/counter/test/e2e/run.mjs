@@ -13,46 +13,42 @@ import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const appDir = join(here, "..", "..");
+/** Answers 2xx once the Worker and its Durable Object are up. */
+const READY_PATH = "/api/counters/ready";
 const STARTUP_TIMEOUT_MS = 60_000;
+/** A free port can be taken by another process between the probe and wrangler's bind: try again. */
+const START_ATTEMPTS = 3;
 
-const port = await freePort();
-const inspectorPort = await freePort(); // the default 9229 may be taken by another wrangler dev
-const baseUrl = `http://127.0.0.1:${port}`;
-const persistTo = mkdtempSync(join(tmpdir(), "counter-e2e-"));
+const persistTo = mkdtempSync(join(tmpdir(), "e2e-"));
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" };
 
-// `detached` makes wrangler the leader of a new process group, so stopping it also stops the
-// workerd it spawns. The local bin is used directly: npx would add a layer and may prompt.
-const server = spawn(
-  join(appDir, "node_modules", ".bin", "wrangler"),
-  [
-    ...["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort)],
-    ...["--persist-to", persistTo, "--show-interactive-dev-session=false"],
-  ],
-  { cwd: appDir, env, detached: true, stdio: ["ignore", "pipe", "pipe"] },
-);
-let serverLog = "";
-server.stdout.on("data", (chunk) => (serverLog += chunk));
-server.stderr.on("data", (chunk) => (serverLog += chunk));
-const serverExited = new Promise((resolve) => server.once("exit", resolve));
-
+let server = null;
 let stopping = false;
-async function stop() {
-  if (stopping) return;
-  stopping = true;
+
+/** Stops the server that is running (its whole process group), waiting up to 5 s before SIGKILL. */
+async function stopServer() {
+  if (!server) return;
+  const { child, exited } = server;
+  server = null;
   try {
-    process.kill(-server.pid, "SIGTERM");
+    process.kill(-child.pid, "SIGTERM");
   } catch {
     // already gone
   }
-  const killed = await Promise.race([serverExited.then(() => true), sleep(5_000).then(() => false)]);
+  const killed = await Promise.race([exited.then(() => true), sleep(5_000).then(() => false)]);
   if (!killed) {
     try {
-      process.kill(-server.pid, "SIGKILL");
+      process.kill(-child.pid, "SIGKILL");
     } catch {
       // already gone
     }
   }
+}
+
+async function stop() {
+  if (stopping) return;
+  stopping = true;
+  await stopServer();
   rmSync(persistTo, { recursive: true, force: true });
 }
 
@@ -65,7 +61,7 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
 
 let exitCode = 1;
 try {
-  await waitUntilReady();
+  const baseUrl = await startServer();
   const files = readdirSync(here)
     .filter((file) => file.endsWith(".test.mjs"))
     .map((file) => join(here, file));
@@ -77,27 +73,58 @@ try {
   });
   exitCode = await new Promise((resolve) => tests.once("exit", (code) => resolve(code ?? 1)));
 } catch (error) {
-  console.error(`e2e: ${error.message}\n--- wrangler dev output ---\n${serverLog}`);
+  console.error(`e2e: ${error.message}`);
 } finally {
   await stop();
 }
 process.exit(exitCode);
 
-async function waitUntilReady() {
+/** Starts `wrangler dev` and returns its base URL once it answers; retries when its port was taken. */
+async function startServer() {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const inspectorPort = await freePort(); // the default 9229 may be taken by another wrangler dev
+    const baseUrl = `http://127.0.0.1:${port}`;
+    // `detached` makes wrangler the leader of a new process group, so stopping it also stops the
+    // workerd it spawns. The local bin is used directly: npx would add a layer and may prompt.
+    const child = spawn(
+      join(appDir, "node_modules", ".bin", "wrangler"),
+      [
+        ...["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort)],
+        ...["--persist-to", persistTo, "--show-interactive-dev-session=false"],
+      ],
+      { cwd: appDir, env, detached: true, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let log = "";
+    child.stdout.on("data", (chunk) => (log += chunk));
+    child.stderr.on("data", (chunk) => (log += chunk));
+    server = { child, exited: new Promise((resolve) => child.once("exit", resolve)) };
+    const outcome = await waitUntilReady(baseUrl, server.exited);
+    if (outcome === "ready") return baseUrl;
+    await stopServer();
+    if (outcome === "exited" && /address already in use/i.test(log) && attempt < START_ATTEMPTS) continue;
+    const why = outcome === "exited" ? "exited before it was ready" : "did not answer within 60 s";
+    throw new Error(`wrangler dev ${why}\n--- wrangler dev output ---\n${log}`);
+  }
+}
+
+async function waitUntilReady(baseUrl, serverExited) {
   const deadline = Date.now() + STARTUP_TIMEOUT_MS;
   let exited = false;
   serverExited.then(() => (exited = true));
   while (Date.now() < deadline && !exited) {
     try {
       // Both halves must answer: the static page and the Worker with its Durable Object.
-      const [page, api] = await Promise.all([fetch(baseUrl), fetch(`${baseUrl}/api/counters/ready`)]);
-      if (page.ok && api.ok) return;
+      // Each probe gives up after 2 s: whatever holds the port may accept and never answer.
+      const probe = (url) => fetch(url, { signal: AbortSignal.timeout(2_000) });
+      const [page, api] = await Promise.all([probe(baseUrl), probe(`${baseUrl}${READY_PATH}`)]);
+      if (page.ok && api.ok) return "ready";
     } catch {
       // not listening yet
     }
     await sleep(250);
   }
-  throw new Error(exited ? "wrangler dev exited before it was ready" : "wrangler dev did not answer within 60 s");
+  return exited ? "exited" : "timeout";
 }
 
 function freePort() {
