@@ -10,6 +10,7 @@ import { rateLimitHeaders } from "./headers";
 import * as limiter from "./limiter";
 import { rateLimit } from "./middleware";
 import { policyName } from "./policy";
+import { problemError, withProblem } from "./problems";
 import { CheckBody, RefundBody, rateLimitKey } from "./protocol";
 import { MAX_SHARDS } from "./sharding";
 
@@ -29,31 +30,41 @@ const peekQuery = query(
 // `shards` is optional: the server's SHARDS setting decides; a count that differs from it is a 422.
 const resetQuery = query(z.strictObject({ shards: z.coerce.number().int().min(1).max(MAX_SHARDS).optional() }));
 
+/**
+ * The result of an operation the limiter accepted, without its `ok`; a refusal is thrown as its
+ * 422 problem (see src/problems.ts), which `onError` answers with.
+ */
+function accepted<T>(answer: limiter.Answer<T>): T {
+  if (!answer.ok) throw problemError(answer);
+  const { ok: _ok, ...result } = answer;
+  return result as T;
+}
+
 const api = new Hono<{ Bindings: Env }>()
   // Every body this API accepts is small (ten inline policies fit in 2 KiB).
   .use(limitBody(4096))
   .get("/keys/:key/websocket", requireToken({ allowQuery: true }), keyed, requireWebSocket, async (c) => {
     const { key } = c.req.valid("param");
-    return limiter.watch(c.env, key, c.req.raw);
+    return accepted(await limiter.watch(c.env, key, c.req.raw)).response;
   })
   .use(requireToken())
   .post("/check", jsonBody(CheckBody), async (c) => {
-    const result = await limiter.check(c.env, c.req.valid("json"));
+    const result = accepted(await limiter.check(c.env, c.req.valid("json")));
     return c.json(result, result.allowed ? 200 : 429, rateLimitHeaders(result));
   })
   .get("/keys/:key", keyed, peekQuery, async (c) => {
     const { key } = c.req.valid("param");
     const { policies } = c.req.valid("query");
-    const result = await limiter.peek(c.env, key, policies);
+    const result = accepted(await limiter.peek(c.env, key, policies));
     return c.json({ key, ...result }, 200, rateLimitHeaders({ ...result, allowed: true }));
   })
   .post("/keys/:key/refund", keyed, jsonBody(RefundBody), async (c) => {
     const { key } = c.req.valid("param");
-    return c.json({ key, ...(await limiter.refund(c.env, key, c.req.valid("json"))) });
+    return c.json({ key, ...accepted(await limiter.refund(c.env, key, c.req.valid("json"))) });
   })
   .delete("/keys/:key", keyed, resetQuery, async (c) => {
     const { key } = c.req.valid("param");
-    await limiter.reset(c.env, key, c.req.valid("query").shards);
+    accepted(await limiter.reset(c.env, key, c.req.valid("query").shards));
     return c.body(null, 204);
   });
 
@@ -62,7 +73,10 @@ const app = new Hono<{ Bindings: Env }>()
   // A public route limited per client IP by the middleware other Workers can copy.
   .get(
     "/demo",
-    rateLimit<{ Bindings: Env }>({ policies: ["demo"], check: (c, request) => limiter.check(c.env, request) }),
+    rateLimit<{ Bindings: Env }>({
+      policies: ["demo"],
+      check: async (c, request) => withProblem(await limiter.check(c.env, request)),
+    }),
     (c) => c.json({ message: "Hello! This route admits 5 requests per 10 seconds per IP." }),
   );
 app.onError(onError);

@@ -2,7 +2,11 @@
  * The Hono middleware (src/middleware.ts), shown on the app's public GET /demo route: limited to
  * the "demo" policy (GCRA, 5 per 10 s) per client IP, with the IETF headers on every answer.
  */
+import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
+import { onError } from "@durable-patterns/shared";
+import { rateLimit } from "../src/middleware";
+import { withProblem } from "../src/problems";
 import { api } from "./helpers";
 
 let ip = 1;
@@ -37,5 +41,31 @@ describe("rate-limit middleware on GET /demo", () => {
     for (let i = 0; i < 5; i++) await demo(a);
     expect((await demo(a)).status).toBe(429);
     expect((await demo(b)).status).toBe(200);
+  });
+
+  it("answers a check the limiter refuses with the refusal's problem, as the HTTP API would, and runs no handler", async () => {
+    let handled = false;
+    const app = new Hono()
+      .use(
+        rateLimit({
+          policies: ["nope"],
+          check: async () => withProblem({ ok: false, reason: "unknown_policy", detail: 'No policy named "nope".' }),
+        }),
+      )
+      .get("/", (c) => {
+        handled = true;
+        return c.text("ok");
+      });
+    app.onError(onError);
+    const response = await app.request("/");
+    expect(response.status).toBe(422);
+    expect(response.headers.get("content-type")).toBe("application/problem+json");
+    expect(await response.json()).toEqual({
+      type: "urn:durable-patterns:problem:unknown-policy",
+      title: "Unprocessable Content",
+      status: 422,
+      detail: 'No policy named "nope".',
+    });
+    expect(handled).toBe(false);
   });
 });
