@@ -10,7 +10,6 @@ import {
   closeWebSocket,
   migrate,
   parseFrame,
-  problemResponse,
   reciprocateClose,
   rejectFrame,
   sendJson,
@@ -97,13 +96,19 @@ type RoomQueue = AlarmQueue<{ purge: () => void }>;
 export class ChatRoom extends DurableObject<Env> {
   /** Metered SQL: tests read `sql.meter` to assert the storage cost of each operation. */
   readonly sql: Sql;
+
   /**
    * The room's clock, epoch ms, for message times, rate limits and the idle purge. Tests replace
    * it (through `runInDurableObject`) to move 30 minutes ahead without waiting.
    */
-  clock: () => number = () => Date.now();
-  // cache: the queue over the room's tables, rebuilt by open() after a purge or a wake-up.
-  private queue: RoomQueue | null = null;
+  clock: () => number = Date.now;
+
+  // cache: the queue over its tables, built on first use and again after a purge (which deletes
+  // its tables: an instance built before would find none, so the purge drops it).
+  private scheduler?: RoomQueue;
+  // cache: whether the room's tables exist. Set by ensureRoom() (which the constructor runs, so a
+  // wake-up sets it again), cleared by a purge that succeeded.
+  private tablesCache = false;
   private epochCache: string | null = null;
   // Set by the purge task when it found the room idle; alarm() then checks again and deletes
   // everything. Any join, message or departure clears it.
@@ -122,19 +127,31 @@ export class ChatRoom extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = new Sql(ctx.storage);
+    this.ensureRoom();
     answerPings(ctx);
-    this.open();
+  }
+
+  /**
+   * The alarm queue, created on first use (its constructor creates its tables): a wake-up that
+   * only reads (a count, a history page, a join) never builds it.
+   */
+  private get queue(): RoomQueue {
+    return (this.scheduler ??= new AlarmQueue(this.ctx, {
+      sql: this.sql,
+      now: () => this.clock(),
+      handlers: { purge: () => this.purgeIfIdle() },
+    }));
   }
 
   /** Messages ever posted to the room (ids are never reused, so this is the newest id). Reads one row. */
   count(): number {
-    this.open();
+    this.ensureRoom();
     return this.newest();
   }
 
   /** Up to `limit` messages older than `before` (all when absent), newest first, and the next page's `before`. */
   messages(before: number | undefined, limit: number): { messages: ChatMessage[]; next: number | null } {
-    this.open();
+    this.ensureRoom();
     const rows = this.sql.all<MessageRow>(
       `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id < ? ORDER BY id DESC LIMIT ?`,
       before ?? Number.MAX_SAFE_INTEGER,
@@ -144,13 +161,52 @@ export class ChatRoom extends DurableObject<Env> {
     return { messages, next: rows.length > limit ? messages.at(-1)!.id : null };
   }
 
-  /** Only WebSocket upgrades arrive here (validated by the Worker); everything else is RPC. */
-  override async fetch(request: Request): Promise<Response> {
-    const query = JoinQuery.safeParse(Object.fromEntries(new URL(request.url).searchParams));
-    if (!query.success) {
-      return problemResponse({ type: "about:blank", title: "Bad Request", status: 400, detail: "Invalid join query." });
+  /**
+   * All timed work runs through the shared alarm queue, the only code that sets the alarm. Then,
+   * if the purge task found the room idle, everything is deleted (after the same check again).
+   */
+  override async alarm(info?: AlarmInvocationInfo): Promise<void> {
+    // An alarm after this instance's own purge (a second alarm() that ran alongside it) finds the
+    // room as any other use would: created again, with its idle purge.
+    this.ensureRoom();
+    await this.queue.run(info);
+    if (!this.purgeDue) return;
+    // Checked again, here: the run above may have awaited (a retried run commits each task's
+    // attempt first), and a deleteAll() that failed leaves the flag set for the platform's retry
+    // of this alarm, by which time someone may have come in. Nothing but synchronous code runs
+    // between this check and the deleteAll() call, so nobody can join in between.
+    if (!this.idleAt(this.clock())) {
+      this.purgeDue = false; // the purge task is still scheduled, and will check again
+      return;
     }
-    this.open();
+    // From compatibility date 2026-02-24 this also deletes the alarm: nothing of the room is left.
+    // Should it throw, the purge task the check left behind is still in storage (see
+    // purgeIfIdle), and the flag is set again for the platform's retry, which checks again first.
+    this.purgeDue = false; // an alarm() running alongside this one does not delete twice
+    try {
+      await this.ctx.storage.deleteAll();
+    } catch (error) {
+      this.purgeDue = true;
+      throw error;
+    }
+    // The tables are not created again here: a purged room holds nothing (no tables, no alarm)
+    // until it is used again, when ensureRoom() starts it over with a new epoch.
+    this.scheduler = undefined;
+    this.tablesCache = false;
+    this.epochCache = null;
+    this.newestCache = null;
+    this.sentThrough.clear();
+  }
+
+  /**
+   * Only WebSocket upgrades arrive here; everything else is RPC. The Worker has validated the
+   * query (objects trust their callers, and only the Worker makes HTTP errors): parsed again for
+   * its types, a query that fails is the Worker's bug and throws, which the Worker logs and
+   * answers with a 500.
+   */
+  override async fetch(request: Request): Promise<Response> {
+    const query = JoinQuery.parse(Object.fromEntries(new URL(request.url).searchParams));
+    this.ensureRoom();
     const now = this.clock();
     if (this.openSockets().length >= MAX_CONNECTIONS) {
       // Accepted only to say why: a browser's WebSocket cannot read an HTTP refusal, but it can
@@ -165,13 +221,13 @@ export class ChatRoom extends DurableObject<Env> {
       return response;
     }
     this.purgeDue = false; // someone is here: a purge decided before now no longer holds
-    const user: User = { id: crypto.randomUUID(), name: query.data.name, joinedAt: now };
+    const user: User = { id: crypto.randomUUID(), name: query.name, joinedAt: now };
     const { response, socket } = acceptWebSocket(this.ctx, {
       // The welcome carries what the newcomer needs; it is behind by nothing yet.
       attachment: { user, rate: initialRate(), acked: this.newest() } satisfies Session,
     });
     const epoch = this.epoch();
-    const { after, epoch: knownEpoch } = query.data;
+    const { after, epoch: knownEpoch } = query;
     const reset = knownEpoch !== undefined && knownEpoch !== epoch;
     const { history, truncated } = after !== undefined && !reset ? this.missedSince(after) : this.recent();
     sendJson(socket, {
@@ -226,7 +282,7 @@ export class ChatRoom extends DurableObject<Env> {
       }
       return;
     }
-    this.open();
+    this.ensureRoom();
     this.purgeDue = false;
     const { text, clientId } = frame.data;
     // A resend: the original was stored (its acknowledgement may have been lost in a crash or a
@@ -266,48 +322,18 @@ export class ChatRoom extends DurableObject<Env> {
     this.leave(ws);
   }
 
-  override async alarm(info?: AlarmInvocationInfo): Promise<void> {
-    await this.open().run(info);
-    if (!this.purgeDue) return;
-    // Checked again, here: the run above may have awaited (a retried run commits each task's
-    // attempt first), and a deleteAll() that failed leaves the flag set for the platform's retry
-    // of this alarm, by which time someone may have come in. Nothing but synchronous code runs
-    // between this check and the deleteAll() call, so nobody can join in between.
-    if (!this.idleAt(this.clock())) {
-      this.purgeDue = false; // the purge task is still scheduled, and will check again
-      return;
-    }
-    // From compatibility date 2026-02-24 this also deletes the alarm: nothing of the room is left.
-    // Should it throw, the purge task the check left behind is still in storage (see
-    // purgeIfIdle), and the flag is set again for the platform's retry, which checks again first.
-    this.purgeDue = false; // an alarm() running alongside this one does not delete twice
-    try {
-      await this.ctx.storage.deleteAll();
-    } catch (error) {
-      this.purgeDue = true;
-      throw error;
-    }
-    this.queue = null;
-    this.epochCache = null;
-    this.newestCache = null;
-    this.sentThrough.clear();
-  }
-
   /**
-   * The tables and the queue, created on first use and again on the first use after a purge.
-   * Cheap when they exist (the migrations' history check reads one row per step).
+   * The one place that makes sure the room's tables exist: they are created by the constructor,
+   * and again on the first use after a purge deleted them (a purged room holds nothing until it is
+   * used). Every entry point that reads or writes the room calls it first. Reads nothing when this
+   * instance knows they exist; otherwise the migrations' history check reads one row per step.
    */
-  private open(): RoomQueue {
-    if (this.queue) return this.queue;
+  private ensureRoom(): void {
+    if (this.tablesCache) return;
     const { applied } = migrate(this.ctx.storage, migrations);
-    this.queue = new AlarmQueue(this.ctx, {
-      handlers: { purge: () => this.purgeIfIdle() },
-      sql: this.sql,
-      now: () => this.clock(),
-    });
+    this.tablesCache = true;
     // A room that has just been created is deleted once idle, even if nobody ever joins it.
     if (applied.length > 0) this.schedulePurge(this.clock() + IDLE_PURGE_MS);
-    return this.queue;
   }
 
   /**
@@ -343,7 +369,7 @@ export class ChatRoom extends DurableObject<Env> {
 
   /** One keyed task: scheduling again replaces it, so a room never has more than one. */
   private schedulePurge(at: number): void {
-    this.queue!.schedule("purge", undefined, { at, key: "purge" });
+    this.queue.schedule("purge", undefined, { at, key: "purge" });
   }
 
   private leave(ws: WebSocket): void {
@@ -358,7 +384,7 @@ export class ChatRoom extends DurableObject<Env> {
     this.publish({ type: "leave", user: session.user }, ws);
     // The room just emptied: it is purged 30 minutes from now unless someone comes back.
     if (this.openSockets().length === 0) {
-      this.open();
+      this.ensureRoom();
       this.schedulePurge(this.clock() + IDLE_PURGE_MS);
     }
   }

@@ -2,8 +2,11 @@
  * Every kind of bad input is refused with the documented status, error message or close code,
  * and nothing of it is stored or broadcast.
  */
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { api, join, say, uniqueRoom, type Client } from "./helpers";
+import { ZodError } from "zod";
+import type { ChatRoom } from "../src/chat-room-object";
+import { api, join, roomStub, say, uniqueRoom, type Client } from "./helpers";
 
 async function problem(response: Response) {
   expect(response.headers.get("content-type")).toBe("application/problem+json");
@@ -33,6 +36,17 @@ describe("HTTP requests the Worker refuses", () => {
     const response = await api(`/api/rooms/${uniqueRoom()}/websocket${search}`, upgrade);
     expect(response.webSocket).toBeNull();
     expect(await problem(response)).toMatchObject({ status: 400, type: "urn:durable-patterns:problem:invalid-query" });
+  });
+
+  it("leaves refusing a join query to the Worker: one that reaches the room unvalidated (a Worker bug) throws", async () => {
+    // Only the Worker makes HTTP errors; the object trusts its caller, so a bad query there is a
+    // bug, which the Worker's error handler logs and answers with a 500. No socket is accepted.
+    const room = uniqueRoom();
+    const bypass = runInDurableObject(roomStub(room), (instance: ChatRoom) =>
+      instance.fetch(new Request(`https://chat.example/api/rooms/${room}/websocket?after=last`, upgrade)),
+    );
+    await expect(bypass).rejects.toThrow(ZodError);
+    expect(await runInDurableObject(roomStub(room), (_instance, state) => state.getWebSockets().length)).toBe(0);
   });
 
   it("accepts a name of exactly 32 characters", async () => {
