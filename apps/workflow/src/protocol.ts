@@ -3,7 +3,7 @@
  * the tests all use these, so the contract is written once.
  */
 import { z } from "zod";
-import type { StoredError } from "./errors";
+import type { StoredError } from "./engine/errors";
 
 /** Instance ids: a letter, digit or `_` first, then up to 63 of letters, digits, `-` and `_`. */
 export const INSTANCE_ID_PATTERN = /^[a-zA-Z0-9_][a-zA-Z0-9-_]{0,63}$/;

@@ -37,8 +37,8 @@ import {
   type ReplayHost,
   type RunBudget,
   type StepRow,
-} from "./replay";
-import { decodeJson } from "./step-output";
+} from "./engine/replay";
+import { decodeJson } from "./engine/step-output";
 import { registry } from "./workflows";
 
 const migrations: Migration[] = [
@@ -199,7 +199,7 @@ export class WorkflowRunner extends DurableObject<Env> {
       handlers: {
         // Asynchronous (steps do I/O), so at-least-once: a run that dies is run again, and the
         // replay makes that safe.
-        run: (payload: { generation: number }, task: RunningTask) => this.execute(payload.generation, task.signal),
+        run: (payload: { generation: number }, task: RunningTask) => this.runInstance(payload.generation, task.signal),
       },
       // A run starts step attempts for its budget's time (60 s), and the last one runs for up to the
       // longest step timeout (10 minutes): with a minute of margin, and with the queue's 10 s time
@@ -453,7 +453,7 @@ export class WorkflowRunner extends DurableObject<Env> {
    * the queue gives up on the run (its handler timeout): the queue has already scheduled the retry,
    * so this run starts no new step beside it.
    */
-  private async execute(generation: number, signal?: AbortSignal): Promise<void> {
+  private async runInstance(generation: number, signal?: AbortSignal): Promise<void> {
     const row = this.row();
     if (!row || row.generation !== generation || !(ACTIVE_STATUSES as readonly InstanceStatus[]).includes(row.status))
       return;
@@ -470,7 +470,7 @@ export class WorkflowRunner extends DurableObject<Env> {
       this.publishStatus(row.instance_id, "running");
     }
     const replay = new Replay(this.host(signal), generation);
-    const outcome = await replay.execute(workflow, decodeJson(row.params), {
+    const outcome = await replay.play(workflow, decodeJson(row.params), {
       instanceId: row.instance_id,
       env: this.env,
     });

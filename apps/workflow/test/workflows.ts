@@ -3,8 +3,8 @@
  * in module state, which lives in the test isolate and so survives the object being evicted or
  * aborted: a count that goes up twice means a step really ran twice.
  */
-import { defineWorkflow } from "../src/define";
-import { NonRetryableError } from "../src/errors";
+import { defineWorkflow } from "../src/engine/define";
+import { NonRetryableError } from "../src/engine/errors";
 import { registry } from "../src/workflows";
 
 /** How many times each side effect ran, by `<instance>:<step>`. */

@@ -3,7 +3,7 @@
  * workflow of `steps` tiny `step.do` calls and bench-only RPCs that create an instance and run its
  * alarm's work, so the bench can time the engine and count the rows each step costs.
  */
-import { defineWorkflow } from "../../../apps/workflow/src/define";
+import { defineWorkflow } from "../../../apps/workflow/src/engine/define";
 import { WorkflowRunner as AppWorkflowRunner } from "../../../apps/workflow/src/workflow-runner-object";
 import { registry } from "../../../apps/workflow/src/workflows";
 

@@ -4,7 +4,7 @@
  * "Scheduled workflows"), or by hand with `POST /api/instances {"workflow":"daily-report"}`.
  */
 import { z } from "zod";
-import { defineWorkflow } from "../define";
+import { defineWorkflow } from "../engine/define";
 
 export const DailyReportParams = z
   .strictObject({

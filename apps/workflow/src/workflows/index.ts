@@ -1,7 +1,7 @@
 /**
  * The workflows this app can start, by name. Add yours here.
  */
-import { WorkflowRegistry } from "../define";
+import { WorkflowRegistry } from "../engine/define";
 import { dailyReport } from "./daily-report";
 import { order } from "./order";
 

@@ -6,8 +6,8 @@
  * The "services" are simulated so the sample runs anywhere; `simulate` makes them fail on purpose.
  */
 import { z } from "zod";
-import { defineWorkflow } from "../define";
-import { NonRetryableError } from "../errors";
+import { defineWorkflow } from "../engine/define";
+import { NonRetryableError } from "../engine/errors";
 
 export const OrderParams = z.strictObject({
   orderId: z.string().min(1).max(64),

@@ -39,7 +39,7 @@ import {
   toStoredError,
   type StoredError,
 } from "./errors";
-import type { InstanceError, StepKind, StepStatus } from "./protocol";
+import type { InstanceError, StepKind, StepStatus } from "../protocol";
 import { decodeJson, encodeOutput, loadOutputJson, storeOutput } from "./step-output";
 
 /** Retries when a step says nothing: 5 retries, 10 s, doubling, up to 10 % jitter (Cloudflare Workflows' defaults). */
@@ -264,7 +264,7 @@ export class Replay implements WorkflowStep {
    * Runs `workflow` from the top until it completes, fails, or every branch is parked (a sleep, a
    * wait without its event, a retry delay, a spent budget) with nothing left in flight.
    */
-  async execute<P>(workflow: Workflow<P, unknown>, params: P, context: WorkflowContext): Promise<ReplayOutcome> {
+  async play<P>(workflow: Workflow<P, unknown>, params: P, context: WorkflowContext): Promise<ReplayOutcome> {
     this.startedAt = this.host.now();
     this.load();
     const run = Promise.resolve()
