@@ -14,12 +14,15 @@ import {
   objectName,
   onError,
   params,
+  pickShard,
   problemType,
   requireWebSocket,
+  shardName,
+  shardNames,
 } from "@durable-patterns/shared";
 import type { ChangeResult } from "./counter-object";
 import { ChangeBody, ScheduleBody, SetBody } from "./protocol";
-import { pickShard, shardCount, shardLimit, shardName, shardNames } from "./sharding";
+import { shardCount, shardLimit } from "./sharding";
 
 export { Counter } from "./counter-object";
 

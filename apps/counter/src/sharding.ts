@@ -5,8 +5,10 @@
  * that (page views, likes) spreads its increments over N shard objects chosen at random and
  * reads the sum of all N. Writes scale with N; a read costs N RPCs, made in parallel.
  *
- * Shard objects are ordinary `Counter` objects named `<name>~<index>`. `~` is not allowed in
- * public names, so a shard can never be addressed as a plain counter by accident.
+ * Shard objects are ordinary `Counter` objects named `<name>~<index>`, by the shared `shardName`
+ * and `shardNames`. `~` is not allowed in public names, so a shard can never be addressed as a
+ * plain counter by accident. This file holds what is the counter's own: how many shards, and how
+ * much each may hold.
  */
 import { MAX_VALUE } from "./protocol";
 
@@ -20,21 +22,6 @@ export function shardCount(raw: string | undefined): number {
     throw new Error(`COUNTER_SHARDS must be an integer from 1 to ${MAX_SHARDS}, got ${JSON.stringify(raw)}`);
   }
   return count;
-}
-
-/** The object name of shard `index` of counter `name`. */
-export function shardName(name: string, index: number): string {
-  return `${name}~${index}`;
-}
-
-/** All shard names of a counter, in order. */
-export function shardNames(name: string, shards: number): string[] {
-  return Array.from({ length: shards }, (_, index) => shardName(name, index));
-}
-
-/** A uniformly random shard index. */
-export function pickShard(shards: number): number {
-  return Math.floor(Math.random() * shards);
 }
 
 /**

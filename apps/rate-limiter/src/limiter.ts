@@ -7,7 +7,7 @@
  * {@link Refusal}, a value its caller can switch on by `reason`. Only the Hono layer turns a
  * refusal into a problem+json response (src/problems.ts).
  */
-import { issuesOf } from "@durable-patterns/shared";
+import { issuesOf, pickShard, shardName, shardNames } from "@durable-patterns/shared";
 import { z } from "zod";
 import {
   PolicyReferenceError,
@@ -25,7 +25,7 @@ import {
   type QuotaResult,
   type RefundRequest,
 } from "./protocol";
-import { mergeShards, pickShard, shardCount, shardCountSchema, shardName, shardPolicy } from "./sharding";
+import { mergeShards, shardCount, shardCountSchema, shardPolicy } from "./sharding";
 
 /**
  * Why a request was refused, before any object was touched. `detail` is a sentence for people;
@@ -235,7 +235,7 @@ export async function peek(
   const split = policies && perShard(policies.value, shards);
   if (split && !split.ok) return split;
   const standings = await Promise.all(
-    Array.from({ length: shards }, (_, i) => objectFor(env, shardName(validKey.value, i)).standing(split?.value)),
+    shardNames(validKey.value, shards).map((name) => objectFor(env, name).standing(split?.value)),
   );
   const names = split
     ? split.value.map((policy) => policy.name)
@@ -259,10 +259,7 @@ export async function reset(env: Env, key: string, shards?: unknown): Promise<An
   const configured = shardsOf(env, validKey.value);
   const refusal = askedRefusal(validKey.value, configured, asked?.value.shards);
   if (refusal) return refusal;
-  const names =
-    configured === 1
-      ? [validKey.value]
-      : [validKey.value, ...Array.from({ length: configured }, (_, i) => shardName(validKey.value, i))];
+  const names = configured === 1 ? [validKey.value] : [validKey.value, ...shardNames(validKey.value, configured)];
   await Promise.all(names.map((name) => objectFor(env, name).reset()));
   return { ok: true, shards: configured };
 }

@@ -11,7 +11,7 @@
  * Which keys are sharded, and over how many objects, is server configuration: the `SHARDS` var,
  * never the request. A key whose shard count a caller could choose would live in different
  * objects for different callers, each with its own quota. Shard objects are named
- * `<key>~<index>`; `~` is not allowed in keys, so they never collide.
+ * `<key>~<index>` by the shared `shardName`; `~` is not allowed in keys, so they never collide.
  *
  * @example
  * ```ts
@@ -76,16 +76,6 @@ export function shardCount(config: unknown, key: string): number {
   const exact = shards.exact.get(key);
   if (exact !== undefined) return exact;
   return shards.prefixes.find(([prefix]) => key.startsWith(prefix))?.[1] ?? 1;
-}
-
-/** The object name of shard `index` of `key`. */
-export function shardName(key: string, index: number): string {
-  return `${key}~${index}`;
-}
-
-/** A uniformly random shard index. */
-export function pickShard(shards: number): number {
-  return Math.floor(Math.random() * shards);
 }
 
 /** The policy one shard enforces, or `null` when `shards` leaves it less than one unit. */
