@@ -144,7 +144,8 @@ export const ClientMessage = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("ack"), id: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }),
 ]);
 export type ClientMessage = z.output<typeof ClientMessage>;
-export const CLIENT_MESSAGE_TYPES = ["message", "ack"] as const;
+/** The `type`s above, read from the schema so the two cannot drift apart (a frame of another type is closed 1003). */
+export const CLIENT_MESSAGE_TYPES = ClientMessage.options.map((option) => option.shape.type.value);
 
 /** Who is connected: one entry per socket (a person with two tabs is present twice). */
 export interface User {

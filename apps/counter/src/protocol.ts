@@ -53,7 +53,8 @@ export const ClientMessage = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("decrement"), by: step.default(1) }),
 ]);
 export type ClientMessage = z.output<typeof ClientMessage>;
-export const CLIENT_MESSAGE_TYPES = ["increment", "decrement"] as const;
+/** The `type`s above, read from the schema so the two cannot drift apart (a frame of another type is closed 1003). */
+export const CLIENT_MESSAGE_TYPES = ClientMessage.options.map((option) => option.shape.type.value);
 
 /** The largest WebSocket frame a client may send; the longest valid message is ~50 bytes. */
 export const MAX_FRAME_BYTES = 1024;
