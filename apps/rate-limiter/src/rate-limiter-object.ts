@@ -12,7 +12,7 @@ import {
   sendJson,
   type Migration,
 } from "@durable-patterns/shared";
-import { ALGORITHMS, type Decision, type State } from "./algorithms";
+import { ALGORITHMS, type Decision, type StateColumns } from "./algorithms";
 import type { Policy } from "./policy";
 import type { PolicyQuota, QuotaResult, ServerMessage } from "./protocol";
 import type { ShardStanding } from "./sharding";
@@ -23,6 +23,19 @@ const migrations: Migration[] = [
     // One row per policy used on this key, holding the policy's numbers and its algorithm's
     // state. WITHOUT ROWID makes the name the table's own key: an update writes one row, where a
     // rowid table with a text key would also write its index entry.
+    //
+    // `lim` is the policy's limit (LIMIT is an SQL keyword). `a`, `b` and `c` hold the state, as
+    // its algorithm's codec in src/algorithms/columns.ts (the only code that reads them by
+    // meaning) writes it; `expires` is when that state runs out (epoch ms):
+    //
+    //   algorithm        a                        b                        c
+    //   gcra             TAT, whole µs            its fraction, in ticks   ticks per µs (0: whole µs)
+    //   sliding-window   window start, epoch ms   this window's count      the window before's count
+    //   fixed-window     window start, epoch ms   its count                0, unused
+    //
+    // The columns keep these generic names because they are a deployed schema: renaming them is
+    // a migration that rewrites every key's rows, for no change in behaviour. One generic shape
+    // also keeps one row per policy whatever its algorithm.
     sql: `CREATE TABLE quota (
             name TEXT PRIMARY KEY,
             algorithm TEXT NOT NULL,
@@ -190,11 +203,9 @@ export class RateLimiter extends DurableObject<Env> {
     return pairs.map(([policy, row]) => {
       const algorithm = ALGORITHMS[policy.algorithm];
       const state = stateOf(policy, row);
-      const now0 = algorithm.check(policy, state, now, 0);
-      const quota = {
-        ...quotaOf(policy, now0),
-        retryAfter: seconds(algorithm.check(policy, state, now, 1).retryAfterMs),
-      };
+      const asItStands = algorithm.check(policy, state, now, 0);
+      const oneUnit = algorithm.check(policy, state, now, 1);
+      const quota = { ...quotaOf(policy, asItStands), retryAfter: seconds(oneUnit.retryAfterMs) };
       return { policy, quota };
     });
   }
@@ -285,7 +296,7 @@ export class RateLimiter extends DurableObject<Env> {
    * when all state has run out; later checks write only their own rows: when the alarm fires
    * it finds live state and moves itself to the latest expiry.
    */
-  private store(policies: Policy[], rows: (QuotaRow | null)[], decisions: Decision[]): void {
+  private store(policies: Policy[], rows: (QuotaRow | null)[], decisions: Decision<StateColumns>[]): void {
     if (policies.length === 0) return;
     if (!this.schema) {
       migrate(this.ctx.storage, migrations);
@@ -293,7 +304,7 @@ export class RateLimiter extends DurableObject<Env> {
     }
     let firstUse = 0;
     policies.forEach((policy, i) => {
-      const { state, expiresAt } = decisions[i]!;
+      const { state: columns, expiresAt } = decisions[i]!;
       this.sql.run(
         `INSERT INTO quota (name, algorithm, lim, period, burst, a, b, c, expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (name) DO UPDATE SET algorithm = excluded.algorithm, lim = excluded.lim, period = excluded.period,
@@ -303,9 +314,9 @@ export class RateLimiter extends DurableObject<Env> {
         policy.limit,
         policy.period,
         policy.burst ?? null,
-        state.a,
-        state.b,
-        state.c,
+        columns.a,
+        columns.b,
+        columns.c,
         expiresAt,
       );
       if (rows[i] === null) firstUse = Math.max(firstUse, expiresAt);
@@ -319,10 +330,9 @@ export class RateLimiter extends DurableObject<Env> {
   }
 }
 
-/** A row's state, or none when there is no row or it was written by another algorithm. */
-function stateOf(policy: Policy, row: QuotaRow | null): State | null {
-  if (!row || row.algorithm !== policy.algorithm) return null;
-  return { a: row.a, b: row.b, c: row.c };
+/** A row's state columns, or none when there is no row or it was written by another algorithm. */
+function stateOf(policy: Policy, row: QuotaRow | null): StateColumns | null {
+  return row && row.algorithm === policy.algorithm ? row : null;
 }
 
 function policyOf(row: QuotaRow): Policy {
@@ -341,7 +351,7 @@ function seconds(ms: number): number {
   return Math.max(0, Math.ceil(ms / 1000));
 }
 
-function quotaOf(policy: Policy, decision: Decision): PolicyQuota {
+function quotaOf(policy: Policy, decision: Decision<StateColumns>): PolicyQuota {
   return {
     name: policy.name,
     algorithm: policy.algorithm,

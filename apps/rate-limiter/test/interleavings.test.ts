@@ -15,7 +15,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import fc from "fast-check";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { ALGORITHMS, type State } from "../src/algorithms";
+import { ALGORITHMS, type StateColumns } from "../src/algorithms";
 import type { Policy } from "../src/policy";
 import { CLOCK_STEP_GRACE_MS, type RateLimiter } from "../src/rate-limiter-object";
 import { stub, uniqueKey } from "./helpers";
@@ -83,7 +83,7 @@ const policyFor = (algorithm: Policy["algorithm"]) =>
 
 /** The model: the key's one row, as the object must hold it. */
 interface Row {
-  state: State;
+  state: StateColumns;
   expires: number;
 }
 

@@ -13,7 +13,7 @@ import { env } from "cloudflare:workers";
 import { abortAllDurableObjects, evictDurableObject } from "cloudflare:test";
 import fc from "fast-check";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { ALGORITHMS, type State } from "../src/algorithms";
+import { ALGORITHMS, COLUMNS, type StateColumns } from "../src/algorithms";
 import { namedPolicies, resolvePolicies, type Policy } from "../src/policy";
 import { CheckBody, RefundBody, type PolicyQuota } from "../src/protocol";
 import { TOKEN, api, check, connect, freezeClock, json, stub, uniqueKey, type Client } from "./helpers";
@@ -60,7 +60,7 @@ async function resetKey(key: string) {
 // ---- The model --------------------------------------------------------------------------------
 
 /** What the key's object stores: per policy name, the policy last written and its state. */
-type Model = Map<string, { policy: Policy; state: State }>;
+type Model = Map<string, { policy: Policy; state: StateColumns }>;
 
 /** A stored row counts only for the same algorithm (the object ignores another's state). */
 const stateFor = (model: Model, policy: Policy) => {
@@ -70,13 +70,16 @@ const stateFor = (model: Model, policy: Policy) => {
 
 /**
  * The instant a policy is decided at. A key's window never moves back: when the clock has stepped
- * back before the start of the window a window algorithm has counted in (`state.a`), the model
- * decides as at that start, in that window. GCRA takes the clock as it is.
+ * back before the start of the window a window algorithm has counted in (`windowStart`), the
+ * model decides as at that start, in that window. GCRA takes the clock as it is.
  */
-const at = (policy: Policy, state: State | null, now: number) =>
-  policy.algorithm !== "gcra" && state !== null && state.a > now ? state.a : now;
+const at = (policy: Policy, state: StateColumns | null, now: number) => {
+  if (policy.algorithm === "gcra" || state === null) return now;
+  const { windowStart } = COLUMNS[policy.algorithm].read(state);
+  return windowStart > now ? windowStart : now;
+};
 
-const remainingOf = (policy: Policy, state: State | null, now: number) =>
+const remainingOf = (policy: Policy, state: StateColumns | null, now: number) =>
   ALGORITHMS[policy.algorithm].check(policy, state, at(policy, state, now), 0).remaining;
 
 /** A check: admitted only if every policy admits, and only then consumed. */

@@ -2,13 +2,13 @@
 import { describe, expect, it } from "vitest";
 import { fixedWindow } from "../src/algorithms/fixed-window";
 import { slidingWindow } from "../src/algorithms/sliding-window";
-import type { Algorithm, State } from "../src/algorithms";
+import type { Algorithm } from "../src/algorithms";
 
 // A minute boundary, so 60-second windows start here.
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
 
-function run(algorithm: Algorithm, rate: { limit: number; period: number }, times: number[], cost = 1) {
-  let state: State | null = null;
+function run<S>(algorithm: Algorithm<S>, rate: { limit: number; period: number }, times: number[], cost = 1) {
+  let state: S | null = null;
   return times.map((t) => {
     const decision = algorithm.check(rate, state, T0 + t, cost);
     if (decision.allowed) state = decision.state;

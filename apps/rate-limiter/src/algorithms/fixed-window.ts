@@ -7,26 +7,39 @@
  * to before the window the key has counted in, the request counts in that window, not in an
  * earlier, empty one (which would grant the limit again).
  *
- * State: `a` = start of the counted window (ms), `b` = units counted in it.
+ * State: {@link FixedWindowState}.
  *
  * @example
  * ```ts
  * fixedWindow.check({ limit: 100, period: 60 }, null, Date.now(), 1).remaining; // 99
  * ```
  */
-import type { Algorithm, Decision, Rate, State } from "./types";
+import type { Algorithm, Decision, Rate } from "./types";
 
-function decide(rate: Rate, state: State | null, now: number, change: (count: number) => number | null): Decision {
+/** What a fixed window keeps per policy: the window it has counted in, and its count. */
+export interface FixedWindowState {
+  /** Start of the counted window, epoch ms (a multiple of the period). */
+  windowStart: number;
+  /** Units counted in that window. */
+  count: number;
+}
+
+function decide(
+  rate: Rate,
+  state: FixedWindowState | null,
+  now: number,
+  change: (count: number) => number | null,
+): Decision<FixedWindowState> {
   const periodMs = rate.period * 1000;
   // The window of `now`, or the stored one when the clock has stepped back before it.
-  const start = Math.max(Math.floor(now / periodMs) * periodMs, state?.a ?? -Infinity);
+  const start = Math.max(Math.floor(now / periodMs) * periodMs, state?.windowStart ?? -Infinity);
   const end = start + periodMs;
-  const count = state && state.a === start ? state.b : 0;
+  const count = state && state.windowStart === start ? state.count : 0;
   const next = change(count);
   const kept = next ?? count;
   return {
     allowed: next !== null,
-    state: { a: start, b: kept, c: 0 },
+    state: { windowStart: start, count: kept },
     remaining: Math.max(0, rate.limit - kept),
     resetMs: kept > 0 ? end - now : 0,
     retryAfterMs: next === null ? end - now : 0,
@@ -34,7 +47,7 @@ function decide(rate: Rate, state: State | null, now: number, change: (count: nu
   };
 }
 
-export const fixedWindow: Algorithm = {
+export const fixedWindow: Algorithm<FixedWindowState> = {
   check: (rate, state, now, cost) =>
     decide(rate, state, now, (count) => (count + cost <= rate.limit ? count + cost : null)),
   refund: (rate, state, now, cost) => decide(rate, state, now, (count) => Math.max(0, count - cost)),

@@ -9,10 +9,10 @@
  * The arithmetic is exact for every policy the configuration accepts. `T` is a fraction of a
  * microsecond for policies faster than 1,000,000 per second, and a repeating decimal for most
  * others (3 per second), so time is counted in ticks of `1 / limit` µs, where `T` is exactly
- * `period × 1,000,000` ticks, with BigInt (now × limit outgrows 2^53). The TAT is stored as whole
- * microseconds (`a`) plus the remaining ticks (`b`) and their denominator (`c`, the limit they were
- * counted in), all small integers. A row written before this representation (`c` = 0) holds whole
- * microseconds and reads exactly; a row written under another limit rounds its fraction up (never
+ * `period × 1,000,000` ticks, with BigInt (now × limit outgrows 2^53). The TAT is kept as whole
+ * microseconds plus the remaining ticks and their denominator, all small integers
+ * ({@link GcraState}). State written before this representation (`ticksPerUs` = 0) holds whole
+ * microseconds and reads exactly; state written under another limit rounds its fraction up (never
  * looser). Policies whose full bucket would take more than a year to refill are refused where they
  * are defined (src/policy.ts), which keeps every stored time far inside 2^53 µs and the alarm range.
  *
@@ -22,7 +22,23 @@
  * first.allowed; // true, first.remaining === 9
  * ```
  */
-import type { Algorithm, Decision, Rate, State } from "./types";
+import type { Algorithm, Decision, Rate } from "./types";
+
+/**
+ * What GCRA keeps per policy: the TAT, exactly, as `tatUs + tatTicks / ticksPerUs` microseconds
+ * since the epoch.
+ */
+export interface GcraState {
+  /** The TAT's whole microseconds. */
+  tatUs: number;
+  /** The TAT's fraction of a microsecond beyond `tatUs`, in ticks of `1 / ticksPerUs` µs. */
+  tatTicks: number;
+  /**
+   * The ticks per microsecond `tatTicks` was counted in: the policy's limit when it was written.
+   * 0 for state written before fractions were kept: the TAT is `tatUs`, whole.
+   */
+  ticksPerUs: number;
+}
 
 const US_PER_MS = 1000;
 
@@ -38,16 +54,17 @@ function ceilDiv(n: bigint, d: bigint): bigint {
   return (n + d - 1n) / d;
 }
 
-/** The stored TAT in ticks (0 when there is none). */
-function tatOf(state: State | null, perUs: bigint): bigint {
+/** The state's TAT in ticks of `1 / perUs` µs (0 when there is none). */
+function tatOf(state: GcraState | null, perUs: bigint): bigint {
   if (!state) return 0n;
-  const whole = BigInt(Math.ceil(state.a)) * perUs;
-  if (state.c <= 0 || state.b <= 0) return whole;
-  return whole + ceilDiv(BigInt(state.b) * perUs, BigInt(state.c));
+  const whole = BigInt(Math.ceil(state.tatUs)) * perUs;
+  if (state.ticksPerUs <= 0 || state.tatTicks <= 0) return whole;
+  return whole + ceilDiv(BigInt(state.tatTicks) * perUs, BigInt(state.ticksPerUs));
 }
 
-function stored(tat: bigint, perUs: bigint): State {
-  return { a: Number(tat / perUs), b: Number(tat % perUs), c: Number(perUs) };
+/** The state holding `tat`, in ticks of `1 / perUs` µs. */
+function stateOf(tat: bigint, perUs: bigint): GcraState {
+  return { tatUs: Number(tat / perUs), tatTicks: Number(tat % perUs), ticksPerUs: Number(perUs) };
 }
 
 /** Now in ticks: the clock's milliseconds to whole microseconds, times `limit`. */
@@ -55,7 +72,7 @@ function nowIn(now: number, perUs: bigint): bigint {
   return BigInt(Math.round(now * US_PER_MS)) * perUs;
 }
 
-function decide(rate: Rate, tat: bigint, now: number, cost: number): Decision {
+function decide(rate: Rate, tat: bigint, now: number, cost: number): Decision<GcraState> {
   const { perUs, perMs, interval, tolerance } = ticksOf(rate);
   const nowTicks = nowIn(now, perUs);
   const base = tat > nowTicks ? tat : nowTicks;
@@ -66,7 +83,7 @@ function decide(rate: Rate, tat: bigint, now: number, cost: number): Decision {
   const free = tolerance - used;
   return {
     allowed,
-    state: stored(kept, perUs),
+    state: stateOf(kept, perUs),
     remaining: free > 0n ? Number(free / interval) : 0,
     // Whole milliseconds, rounded up: a client that waits this long is never early.
     resetMs: Number(ceilDiv(used, perMs)),
@@ -75,7 +92,7 @@ function decide(rate: Rate, tat: bigint, now: number, cost: number): Decision {
   };
 }
 
-export const gcra: Algorithm = {
+export const gcra: Algorithm<GcraState> = {
   check: (rate, state, now, cost) => decide(rate, tatOf(state, BigInt(rate.limit)), now, cost),
 
   refund(rate, state, now, cost) {

@@ -13,14 +13,24 @@
  * the key has counted in, the request is decided as at that start (the previous window weighing
  * fully), never in an earlier window that would not see the current count.
  *
- * State: `a` = start of the current window (ms), `b` = current count, `c` = previous count.
+ * State: {@link SlidingWindowState}.
  *
  * @example
  * ```ts
  * slidingWindow.check({ limit: 100, period: 60 }, null, Date.now(), 1).remaining; // 99
  * ```
  */
-import type { Algorithm, Decision, Rate, State } from "./types";
+import type { Algorithm, Decision, Rate } from "./types";
+
+/** What a sliding window keeps per policy: the current window and the counts of it and the one before. */
+export interface SlidingWindowState {
+  /** Start of the current window, epoch ms (a multiple of the period). */
+  windowStart: number;
+  /** Units counted in the current window. */
+  current: number;
+  /** Units counted in the window before it (0 when that one counted nothing). */
+  previous: number;
+}
 
 interface Windows {
   periodMs: number;
@@ -30,17 +40,18 @@ interface Windows {
   previous: number;
 }
 
-function windowsAt(rate: Rate, state: State | null, now: number): Windows {
+function windowsAt(rate: Rate, state: SlidingWindowState | null, now: number): Windows {
   const periodMs = rate.period * 1000;
   // The window of `now`, or the stored one when the clock has stepped back before it.
-  const start = Math.max(Math.floor(now / periodMs) * periodMs, state?.a ?? -Infinity);
+  const start = Math.max(Math.floor(now / periodMs) * periodMs, state?.windowStart ?? -Infinity);
   let current = 0;
   let previous = 0;
-  if (state && state.a === start) {
-    current = state.b;
-    previous = state.c;
-  } else if (state && state.a === start - periodMs) {
-    previous = state.b;
+  if (state && state.windowStart === start) {
+    current = state.current;
+    previous = state.previous;
+  } else if (state && state.windowStart === start - periodMs) {
+    // The stored window is the one before: its count is now the previous one.
+    previous = state.current;
   }
   return { periodMs, start, elapsed: Math.max(0, now - start), current, previous };
 }
@@ -76,11 +87,17 @@ function waitFor(rate: Rate, w: Windows, now: number, cost: number): number {
   return untilNext + elapsedNeeded(w.periodMs, rate.limit - cost, w.current);
 }
 
-function result(rate: Rate, w: Windows, now: number, allowed: boolean, retryAfterMs: number): Decision {
+function result(
+  rate: Rate,
+  w: Windows,
+  now: number,
+  allowed: boolean,
+  retryAfterMs: number,
+): Decision<SlidingWindowState> {
   const end = w.start + w.periodMs;
   return {
     allowed,
-    state: { a: w.start, b: w.current, c: w.previous },
+    state: { windowStart: w.start, current: w.current, previous: w.previous },
     remaining: remainingOf(rate, w),
     // Full again once neither window counts: after this window if only the previous one has units.
     resetMs: w.current > 0 ? end + w.periodMs - now : w.previous > 0 ? end - now : 0,
@@ -89,7 +106,7 @@ function result(rate: Rate, w: Windows, now: number, allowed: boolean, retryAfte
   };
 }
 
-export const slidingWindow: Algorithm = {
+export const slidingWindow: Algorithm<SlidingWindowState> = {
   check(rate, state, now, cost) {
     const w = windowsAt(rate, state, now);
     const allowed = cost <= remainingOf(rate, w);

@@ -1,7 +1,8 @@
 /**
- * What every algorithm shares: a policy's numbers, its stored state and the decision for one
- * request. Algorithms are pure functions of (policy, state, now, cost), so they are unit-tested
- * without a Durable Object and without a wall clock.
+ * What every algorithm shares: a policy's numbers, the shape of a decision for one request, and
+ * the interface over the algorithm's own named state (`S`). Algorithms are pure functions of
+ * (policy, state, now, cost), so they are unit-tested without a Durable Object and without a wall
+ * clock. How each state is stored is not theirs to know: see src/algorithms/columns.ts.
  */
 
 /** The rate an algorithm enforces: `limit` units per `period` seconds (GCRA: up to `burst` at once). */
@@ -12,21 +13,11 @@ export interface Rate {
   burst?: number | undefined;
 }
 
-/**
- * An algorithm's stored state: three integers, meaning what the algorithm says (GCRA uses `a`
- * only). One shape for all keeps the table one row per policy whatever the algorithm.
- */
-export interface State {
-  a: number;
-  b: number;
-  c: number;
-}
-
-/** The outcome of a request of `cost` units at `now`. Times are milliseconds. */
-export interface Decision {
+/** The outcome of a request of `cost` units at `now`, with the algorithm's state `S`. Times are milliseconds. */
+export interface Decision<S> {
   allowed: boolean;
   /** The state to store when the request is admitted (equal to the old one when refused). */
-  state: State;
+  state: S;
   /** Units still available after this request (before it, when refused). */
   remaining: number;
   /** Until the policy is fully replenished (nothing counts any more). */
@@ -37,10 +28,10 @@ export interface Decision {
   expiresAt: number;
 }
 
-/** An algorithm: decide a request, and give units back. */
-export interface Algorithm {
+/** An algorithm over its state `S`: decide a request, and give units back. */
+export interface Algorithm<S> {
   /** Decides a request of `cost` units (0 peeks). `state` is `null` for a policy never used. */
-  check(rate: Rate, state: State | null, now: number, cost: number): Decision;
+  check(rate: Rate, state: S | null, now: number, cost: number): Decision<S>;
   /** Gives `cost` units back, never above the full quota. */
-  refund(rate: Rate, state: State | null, now: number, cost: number): Decision;
+  refund(rate: Rate, state: S | null, now: number, cost: number): Decision<S>;
 }
