@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `pnpm starter <app> <dir>`: writes apps/<app> as a standalone project in <dir>, with the parts of
 // packages/shared it uses vendored as plain source and every `catalog:` version made concrete, so
-// it installs with npm or pnpm outside this repository. Node built-ins only.
+// it installs with npm or pnpm outside this repository. Runs inside the workspace after `pnpm install`
+// (it uses Prettier, `yaml` and `jsonc-parser` from the root devDependencies).
 //
 // The steps live in scripts/starter/: export.mjs (files, package.json, tsconfig, wrangler.jsonc),
 // vendor.mjs (which shared modules the app uses), readme.mjs (the README), sources.mjs (parsers).

@@ -9,7 +9,14 @@ import { dirname, join, relative } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { exportApp, listApps, projectName } from "./starter/export.mjs";
-import { findSpecifiers, importedNames, readCatalogs, resolveRelative, stripJsonc } from "./starter/sources.mjs";
+import {
+  allowedBuilds,
+  findSpecifiers,
+  importedNames,
+  parseJsonc,
+  readCatalogs,
+  resolveRelative,
+} from "./starter/sources.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const cli = join(root, "scripts", "starter.mjs");
@@ -196,7 +203,7 @@ describe("every exported app stands alone", () => {
     });
 
     it(`${app}: configs point inside the project`, () => {
-      const wrangler = JSON.parse(stripJsonc(readFileSync(join(project.target, "wrangler.jsonc"), "utf8")));
+      const wrangler = parseJsonc(readFileSync(join(project.target, "wrangler.jsonc"), "utf8"));
       assert.equal(wrangler.$schema, "./node_modules/wrangler/config-schema.json");
       assert.equal(wrangler.name, `my-${app}`);
       const tsconfig = readJson(join(project.target, "tsconfig.json"));
@@ -271,6 +278,30 @@ describe("vendoring only what the app uses", () => {
     // The comments stay aligned, with the gap the original left after its longest command.
     assert.ok(readme.includes("```sh\nnpm run dev  # start\nnpm test     # test\n```"), readme);
   });
+
+  it("renames the Worker but not a binding of the same name, and keeps wrangler.jsonc's comments", () => {
+    const ws = fixtureWorkspace('import { greet } from "@durable-patterns/shared";\nexport default greet;\n');
+    const wrangler = [
+      "{",
+      '  "$schema": "../../node_modules/wrangler/config-schema.json",',
+      "  // The Worker; the Durable Object binding below happens to have the same name.",
+      '  "name": "demo",',
+      '  "main": "src/index.ts",',
+      '  "durable_objects": { "bindings": [{ "name": "demo", "class_name": "Demo" }] },',
+      "}",
+      "",
+    ].join("\n");
+    writeFileSync(join(ws, "apps", "demo", "wrangler.jsonc"), wrangler);
+    const target = freshDir("renamed");
+    const result = exportApp({ root: ws, app: "demo", target });
+    assert.equal(result.workerName, "renamed");
+    assert.equal(
+      readFileSync(join(target, "wrangler.jsonc"), "utf8"),
+      wrangler
+        .replace("../../node_modules/wrangler/config-schema.json", "./node_modules/wrangler/config-schema.json")
+        .replace('"name": "demo",', '"name": "renamed",'),
+    );
+  });
 });
 
 describe("reading the workspace's files", () => {
@@ -279,6 +310,31 @@ describe("reading the workspace's files", () => {
       "catalog:\n  \"@a/b\": 1.0.0 # pinned\n  c: '2.0.0'\ncatalogs:\n  old:\n    c: 1.0.0\nother:\n  c: 9\n",
     );
     assert.deepEqual(catalogs, { default: { "@a/b": "1.0.0", c: "2.0.0" }, old: { c: "1.0.0" } });
+  });
+
+  it("reads catalogs and allowBuilds written as YAML flow maps", () => {
+    const yaml =
+      'catalog: { hono: "4.0.0", "@a/b": 1.0.0-beta.1 } # pinned\n' +
+      "catalogs:\n  legacy: { zod: 3.25.0 }\n" +
+      "allowBuilds: { esbuild: true, core-js-pure: false }\n";
+    assert.deepEqual(readCatalogs(yaml), {
+      default: { hono: "4.0.0", "@a/b": "1.0.0-beta.1" },
+      legacy: { zod: "3.25.0" },
+    });
+    assert.deepEqual(allowedBuilds(yaml), ["esbuild"]);
+  });
+
+  it("refuses a catalog version that YAML reads as a number instead of guessing its text", () => {
+    assert.throws(() => readCatalogs("catalog:\n  a: 1.10\n"), /catalog\.a is 1\.1, not a string; quote it/);
+  });
+
+  it("keeps a comma before a closing bracket inside a JSONC string, and names where a syntax error is", () => {
+    const text = '{\n  "vars": { "LIST": "a, ]", "URL": "https://x//y" }, // note\n}\n';
+    assert.deepEqual(parseJsonc(text).vars, { LIST: "a, ]", URL: "https://x//y" });
+    assert.throws(
+      () => parseJsonc('{\n  "a": 1\n  "b": 2\n}', "wrangler.jsonc"),
+      /^SyntaxError: wrangler\.jsonc:3:3: /,
+    );
   });
 
   it("names what an import clause takes, not its local aliases", () => {

@@ -4,13 +4,14 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSy
 import { basename, dirname, join, relative, sep } from "node:path";
 import { adaptReadme } from "./readme.mjs";
 import {
+  allowedBuilds,
   findSpecifiers,
   packageOf,
+  parseJsonc,
   readCatalogs,
-  readTopLevelMap,
   resolveRelative,
   resolveSpecifier,
-  stripJsonc,
+  setJsonc,
 } from "./sources.mjs";
 import { planVendoring } from "./vendor.mjs";
 
@@ -74,9 +75,7 @@ export function exportApp({ root, app, target }) {
   const catalogs = readCatalogs(workspaceYaml);
   // The dependencies whose install scripts must run, as the workspace allows them (esbuild, workerd
   // and sharp unpack the platform binaries wrangler needs).
-  const trusted = Object.entries(readTopLevelMap(workspaceYaml, "allowBuilds"))
-    .filter(([, allowed]) => allowed === "true")
-    .map(([pkg]) => pkg);
+  const trusted = allowedBuilds(workspaceYaml);
   const rootManifest = readJson(join(root, "package.json"));
   const appManifest = readJson(join(appDir, "package.json"));
   const origin = describeOrigin(root, app);
@@ -382,10 +381,10 @@ export function rewriteImports(source, fromDir, rewrites) {
 }
 
 function standaloneTsconfig(root, appDir) {
-  const app = JSON.parse(stripJsonc(readFileSync(join(appDir, "tsconfig.json"), "utf8")));
+  const app = readJsonc(join(appDir, "tsconfig.json"));
   let compilerOptions = {};
   if (app.extends) {
-    const base = JSON.parse(stripJsonc(readFileSync(join(appDir, app.extends), "utf8")));
+    const base = readJsonc(join(appDir, app.extends));
     if (base.extends) throw new Error(`${app.extends} extends another config; the starter inlines one level only`);
     compilerOptions = { ...base.compilerOptions };
   }
@@ -410,21 +409,20 @@ function formatJson(value, indent = "") {
   return JSON.stringify(value);
 }
 
-/** The app's wrangler.jsonc with `$schema` pointing into the project's node_modules and the Worker named after the project. */
+/**
+ * The app's wrangler.jsonc with `$schema` pointing into the project's node_modules and the Worker
+ * named after the project. Only those two top-level values change; comments and layout stay.
+ */
 function standaloneWrangler(text, name) {
-  let out = text.replace(
-    /("\$schema"\s*:\s*")[^"]*config-schema\.json"/,
-    '$1./node_modules/wrangler/config-schema.json"',
-  );
-  const current = JSON.parse(stripJsonc(out)).name;
-  let workerName = current;
-  if (current && current !== name) {
-    const pattern = new RegExp(`("name"\\s*:\\s*)"${current.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}"`, "g");
-    // Rename only when the name appears once as a "name" value; otherwise the file is left as is.
-    if ((out.match(pattern) ?? []).length === 1) {
-      out = out.replace(pattern, `$1"${name}"`);
-      workerName = name;
-    }
+  const config = parseJsonc(text, "wrangler.jsonc");
+  let out = text;
+  if (typeof config.$schema === "string" && config.$schema.endsWith("config-schema.json")) {
+    out = setJsonc(out, ["$schema"], "./node_modules/wrangler/config-schema.json");
+  }
+  let workerName = config.name;
+  if (typeof workerName === "string" && workerName !== name) {
+    out = setJsonc(out, ["name"], name);
+    workerName = name;
   }
   return { text: out, workerName };
 }
@@ -473,6 +471,10 @@ function write(path, content) {
 
 function readJson(path) {
   return JSON.parse(readFileSync(path, "utf8"));
+}
+
+function readJsonc(path) {
+  return parseJsonc(readFileSync(path, "utf8"), path);
 }
 
 function sortKeys(object) {

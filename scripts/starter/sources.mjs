@@ -1,85 +1,74 @@
-// Small, dependency-free readers for the files the starter has to understand: the workspace
-// catalog (pnpm-workspace.yaml), JSONC (wrangler.jsonc), and the import/export specifiers and
-// exported names of TypeScript modules.
+// Readers for the files the starter has to understand: the workspace manifest
+// (pnpm-workspace.yaml, read with `yaml`), JSONC (wrangler.jsonc and tsconfig.json, read and edited
+// with `jsonc-parser`, the parser VS Code uses), and the import/export specifiers and exported names
+// of TypeScript modules (regular expressions; their limits are stated next to each one).
 //
-// None of these are full parsers, on purpose: the starter must run with nothing but Node. Their
-// limits are stated next to each one, and the CI proof (scripts/starter-ci.sh) type-checks, tests
-// and dry-run deploys every exported app, so a limit that bites shows up as a red build.
+// `yaml` and `jsonc-parser` are root devDependencies: the starter runs inside this workspace after
+// `pnpm install` (as it already needs Prettier), never in the exported project. The CI proof
+// (scripts/starter-ci.sh) type-checks, tests and dry-run deploys every exported app, so a limit
+// that bites shows up as a red build.
 import { existsSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { applyEdits, modify, parse as parseJsoncText, printParseErrorCode } from "jsonc-parser";
+import { parse as parseYaml } from "yaml";
 
 /**
  * Reads the `catalog:` (default catalog) and `catalogs:` (named catalogs) maps of a
- * pnpm-workspace.yaml. Handles the block-map form pnpm writes (`name: version`, keys and values
- * optionally quoted, `#` comments); not flow maps (`{ a: 1 }`), anchors or multi-line values.
+ * pnpm-workspace.yaml, in any YAML form (block or flow maps, quoted keys, comments). A version that
+ * YAML reads as something other than a string (an unquoted `1.10` is the number 1.1) is refused,
+ * not guessed.
  *
  * @example
  * readCatalogs('catalog:\n  hono: 4.13.19\n').default.hono; // "4.13.19"
  */
 export function readCatalogs(yaml) {
-  const catalogs = { default: {} };
-  let current = null; // the map entries are added to, or null outside a catalog
-  let inNamed = false; // inside `catalogs:`, waiting for or reading a named catalog
-  for (const rawLine of yaml.split(/\r?\n/)) {
-    const line = stripYamlComment(rawLine);
-    if (!line.trim()) continue;
-    const indent = line.length - line.trimStart().length;
-    const entry = /^\s*("[^"]+"|'[^']+'|[^:\s][^:]*?)\s*:\s*(.*?)\s*$/.exec(line);
-    if (indent === 0) {
-      current = null;
-      inNamed = false;
-      if (!entry) continue;
-      const key = unquote(entry[1]);
-      if (key === "catalog" && !entry[2]) current = catalogs.default;
-      else if (key === "catalogs" && !entry[2]) inNamed = true;
-      continue;
-    }
-    if (!entry) continue;
-    const key = unquote(entry[1]);
-    if (inNamed && !entry[2]) {
-      current = catalogs[key] ??= {};
-      continue;
-    }
-    if (current && entry[2]) current[key] = unquote(entry[2]);
+  const manifest = readWorkspaceManifest(yaml);
+  const catalogs = { default: versionMap(manifest.catalog, "catalog") };
+  for (const [name, map] of Object.entries(mapAt(manifest, "catalogs"))) {
+    // `catalogs: { default: ... }` is another spelling of `catalog:`.
+    catalogs[name] = { ...catalogs[name], ...versionMap(map, `catalogs.${name}`) };
   }
   return catalogs;
 }
 
 /**
- * The entries of one top-level block map of a YAML file (same limits as readCatalogs).
+ * The packages whose install scripts pnpm-workspace.yaml's `allowBuilds:` allows (`name: true`).
  *
  * @example
- * readTopLevelMap("allowBuilds:\n  esbuild: true\n", "allowBuilds"); // { esbuild: "true" }
+ * allowedBuilds("allowBuilds:\n  esbuild: true\n  core-js: false\n"); // ["esbuild"]
  */
-export function readTopLevelMap(yaml, key) {
-  let inside = false;
-  const map = {};
-  for (const rawLine of yaml.split(/\r?\n/)) {
-    const line = stripYamlComment(rawLine);
-    if (!line.trim()) continue;
-    const entry = /^\s*("[^"]+"|'[^']+'|[^:\s][^:]*?)\s*:\s*(.*?)\s*$/.exec(line);
-    if (!/^\s/.test(line)) inside = Boolean(entry) && unquote(entry[1]) === key && !entry[2];
-    else if (inside && entry && entry[2]) map[unquote(entry[1])] = unquote(entry[2]);
-  }
-  return map;
+export function allowedBuilds(yaml) {
+  return Object.entries(mapAt(readWorkspaceManifest(yaml), "allowBuilds"))
+    .filter(([, allowed]) => allowed === true)
+    .map(([pkg]) => pkg);
 }
 
-function stripYamlComment(line) {
-  // A `#` starts a comment at the line start or after whitespace, outside quotes.
-  let quote = null;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (quote) {
-      if (c === quote) quote = null;
-    } else if (c === '"' || c === "'") quote = c;
-    else if (c === "#" && (i === 0 || /\s/.test(line[i - 1]))) return line.slice(0, i);
-  }
-  return line;
+function readWorkspaceManifest(yaml) {
+  const manifest = parseYaml(yaml) ?? {};
+  if (typeof manifest !== "object" || Array.isArray(manifest)) throw new Error("pnpm-workspace.yaml is not a map");
+  return manifest;
 }
 
-function unquote(text) {
-  const t = text.trim();
-  return /^(["']).*\1$/.test(t) ? t.slice(1, -1) : t;
+function mapAt(object, key) {
+  return asMap(object[key], key);
+}
+
+/** An absent or empty (`key:` with nothing under it) map is `{}`; anything but a map is an error. */
+function asMap(value, where) {
+  if (value == null) return {};
+  if (typeof value !== "object" || Array.isArray(value)) throw new Error(`pnpm-workspace.yaml: ${where} is not a map`);
+  return value;
+}
+
+function versionMap(map, where) {
+  const versions = {};
+  for (const [name, version] of Object.entries(asMap(map, where))) {
+    if (typeof version !== "string") {
+      throw new Error(`pnpm-workspace.yaml: ${where}.${name} is ${JSON.stringify(version)}, not a string; quote it`);
+    }
+    versions[name] = version;
+  }
+  return versions;
 }
 
 /**
@@ -102,27 +91,33 @@ export function resolveSpecifier(name, spec, catalogs) {
 }
 
 /**
- * Removes comments and trailing commas from JSONC so JSON.parse can read it. Strings (which may
- * contain `//`, as URLs do) are copied untouched.
+ * Parses JSONC (comments, trailing commas), as wrangler and TypeScript read wrangler.jsonc and
+ * tsconfig.json. Throws on a syntax error, naming `file` and the line and column.
+ *
+ * @example
+ * parseJsonc('{ "a": "https://x", // note\n }').a; // "https://x"
  */
-export function stripJsonc(text) {
-  let out = "";
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '"') {
-      let j = i + 1;
-      while (j < text.length && text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
-      out += text.slice(i, j + 1);
-      i = j;
-    } else if (c === "/" && text[i + 1] === "/") {
-      while (i < text.length && text[i] !== "\n") i++;
-      out += "\n";
-    } else if (c === "/" && text[i + 1] === "*") {
-      const end = text.indexOf("*/", i + 2);
-      i = end === -1 ? text.length : end + 1;
-    } else out += c;
+export function parseJsonc(text, file = "JSONC") {
+  const errors = [];
+  const value = parseJsoncText(text, errors, { allowTrailingComma: true });
+  if (errors.length) {
+    const { error, offset } = errors[0];
+    const lines = text.slice(0, offset).split("\n");
+    throw new SyntaxError(`${file}:${lines.length}:${lines.at(-1).length + 1}: ${printParseErrorCode(error)}`);
   }
-  return out.replace(/,(\s*[}\]])/g, "$1");
+  return value;
+}
+
+/**
+ * JSONC text with the value at `path` (`["name"]`, `["vars", "MODE"]`) set to `value`; only that
+ * value's text changes, comments and layout stay.
+ *
+ * @example
+ * setJsonc('{\n  // the Worker\n  "name": "a",\n}', ["name"], "b"); // '{\n  // the Worker\n  "name": "b",\n}'
+ */
+export function setJsonc(text, path, value) {
+  const edits = modify(text, path, value, { formattingOptions: { insertSpaces: true, tabSize: 2, eol: "\n" } });
+  return applyEdits(text, edits);
 }
 
 // Import/export specifiers are found with regular expressions over the source text. Limits: a
