@@ -116,12 +116,13 @@ export class ChatRoom extends DurableObject<Env> {
   private purgeDue = false;
   // Slow consumers (see MAX_UNACKED_BYTES). Bytes broadcast since this instance started (each
   // frame counted once: every open socket was sent it), the count as it stood right after each
-  // recent message, and per socket the count as it stood at its last acknowledgement or its join.
-  // Memory only: after a wake-up a socket counts from there, its message ids still exactly.
+  // recent message, and per socket its last acknowledged message id and the count as it stood then
+  // (or at its join): read from the attachment once per wake-up, not per broadcast. Memory only:
+  // after a wake-up a socket's bytes count from there, its message ids still exactly.
   // eslint-disable-next-line durable/no-memory-only-state -- memory only by design: after a wake-up each socket counts from there (its message ids stay exact in its attachment)
   private sentBytes = 0;
   private readonly sentThrough = new Map<number, number>();
-  private readonly ackedBytes = new WeakMap<WebSocket, number>();
+  private readonly acks = new WeakMap<WebSocket, { id: number; bytes: number }>();
   private newestCache: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -240,7 +241,7 @@ export class ChatRoom extends DurableObject<Env> {
       reset,
     } satisfies ServerMessage);
     this.publish({ type: "join", user }, socket);
-    this.ackedBytes.set(socket, this.sentBytes);
+    this.acks.set(socket, { id: this.newest(), bytes: this.sentBytes });
     return response;
   }
 
@@ -405,14 +406,26 @@ export class ChatRoom extends DurableObject<Env> {
     const newest = this.newest();
     for (const ws of this.openSockets()) {
       if (ws === except) continue;
-      const session = attachmentOf<Session>(ws);
-      if (!session) continue;
-      const messagesBehind = newest - (session.acked ?? newest);
-      const bytesBehind = this.sentBytes - (this.ackedBytes.get(ws) ?? 0);
-      if (messagesBehind > MAX_UNACKED_MESSAGES || bytesBehind > MAX_UNACKED_BYTES) {
+      const ack = this.ackOf(ws, newest);
+      if (!ack) continue;
+      if (newest - ack.id > MAX_UNACKED_MESSAGES || this.sentBytes - ack.bytes > MAX_UNACKED_BYTES) {
         closeWebSocket(ws, CloseCode.policy, "too_far_behind");
       }
     }
+  }
+
+  /**
+   * Where `ws` stands in its acknowledgements. The first look after a wake-up reads its attachment
+   * (the message id survives hibernation; the bytes count from the wake-up); later ones, memory.
+   */
+  private ackOf(ws: WebSocket, newest: number): { id: number; bytes: number } | null {
+    const known = this.acks.get(ws);
+    if (known) return known;
+    const session = attachmentOf<Session>(ws);
+    if (!session) return null; // refused (room full) or already left
+    const ack = { id: session.acked ?? newest, bytes: 0 };
+    this.acks.set(ws, ack);
+    return ack;
   }
 
   /**
@@ -424,7 +437,7 @@ export class ChatRoom extends DurableObject<Env> {
     ws.serializeAttachment({ ...session, acked: id } satisfies Session);
     // Bytes sent after message `id` are still unread. A message from before this instance's
     // wake-up is not in the map: counting from the wake-up is all that is known.
-    this.ackedBytes.set(ws, id === this.newest() ? this.sentBytes : (this.sentThrough.get(id) ?? 0));
+    this.acks.set(ws, { id, bytes: id === this.newest() ? this.sentBytes : (this.sentThrough.get(id) ?? 0) });
     return true;
   }
 
