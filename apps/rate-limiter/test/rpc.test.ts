@@ -18,6 +18,23 @@ function accepted<T extends { ok: boolean }>(answer: T): Extract<T, { ok: true }
   expect(answer).toMatchObject({ ok: true });
   return answer as Extract<T, { ok: true }>;
 }
+/** The invalid_request refusal, with the 422 problem the HTTP API would send for it. */
+function invalidRequest(detail: unknown, errors: unknown) {
+  return {
+    ok: false,
+    reason: "invalid_request",
+    detail,
+    errors,
+    problem: {
+      type: "urn:durable-patterns:problem:invalid-body",
+      title: "Unprocessable Content",
+      status: 422,
+      detail,
+      errors,
+    },
+  };
+}
+
 const policy = { name: "rpc", algorithm: "gcra", limit: 2, period: 60 } as const;
 
 describe("RateLimiterService over RPC", () => {
@@ -45,19 +62,7 @@ describe("RateLimiterService over RPC", () => {
     for (const shards of [0, 1.5, 65, 10_000_000, Number.NaN]) {
       const detail = expect.stringMatching(/^Invalid request: shards: /);
       const errors = [{ path: "shards", message: expect.any(String) }];
-      expect(await service.reset(key, shards)).toEqual({
-        ok: false,
-        reason: "invalid_request",
-        detail,
-        errors,
-        problem: {
-          type: "urn:durable-patterns:problem:invalid-body",
-          title: "Unprocessable Content",
-          status: 422,
-          detail,
-          errors,
-        },
-      });
+      expect(await service.reset(key, shards)).toEqual(invalidRequest(detail, errors));
     }
     const detail = `Key "${key}" is not sharded: the server's SHARDS setting decides a key's shards; send no "shards" (or 1).`;
     expect(await service.reset(key, 2)).toEqual({
@@ -91,19 +96,7 @@ describe("RateLimiterService over RPC", () => {
     const key = uniqueKey();
     const detail = "Invalid request: policies.0.limit: must be at least 1";
     const errors = [{ path: "policies.0.limit", message: "must be at least 1" }];
-    expect(await service.check({ key, policies: [{ ...policy, limit: 0 }] })).toEqual({
-      ok: false,
-      reason: "invalid_request",
-      detail,
-      errors,
-      problem: {
-        type: "urn:durable-patterns:problem:invalid-body",
-        title: "Unprocessable Content",
-        status: 422,
-        detail,
-        errors,
-      },
-    });
+    expect(await service.check({ key, policies: [{ ...policy, limit: 0 }] })).toEqual(invalidRequest(detail, errors));
     expect(await service.peek("bad key")).toMatchObject({
       ok: false,
       reason: "invalid_request",
