@@ -7,7 +7,7 @@
  * {@link Refusal}, a value its caller can switch on by `reason`. Only the Hono layer turns a
  * refusal into a problem+json response (src/problems.ts).
  */
-import { issuesOf, pickShard, shardName, shardNames } from "@durable-patterns/shared";
+import { describeIssues, issuesOf, pickShard, shardName, shardNames } from "@durable-patterns/shared";
 import { z } from "zod";
 import {
   PolicyReferenceError,
@@ -71,7 +71,7 @@ export function parse<S extends z.ZodType>(schema: S, value: unknown): Checked<z
   return {
     ok: false,
     reason: "invalid_request",
-    detail: `Invalid request: ${errors.map((e) => (e.path ? `${e.path}: ${e.message}` : e.message)).join("; ")}`,
+    detail: `Invalid request: ${describeIssues(errors)}`,
     errors,
   };
 }

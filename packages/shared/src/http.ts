@@ -134,6 +134,11 @@ export function issuesOf(error: ValidationFailure): { path: string; message: str
   return error.issues.map((issue) => ({ path: issue.path.map(String).join("."), message: issue.message }));
 }
 
+/** Issues as one sentence for a `detail`: `path: message` each (the message alone at the root), `; `-separated. */
+export function describeIssues(issues: readonly { path: string; message: string }[]): string {
+  return issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join("; ");
+}
+
 /** The part of a zod error (classic or core) the helpers read. */
 interface ValidationFailure {
   issues: readonly { path: readonly PropertyKey[]; message: string }[];
@@ -141,8 +146,7 @@ interface ValidationFailure {
 
 function invalid(status: 400 | 422, where: string, error: ValidationFailure): ProblemError {
   const issues = issuesOf(error);
-  const detail = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join("; ");
-  return new ProblemError(status, `Invalid ${where}: ${detail}`, {
+  return new ProblemError(status, `Invalid ${where}: ${describeIssues(issues)}`, {
     type: problemType(`invalid-${where.replace(/\s+/g, "-")}`),
     extensions: { errors: issues },
   });

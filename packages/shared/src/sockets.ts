@@ -24,7 +24,7 @@
  * ```
  */
 import type { z } from "zod";
-import { issuesOf } from "./http";
+import { describeIssues, issuesOf } from "./http";
 
 /** Close codes this project uses (RFC 6455, section 7.4.1). */
 export const CloseCode = {
@@ -90,23 +90,24 @@ export function broadcast(
   message: unknown,
   options: { tag?: string; except?: WebSocket } = {},
 ): number {
-  return broadcastText(ctx, JSON.stringify(message), options);
+  return broadcastText(ctx, JSON.stringify(message), options).length;
 }
 
 /**
  * {@link broadcast} of a frame already serialized, for a caller that also needs the text (to
- * count the bytes it sends, say).
+ * count the bytes it sends, say). Returns the sockets it reached, so that caller need not list
+ * the open sockets a second time.
  */
 export function broadcastText(
   ctx: DurableObjectState,
   text: string,
   options: { tag?: string; except?: WebSocket } = {},
-): number {
-  let sent = 0;
+): WebSocket[] {
+  const reached: WebSocket[] = [];
   for (const ws of ctx.getWebSockets(options.tag)) {
-    if (ws !== options.except && sendText(ws, text)) sent++;
+    if (ws !== options.except && sendText(ws, text)) reached.push(ws);
   }
-  return sent;
+  return reached;
 }
 
 /**
@@ -163,7 +164,7 @@ export function parseFrame<S extends z.ZodType>(
       error: {
         type: "error",
         code: "invalid_message",
-        detail: errors.map((e) => (e.path ? `${e.path}: ${e.message}` : e.message)).join("; "),
+        detail: describeIssues(errors),
         errors,
       },
     };
