@@ -396,7 +396,7 @@ export class ChatRoom extends DurableObject<Env> {
    */
   private publish(message: ServerMessage, except?: WebSocket): void {
     const text = JSON.stringify(message);
-    broadcastText(this.ctx, text, { except });
+    const reached = broadcastText(this.ctx, text, { except });
     this.sentBytes += encoder.encode(text).byteLength;
     if (message.type === "message") {
       this.sentThrough.set(message.id, this.sentBytes);
@@ -404,8 +404,7 @@ export class ChatRoom extends DurableObject<Env> {
       if (this.sentThrough.size > MAX_UNACKED_MESSAGES) this.sentThrough.delete(message.id - MAX_UNACKED_MESSAGES);
     }
     const newest = this.newest();
-    for (const ws of this.openSockets()) {
-      if (ws === except) continue;
+    for (const ws of reached) {
       const ack = this.ackOf(ws, newest);
       if (!ack) continue;
       if (newest - ack.id > MAX_UNACKED_MESSAGES || this.sentBytes - ack.bytes > MAX_UNACKED_BYTES) {
