@@ -129,6 +129,11 @@ export type InstanceStatus = "queued" | "running" | "paused" | "waiting" | "erro
  */
 export const ACTIVE_STATUSES = ["queued", "running", "waiting"] as const satisfies readonly InstanceStatus[];
 
+/** Whether an instance in `status` runs by itself (see {@link ACTIVE_STATUSES}). */
+export function isActive(status: InstanceStatus): boolean {
+  return (ACTIVE_STATUSES as readonly InstanceStatus[]).includes(status);
+}
+
 /** What kind of call recorded a step. */
 export type StepKind = "do" | "sleep" | "wait" | "undo";
 

@@ -17,6 +17,7 @@ import {
 } from "@durable-patterns/shared";
 import {
   ACTIVE_STATUSES,
+  isActive,
   MAX_LISTED_PAYLOAD_BYTES,
   MAX_PENDING_EVENTS,
   type EventPage,
@@ -455,8 +456,7 @@ export class WorkflowRunner extends DurableObject<Env> {
    */
   private async runInstance(generation: number, signal?: AbortSignal): Promise<void> {
     const row = this.row();
-    if (!row || row.generation !== generation || !(ACTIVE_STATUSES as readonly InstanceStatus[]).includes(row.status))
-      return;
+    if (!row || row.generation !== generation || !isActive(row.status)) return;
     this.wakeRequested = false;
     const workflow = registry.get(row.workflow);
     if (!workflow) {
