@@ -189,7 +189,7 @@ describe("every exported app stands alone", () => {
       for (const file of vendored) {
         assert.match(
           readFileSync(file, "utf8"),
-          /^\/\/ Vendored from durable-patterns packages\/shared\/src\/[\w/-]+\.ts/,
+          /^\/\/ Vendored from durable-patterns packages\/shared\/src\/[\w/-]+\.(ts|mjs)/,
           file,
         );
       }

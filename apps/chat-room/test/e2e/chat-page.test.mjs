@@ -12,7 +12,7 @@ import {
   send,
   shownMessages,
   simulateOutages,
-  uniqueRoom,
+  uniqueName,
 } from "./helpers.mjs";
 
 let browser;
@@ -44,7 +44,7 @@ async function expectMessages(page, expected, { timeout = 10_000 } = {}) {
 
 describe("chatting", () => {
   it("lets two people in two browsers talk to each other live", async () => {
-    const room = uniqueRoom("talk");
+    const room = uniqueName("talk");
     const adaPage = await openRoom(ada, room, "Ada");
     const gracePage = await openRoom(grace, room, "Grace");
 
@@ -62,7 +62,7 @@ describe("chatting", () => {
   });
 
   it("shows the history to someone who joins later, and who is here", async () => {
-    const room = uniqueRoom("history");
+    const room = uniqueName("history");
     const adaPage = await openRoom(ada, room, "Ada");
     await send(adaPage, "first");
     await send(adaPage, "second");
@@ -74,7 +74,7 @@ describe("chatting", () => {
   });
 
   it("removes someone from the list when they close the page", async () => {
-    const room = uniqueRoom("leave");
+    const room = uniqueName("leave");
     const adaPage = await openRoom(ada, room, "Ada");
     const gracePage = await openRoom(grace, room, "Grace");
     await expectText(adaPage.locator("#people-count"), "2");
@@ -84,7 +84,7 @@ describe("chatting", () => {
   });
 
   it("keeps line breaks: Shift+Enter starts a new line, Enter sends", async () => {
-    const room = uniqueRoom("lines");
+    const room = uniqueName("lines");
     const page = await openRoom(ada, room, "Ada");
     const box = page.getByLabel("Message", { exact: true });
     await box.click();
@@ -98,7 +98,7 @@ describe("chatting", () => {
 
 describe("history", () => {
   it("shows the last 50 messages and loads earlier ones on request", async () => {
-    const room = uniqueRoom("paging");
+    const room = uniqueName("paging");
     await post(room, 60);
     const page = await openRoom(ada, room, "Ada");
     const numbered = (from, to) => Array.from({ length: to - from + 1 }, (_, i) => `m${from + i}`);
@@ -113,7 +113,7 @@ describe("history", () => {
 
 describe("keeping up", () => {
   it("acknowledges what it reads every 32 messages, so a busy room never closes it as too far behind", async () => {
-    const room = uniqueRoom("acks");
+    const room = uniqueName("acks");
     const page = await ada.newPage();
     const acks = [];
     page.on("websocket", (socket) =>
@@ -138,7 +138,7 @@ describe("keeping up", () => {
 
 describe("user text is shown as text", () => {
   it("displays markup in a message as characters and never runs it", async () => {
-    const room = uniqueRoom("xss");
+    const room = uniqueName("xss");
     const attack = "<img src=x onerror=alert(1)>";
     const adaPage = await openRoom(ada, room, "Ada");
     const gracePage = await openRoom(grace, room, "Grace");
@@ -154,7 +154,7 @@ describe("user text is shown as text", () => {
   });
 
   it("displays markup in a name as characters too", async () => {
-    const room = uniqueRoom("xss-name");
+    const room = uniqueName("xss-name");
     const adaPage = await openRoom(ada, room, "Ada");
     const evil = await openRoom(grace, room, "<b>Mallory</b>");
     await send(evil, "hi");
@@ -166,7 +166,7 @@ describe("user text is shown as text", () => {
 
 describe("reconnecting", () => {
   it("reconnects by itself after a drop and shows exactly the messages it missed", async () => {
-    const room = uniqueRoom("resume");
+    const room = uniqueName("resume");
     await ada.addInitScript(simulateOutages);
     const adaPage = await openRoom(ada, room, "Ada");
     const gracePage = await openRoom(grace, room, "Grace");
@@ -204,7 +204,7 @@ describe("sending across a drop", () => {
   }
 
   it("sends again after a reconnect a message a dead connection swallowed, and it arrives once", async () => {
-    const room = uniqueRoom("retry");
+    const room = uniqueName("retry");
     await ada.addInitScript(simulateOutages);
     const adaPage = await openRoom(ada, room, "Ada");
     const gracePage = await openRoom(grace, room, "Grace");
@@ -218,7 +218,7 @@ describe("sending across a drop", () => {
   });
 
   it("stores and shows once a message whose acknowledgement was lost", async () => {
-    const room = uniqueRoom("acked");
+    const room = uniqueName("acked");
     await ada.addInitScript(simulateOutages);
     const adaPage = await openRoom(ada, room, "Ada");
     const gracePage = await openRoom(grace, room, "Grace");
@@ -245,7 +245,7 @@ describe("joining", () => {
 
   it("asks for a name before joining", async () => {
     const page = await ada.newPage();
-    await page.goto(`${BASE_URL}/?room=${uniqueRoom("noname")}`);
+    await page.goto(`${BASE_URL}/?room=${uniqueName("noname")}`);
     await expectText(page.locator("#status"), "Not joined");
     await page.getByLabel("Your name").fill("Ada");
     await page.getByRole("button", { name: "Join" }).click();
