@@ -1,6 +1,6 @@
 /**
- * A per-connection message rate limit (GCRA) with a limit on refusals, kept as three numbers so it
- * fits in the socket's attachment and survives hibernation: a limit held in a field of the object
+ * A per-connection message rate limit (GCRA, the rate limiter's exact one from packages/shared)
+ * with a limit on refusals, kept as a few numbers so it fits in the socket's attachment and survives hibernation: a limit held in a field of the object
  * would reset every time the object wakes up, which is exactly when a flooding client keeps it
  * busy.
  *
@@ -19,10 +19,12 @@
  * ```
  */
 
+import { gcra, type GcraState } from "@durable-patterns/shared";
+
 /** What the limiter remembers about one connection. */
 export interface RateState {
-  /** GCRA's theoretical arrival time (epoch ms) of the next message. */
-  tat: number;
+  /** GCRA's theoretical arrival time of the next message; null before the first. */
+  gcra: GcraState | null;
   /** Frames refused since `refusedSince`. */
   refused: number;
   /** When the first refusal of the current window happened (epoch ms). */
@@ -43,7 +45,7 @@ export type RateDecision =
   | { verdict: "close" };
 
 export function initialRate(): RateState {
-  return { tat: 0, refused: 0, refusedSince: 0 };
+  return { gcra: null, refused: 0, refusedSince: 0 };
 }
 
 /**
@@ -52,11 +54,9 @@ export function initialRate(): RateState {
  * closes when the refusals in the window since the first one exceed `warnings`.
  */
 export function checkRate(state: RateState, limit: RateLimit, now: number): RateDecision {
-  const interval = limit.windowMs / limit.messages;
-  const tat = Math.max(state.tat, now);
-  // The burst tolerance: the whole window minus the slot this frame would take.
-  const earliest = tat - (limit.windowMs - interval);
-  if (now >= earliest) return { verdict: "allow", state: { ...state, tat: tat + interval } };
+  // A burst of the whole allowance, then one frame per `windowMs / messages`.
+  const decision = gcra.check({ limit: limit.messages, period: limit.windowMs / 1000 }, state.gcra, now, 1);
+  if (decision.allowed) return { verdict: "allow", state: { ...state, gcra: decision.state } };
   // A window that has passed (or that the clock stepped back before) starts over with this refusal.
   // Written as "not within the window" so that a state without `refusedSince` starts one too.
   const fresh = !(now >= state.refusedSince && now - state.refusedSince < limit.windowMs);
@@ -64,8 +64,8 @@ export function checkRate(state: RateState, limit: RateLimit, now: number): Rate
   if (refused > limit.warnings) return { verdict: "close" };
   return {
     verdict: "warn",
-    state: { tat: state.tat, refused, refusedSince: fresh ? now : state.refusedSince },
+    state: { gcra: state.gcra, refused, refusedSince: fresh ? now : state.refusedSince },
     warning: refused,
-    retryAfterMs: earliest - now,
+    retryAfterMs: decision.retryAfterMs,
   };
 }

@@ -52,7 +52,7 @@ export const PolicyDefinition = z
     message: "burst applies to the gcra algorithm only",
     path: ["burst"],
   })
-  // GCRA is exact for every policy accepted here (src/algorithms/gcra.ts). What it could not keep
+  // GCRA is exact for every policy accepted here (packages/shared/src/gcra.ts). What it could not keep
   // exact is a bucket whose state reaches beyond what is stored and alarmed: refused, with why.
   // A window policy holds state for at most two periods (two years); GCRA for one refill.
   .superRefine((p, context) => {

@@ -19,9 +19,9 @@
  * ```
  */
 import type { FixedWindowState } from "./fixed-window";
-import type { GcraState } from "./gcra";
+import type { GcraState } from "@durable-patterns/shared";
 import type { SlidingWindowState } from "./sliding-window";
-import type { Algorithm, Decision } from "./types";
+import type { Algorithm, Decision } from "@durable-patterns/shared";
 
 /** A policy's state as the quota table stores it: three integers, meaning what its algorithm's codec says. */
 export interface StateColumns {

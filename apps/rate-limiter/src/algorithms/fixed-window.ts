@@ -14,7 +14,7 @@
  * fixedWindow.check({ limit: 100, period: 60 }, null, Date.now(), 1).remaining; // 99
  * ```
  */
-import type { Algorithm, Decision, Rate } from "./types";
+import type { Algorithm, Decision, Rate } from "@durable-patterns/shared";
 
 /** What a fixed window keeps per policy: the window it has counted in, and its count. */
 export interface FixedWindowState {

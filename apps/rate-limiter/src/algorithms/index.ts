@@ -5,9 +5,8 @@
  */
 import { COLUMNS, onColumns, type StateColumns } from "./columns";
 import { fixedWindow } from "./fixed-window";
-import { gcra } from "./gcra";
+import { gcra, type Algorithm } from "@durable-patterns/shared";
 import { slidingWindow } from "./sliding-window";
-import type { Algorithm } from "./types";
 
 export const ALGORITHMS = {
   gcra: onColumns(gcra, COLUMNS.gcra),
@@ -18,6 +17,5 @@ export const ALGORITHMS = {
 export type AlgorithmName = keyof typeof ALGORITHMS;
 export { COLUMNS, type Codec, type StateColumns } from "./columns";
 export type { FixedWindowState } from "./fixed-window";
-export type { GcraState } from "./gcra";
+export type { Algorithm, Decision, GcraState, Rate } from "@durable-patterns/shared";
 export type { SlidingWindowState } from "./sliding-window";
-export type { Algorithm, Decision, Rate } from "./types";

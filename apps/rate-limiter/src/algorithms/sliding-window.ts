@@ -20,7 +20,7 @@
  * slidingWindow.check({ limit: 100, period: 60 }, null, Date.now(), 1).remaining; // 99
  * ```
  */
-import type { Algorithm, Decision, Rate } from "./types";
+import type { Algorithm, Decision, Rate } from "@durable-patterns/shared";
 
 /** What a sliding window keeps per policy: the current window and the counts of it and the one before. */
 export interface SlidingWindowState {

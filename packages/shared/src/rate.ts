@@ -1,13 +1,17 @@
 /**
- * What every algorithm shares: a policy's numbers, the shape of a decision for one request, and
- * the interface over the algorithm's own named state (`S`). Algorithms are pure functions of
- * (policy, state, now, cost), so they are unit-tested without a Durable Object and without a wall
- * clock. How each state is stored is not theirs to know: see src/algorithms/columns.ts.
+ * What every rate-limiting algorithm shares: a policy's numbers, the shape of a decision for one
+ * request, and the interface over the algorithm's own named state (`S`). Algorithms are pure
+ * functions of (policy, state, now, cost), so they are unit-tested without a Durable Object and
+ * without a wall clock, and how their state is stored is the caller's business: the rate limiter
+ * keeps it in table columns (apps/rate-limiter/src/algorithms/columns.ts), the chat room in each
+ * socket's attachment. GCRA (gcra.ts) lives here because both use it; the window algorithms only
+ * the rate limiter needs live in that app.
  */
 
 /** The rate an algorithm enforces: `limit` units per `period` seconds (GCRA: up to `burst` at once). */
 export interface Rate {
   limit: number;
+  /** Seconds; exact to the microsecond (the rate limiter accepts whole seconds only). */
   period: number;
   /** GCRA only: the most units available at once. Defaults to `limit`. */
   burst?: number | undefined;

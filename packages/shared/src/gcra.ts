@@ -6,15 +6,15 @@
  * `max(TAT, now) + cost * T` and is admitted if that is at most `burst * T` ahead of now. One row
  * read and one written per check, whatever the traffic.
  *
- * The arithmetic is exact for every policy the configuration accepts. `T` is a fraction of a
+ * The arithmetic is exact for every rate whose period is a whole number of microseconds. `T` is a fraction of a
  * microsecond for policies faster than 1,000,000 per second, and a repeating decimal for most
  * others (3 per second), so time is counted in ticks of `1 / limit` µs, where `T` is exactly
  * `period × 1,000,000` ticks, with BigInt (now × limit outgrows 2^53). The TAT is kept as whole
  * microseconds plus the remaining ticks and their denominator, all small integers
  * ({@link GcraState}). State written before this representation (`ticksPerUs` = 0) holds whole
  * microseconds and reads exactly; state written under another limit rounds its fraction up (never
- * looser). Policies whose full bucket would take more than a year to refill are refused where they
- * are defined (src/policy.ts), which keeps every stored time far inside 2^53 µs and the alarm range.
+ * looser). Callers keep a full bucket's refill under a year (the rate limiter refuses longer
+ * policies in its src/policy.ts), which keeps every stored time far inside 2^53 µs.
  *
  * @example
  * ```ts
@@ -22,7 +22,7 @@
  * first.allowed; // true, first.remaining === 9
  * ```
  */
-import type { Algorithm, Decision, Rate } from "./types";
+import type { Algorithm, Decision, Rate } from "./rate";
 
 /**
  * What GCRA keeps per policy: the TAT, exactly, as `tatUs + tatTicks / ticksPerUs` microseconds
@@ -45,7 +45,7 @@ const US_PER_MS = 1000;
 /** The policy in ticks of `1 / limit` µs: one unit's interval and the whole bucket's. */
 function ticksOf(rate: Rate) {
   const perUs = BigInt(rate.limit);
-  const interval = BigInt(rate.period) * 1_000_000n;
+  const interval = BigInt(Math.round(rate.period * 1_000_000));
   return { perUs, perMs: perUs * BigInt(US_PER_MS), interval, tolerance: BigInt(rate.burst ?? rate.limit) * interval };
 }
 
