@@ -233,6 +233,8 @@ export function exportApp({ root, app, target }) {
     rootReadme: existsSync(join(root, "README.md")) ? readFileSync(join(root, "README.md"), "utf8") : "",
   });
   write(join(target, "README.md"), readme.text);
+  // Rewritten links change the width of table cells: Prettier aligns the tables again.
+  rewritten.push(join(target, "README.md"));
 
   return {
     name,
