@@ -6,7 +6,9 @@ declare const process: { env: Record<string, string | undefined> };
 const fcRuns = Number(process.env.FC_RUNS ?? 200);
 
 export default defineConfig({
-  plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.jsonc" } })],
+  // The tests' own Worker entry: the app built for the shipped workflows and the tests' (wrangler.jsonc's
+  // `main`, src/index.ts, stays the deployed one).
+  plugins: [cloudflareTest({ main: "./test/worker.ts", wrangler: { configPath: "./wrangler.jsonc" } })],
   test: {
     include: ["test/**/*.test.ts"],
     reporters: ["default", ["json", { outputFile: "test-results/vitest.json" }]],

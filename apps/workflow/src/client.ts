@@ -11,7 +11,7 @@
  * ```
  */
 import { hc } from "hono/client";
-import type { WorkflowApi } from "./index";
+import type { WorkflowApi } from "./worker";
 
 export function workflowClient(baseUrl: string, options: { fetch?: typeof fetch } = {}) {
   return hc<WorkflowApi>(baseUrl, options);

@@ -5,7 +5,7 @@
 import { issuesOf } from "@durable-patterns/shared";
 import type { LifecycleResult, Refusal } from "./workflow-runner-object";
 import type { InstanceSummary } from "./protocol";
-import { registry } from "./workflows";
+import type { WorkflowRegistry } from "./engine/define";
 
 /** Why a start was refused before reaching an object. */
 export type StartRefusal =
@@ -21,16 +21,20 @@ export function runner(env: Env, id: string) {
   return env.WORKFLOW_RUNNER.getByName(id);
 }
 
+/** What starts an instance: the workflow's name, its params, and the instance id if chosen. */
+export interface StartInput {
+  workflow: string;
+  id?: string;
+  params?: unknown;
+}
+
 /**
- * Validates the workflow name and its params (with the workflow's own schema, defaults applied),
- * then creates the instance. `id` is a random UUID when absent.
+ * Validates the workflow name (one of `workflows`) and its params (with the workflow's own schema,
+ * defaults applied), then creates the instance. `id` is a random UUID when absent.
  */
-export async function startInstance(
-  env: Env,
-  input: { workflow: string; id?: string; params?: unknown },
-): Promise<StartResult> {
-  const workflow = registry.get(input.workflow);
-  if (!workflow) return { ok: false, reason: "unknown_workflow", workflow: input.workflow, known: registry.names() };
+export async function startInstance(env: Env, workflows: WorkflowRegistry, input: StartInput): Promise<StartResult> {
+  const workflow = workflows.get(input.workflow);
+  if (!workflow) return { ok: false, reason: "unknown_workflow", workflow: input.workflow, known: workflows.names() };
   let params = input.params;
   if (workflow.params) {
     const parsed = workflow.params.safeParse(params);

@@ -39,8 +39,8 @@ import {
   type RunBudget,
   type StepRow,
 } from "./engine/replay";
+import type { WorkflowRegistry } from "./engine/define";
 import { decodeJson } from "./engine/step-output";
-import { registry } from "./workflows";
 
 const migrations: Migration[] = [
   {
@@ -162,8 +162,15 @@ const MAX_VIEW_OUTPUT_BYTES = 64 * 1024;
  * One workflow instance. Every run of the workflow is a task of the shared alarm queue ("run",
  * key "run"), so a run that dies with the object is delivered again; the replay skips completed
  * steps. Sleeps, event timeouts and retry delays are the same task scheduled later.
+ *
+ * Abstract only in which workflows it runs: the Worker entry exports a one-line subclass that names
+ * them (src/index.ts the shipped ones; the tests' entry, test/worker.ts, those and its own), so no
+ * module holds a registry that anyone patches.
  */
-export class WorkflowRunner extends DurableObject<Env> {
+export abstract class WorkflowRunner extends DurableObject<Env> {
+  /** The workflows this object runs, by name: set by the subclass the Worker entry exports. */
+  protected abstract readonly workflows: WorkflowRegistry;
+
   /** Metered SQL: tests read `sql.meter` to assert the storage cost of each operation. */
   readonly sql: Sql;
 
@@ -458,7 +465,7 @@ export class WorkflowRunner extends DurableObject<Env> {
     const row = this.row();
     if (!row || row.generation !== generation || !isActive(row.status)) return;
     this.wakeRequested = false;
-    const workflow = registry.get(row.workflow);
+    const workflow = this.workflows.get(row.workflow);
     if (!workflow) {
       this.settle(row, generation, "errored", {
         error: { name: "UnknownWorkflowError", message: `No workflow "${row.workflow}" is registered any more.` },

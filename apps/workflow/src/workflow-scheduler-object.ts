@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { AlarmQueue, Sql, type TaskInfo } from "@durable-patterns/shared";
-import { startInstance } from "./instances";
-import { registry } from "./workflows";
+import type { WorkflowRegistry } from "./engine/define";
+import { startInstance, type StartInput, type StartResult } from "./instances";
 
 /** A scheduled workflow as `GET /api/schedules` shows it. */
 export interface ScheduleView {
@@ -27,15 +27,22 @@ interface StartPayload {
  * is made from that time, which a retry never changes (the queue moves a failed task's due time),
  * so a fire delivered twice, or retried after a start whose answer was lost, still starts one
  * instance; and it is exact to the second for a 6-field cron, so two fires in a minute start two.
+ *
+ * Abstract only in which workflows it schedules, like WorkflowRunner: the Worker entry
+ * exports a one-line subclass that names them.
  */
-export class WorkflowScheduler extends DurableObject<Env> {
+export abstract class WorkflowScheduler extends DurableObject<Env> {
+  /** The workflows whose schedules this object keeps: set by the subclass the Worker entry exports. */
+  protected abstract readonly workflows: WorkflowRegistry;
+
   readonly sql: Sql;
 
   /** The queue clock. Tests move it to a fire time; in production `Date.now`. */
   clock: () => number = Date.now;
 
-  /** Starts the instance of a fire. Tests wrap it to lose an answer; in production `startInstance`. */
-  starter: typeof startInstance = startInstance;
+  /** Starts the instance of a fire: `startInstance` with this object's workflows. Tests wrap it to lose an answer. */
+  starter: (env: Env, input: StartInput) => Promise<StartResult> = (env, input) =>
+    startInstance(env, this.workflows, input);
 
   private scheduler?: AlarmQueue<{
     fire: (payload: { workflow: string }, task: TaskInfo) => void;
@@ -56,7 +63,7 @@ export class WorkflowScheduler extends DurableObject<Env> {
         // occurrence: each occurrence is handed on exactly once, with its own scheduled time.
         fire: (payload: { workflow: string }, task: TaskInfo) => {
           // The schedule (or the workflow) was removed from the code since this task was armed.
-          if (!registry.get(payload.workflow)?.schedule) {
+          if (!this.workflows.get(payload.workflow)?.schedule) {
             this.queue.cancel({ key: "fire" });
             return;
           }
@@ -86,7 +93,7 @@ export class WorkflowScheduler extends DurableObject<Env> {
    * indexed read), so every deploy's first sync brings schedules up to date.
    */
   sync(workflow: string): ScheduleView | null {
-    const schedule = registry.get(workflow)?.schedule;
+    const schedule = this.workflows.get(workflow)?.schedule;
     if (!schedule) {
       this.queue.cancel({ key: "fire" });
       return null;

@@ -13,7 +13,8 @@
  * ```
  */
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { startInstance, runner, type StartResult } from "./instances";
+import type { WorkflowRegistry } from "./engine/define";
+import { startInstance, runner, type StartInput, type StartResult } from "./instances";
 import {
   EventsQuery,
   MAX_BODY_BYTES,
@@ -29,12 +30,19 @@ import type { EventResult, LifecycleResult, Refusal } from "./workflow-runner-ob
 
 type Invalid = { ok: false; reason: "invalid_input"; detail: string };
 
-export class WorkflowService extends WorkerEntrypoint<Env> {
+/**
+ * Abstract only in which workflows it starts, like WorkflowRunner: the Worker entry exports
+ * a one-line subclass that names them.
+ */
+export abstract class WorkflowService extends WorkerEntrypoint<Env> {
+  /** The workflows this service starts: set by the subclass the Worker entry exports. */
+  protected abstract readonly workflows: WorkflowRegistry;
+
   /** Starts an instance of `workflow` (`id` is a random UUID when absent). */
-  async start(input: { workflow: string; id?: string; params?: unknown }): Promise<StartResult> {
+  async start(input: StartInput): Promise<StartResult> {
     const invalid = (input.id === undefined ? null : checkId(input.id)) ?? checkSize(input.params, "params");
     if (invalid) return invalid;
-    return startInstance(this.env, input);
+    return startInstance(this.env, this.workflows, input);
   }
 
   /** The instance with every step, or null when there is none (or the id cannot be one). */

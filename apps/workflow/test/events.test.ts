@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { T0, api, instance, json, lifecycle, nextRunAt, run, runAt, sendEvent, start } from "./helpers";
-import { hooks } from "./workflows";
+import { holdStep } from "./workflows";
 
 describe("POST /api/instances/:id/events/:type", () => {
   it("wakes a waiting instance at once and hands it the payload", async () => {
@@ -49,12 +49,9 @@ describe("POST /api/instances/:id/events/:type", () => {
 
   it("hands an event sent while a run is in progress to the wait that run reaches", async () => {
     const id = await start("test-gate-then-wait");
-    let open!: () => void;
-    let entered!: () => void;
-    const inside = new Promise<void>((resolve) => (entered = resolve));
-    hooks.set(id, { gate: new Promise<void>((resolve) => (open = resolve)), entered });
+    const { entered, open } = holdStep(id);
     const running = run(id);
-    await inside;
+    await entered;
     expect((await instance(id)).status).toBe("running");
     expect((await sendEvent(id, "go", "during")).status).toBe(202);
     open();
@@ -67,12 +64,9 @@ describe("POST /api/instances/:id/events/:type", () => {
 
   it("wakes at once when the event came while the suspending run was still finishing a step", async () => {
     const id = await start("test-wait-beside-step");
-    let open!: () => void;
-    let entered!: () => void;
-    const inside = new Promise<void>((resolve) => (entered = resolve));
-    hooks.set(id, { gate: new Promise<void>((resolve) => (open = resolve)), entered });
+    const { entered, open } = holdStep(id);
     const running = run(id);
-    await inside; // the wait found nothing and suspends; the run waits for "slow" to finish
+    await entered; // the wait found nothing and suspends; the run waits for "slow" to finish
     await sendEvent(id, "go", "meanwhile");
     open();
     await running;

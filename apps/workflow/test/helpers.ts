@@ -7,8 +7,6 @@ import { env, exports } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import type { InstanceView } from "../src/protocol";
 import type { WorkflowRunner } from "../src/workflow-runner-object";
-// The tests' own workflows, registered next to the shipped ones.
-import "./workflows";
 
 let sequence = 0;
 

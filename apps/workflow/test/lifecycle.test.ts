@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import type { InstanceStatus } from "../src/protocol";
 import { T0, api, instance, json, lifecycle, nextRunAt, run, runAt, sendEvent, start, uniqueId } from "./helpers";
-import { count, hooks } from "./workflows";
+import { count, holdStep, hooks } from "./workflows";
 
 describe("POST /api/instances", () => {
   it("creates a queued instance with the given id", async () => {
@@ -78,15 +78,19 @@ async function instanceIn(status: InstanceStatus): Promise<string> {
 /** A gated instance whose "inside" step is in progress; open the gate with hooks. */
 async function runningInstance(): Promise<string> {
   const id = await start("test-gated");
-  let open!: () => void;
-  let entered!: () => void;
-  const inside = new Promise<void>((resolve) => (entered = resolve));
-  hooks.set(id, { gate: new Promise<void>((resolve) => (open = resolve)), entered });
+  const { entered, open } = holdStep(id);
   pendingRuns.set(id, { run: run(id), open });
-  await inside;
+  await entered;
   return id;
 }
 const pendingRuns = new Map<string, { run: Promise<boolean>; open: () => void }>();
+
+/** Lets the step of a {@link runningInstance} finish and waits for its run to end. */
+async function finishRun(id: string): Promise<void> {
+  const { open, run: inFlight } = pendingRuns.get(id)!;
+  open();
+  await inFlight;
+}
 
 const transitions: [action: string, from: InstanceStatus, expected: number, to?: InstanceStatus][] = [
   ["pause", "queued", 200, "paused"],
@@ -135,11 +139,7 @@ describe("lifecycle transitions", () => {
     }
     // An illegal transition changed nothing.
     if (expected === 409) expect((await instance(id)).status).toBe(from);
-    const pending = pendingRuns.get(id);
-    if (pending) {
-      pending.open();
-      await pending.run;
-    }
+    if (pendingRuns.has(id)) await finishRun(id);
   });
 });
 
@@ -147,9 +147,7 @@ describe("pause and resume", () => {
   it("lets the step in progress finish, starts nothing more, and goes on after resume", async () => {
     const id = await runningInstance();
     expect((await lifecycle(id, "pause")).status).toBe(200);
-    const { open, run: inFlight } = pendingRuns.get(id)!;
-    open();
-    await inFlight;
+    await finishRun(id);
     let view = await instance(id);
     expect(view.status).toBe("paused");
     // "inside" kept its result; "after" never started.
@@ -176,9 +174,7 @@ describe("pause and resume", () => {
     expect((await lifecycle(id, "pause")).status).toBe(200);
     expect((await lifecycle(id, "resume")).status).toBe(200);
     expect(await nextRunAt(id)).not.toBeNull();
-    const { open, run: inFlight } = pendingRuns.get(id)!;
-    open();
-    await inFlight;
+    await finishRun(id);
 
     // The old run stored "inside" (same generation) and started nothing more: it is not running.
     let view = await instance(id);
@@ -316,10 +312,8 @@ describe("restart", () => {
   it("voids the result of a step still running when the restart came", async () => {
     const id = await runningInstance();
     expect((await lifecycle(id, "restart")).status).toBe(200);
-    const { open, run: inFlight } = pendingRuns.get(id)!;
     hooks.delete(id);
-    open();
-    await inFlight;
+    await finishRun(id);
     // The old run's "inside" (its first execution) was never stored: the restarted run, queued
     // due now, runs in the next alarm (the queue moves work scheduled during a run 1 ms past it)
     // and stores its own.

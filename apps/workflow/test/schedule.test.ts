@@ -7,7 +7,6 @@
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { startInstance } from "../src/instances";
 import { fireStamp, type WorkflowScheduler } from "../src/workflow-scheduler-object";
 import { api, instance } from "./helpers";
 
@@ -118,9 +117,11 @@ describe("a schedule firing", () => {
     // The first start creates the instance, but its answer is lost (as when the connection to the
     // instance's object drops after it stored the instance): the attempt fails and is retried.
     const ids: string[] = [];
+    let original: WorkflowScheduler["starter"] | undefined;
     await runInDurableObject(scheduler(), (object: WorkflowScheduler) => {
+      const start = (original = object.starter);
       object.starter = async (env, input) => {
-        const result = await startInstance(env, input);
+        const result = await start(env, input);
         ids.push(input.id!);
         if (ids.length === 1) throw new Error("connection lost after the instance was stored");
         return result;
@@ -139,7 +140,7 @@ describe("a schedule firing", () => {
       expect(await earliest("daily-report")).toEqual({ due: Date.UTC(2026, 0, 3, 5), key: "fire" });
     } finally {
       await runInDurableObject(scheduler(), (object: WorkflowScheduler) => {
-        object.starter = startInstance;
+        object.starter = original!;
       });
     }
   });

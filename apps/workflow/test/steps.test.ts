@@ -85,50 +85,53 @@ describe("large step results", () => {
   });
 });
 
+/**
+ * Starts a `test-versioned` instance, runs it on its first code (into "nap", then one more minute
+ * for each of `minutes`), changes its code to `version` and runs it a minute later. Answers its id.
+ */
+async function runThenChangeCode(version: Parameters<typeof versions.set>[1], minutes = 0): Promise<string> {
+  const id = await start("test-versioned");
+  await run(id);
+  for (let minute = 1; minute <= minutes; minute++) await runAt(id, T0 + minute * 60_000);
+  versions.set(id, version);
+  await runAt(id, T0 + (minutes + 1) * 60_000);
+  return id;
+}
+
+/** How every non-determinism error ends. */
+const CODE_CHANGED =
+  "The workflow's code changed while the instance was running; restart the instance to run it with the new code.";
+
 describe("code changes under a running instance", () => {
   it("errors with a clear message when a step is inserted before completed ones", async () => {
-    const id = await start("test-versioned");
-    await run(id);
-    versions.set(id, "v2-inserted");
-    await runAt(id, T0 + 60_000);
-    const view = await instance(id);
+    const view = await instance(await runThenChangeCode("v2-inserted"));
     expect(view.status).toBe("errored");
     expect(view.error).toEqual({
       name: "NonDeterminismError",
       message:
         'The workflow now calls step.do "new step#1" before step.sleep "nap#1", which this instance already ran. ' +
-        "The workflow's code changed while the instance was running; restart the instance to run it with the new code.",
+        CODE_CHANGED,
     });
     // Nothing was mixed up: the stored steps are untouched.
     expect(view.steps.map((s) => s.key)).toEqual(["a#1", "nap#1"]);
   });
 
   it("errors when the code now ends before steps that already ran", async () => {
-    const id = await start("test-versioned");
-    await run(id);
-    await runAt(id, T0 + 60_000); // ran "b", now sleeping in "nap 2"
-    versions.set(id, "v2-shorter");
-    await runAt(id, T0 + 120_000);
-    const view = await instance(id);
+    const view = await instance(await runThenChangeCode("v2-shorter", 1)); // changed in "nap 2", after "b"
     expect(view.status).toBe("errored");
     expect(view.error!.message).toBe(
-      'This workflow now ends without calling step.do "b#1", which this instance already ran. ' +
-        "The workflow's code changed while the instance was running; restart the instance to run it with the new code.",
+      'This workflow now ends without calling step.do "b#1", which this instance already ran. ' + CODE_CHANGED,
     );
   });
 
   it("errors when a stored step is now called as another kind of step", async () => {
-    const id = await start("test-versioned");
-    await run(id);
-    versions.set(id, "v2-kind");
-    await runAt(id, T0 + 60_000);
-    const view = await instance(id);
+    const view = await instance(await runThenChangeCode("v2-kind"));
     expect(view.status).toBe("errored");
     expect(view.error).toEqual({
       name: "NonDeterminismError",
       message:
         'The workflow now calls step.do "nap#1", but when this instance ran it, "nap#1" was step.sleep "nap#1". ' +
-        "The workflow's code changed while the instance was running; restart the instance to run it with the new code.",
+        CODE_CHANGED,
     });
     expect(view.steps.map((s) => [s.key, s.status])).toEqual([
       ["a#1", "complete"],
@@ -150,10 +153,7 @@ describe("code changes under a running instance", () => {
   });
 
   it("runs the new code from the start after a restart", async () => {
-    const id = await start("test-versioned");
-    await run(id);
-    versions.set(id, "v2-inserted");
-    await runAt(id, T0 + 60_000);
+    const id = await runThenChangeCode("v2-inserted");
     expect((await instance(id)).status).toBe("errored");
     await setClock(id, T0 + 60_000);
     await stub(id).restart();

@@ -1,22 +1,33 @@
 /**
- * The workflow app as it ships (its Worker, objects and registered workflows), plus one bench-only
- * workflow of `steps` tiny `step.do` calls and bench-only RPCs that create an instance and run its
- * alarm's work, so the bench can time the engine and count the rows each step costs.
+ * The workflow app as it ships (its Worker, objects and workflows), plus one bench-only workflow
+ * of `steps` tiny `step.do` calls and bench-only RPCs that create an instance and run its alarm's
+ * work, so the bench can time the engine and count the rows each step costs.
  */
-import { defineWorkflow } from "../../../apps/workflow/src/engine/define";
+import { WorkflowRegistry, defineWorkflow } from "../../../apps/workflow/src/engine/define";
 import { WorkflowRunner as AppWorkflowRunner } from "../../../apps/workflow/src/workflow-runner-object";
-import { registry } from "../../../apps/workflow/src/workflows";
+import { WorkflowScheduler as AppWorkflowScheduler } from "../../../apps/workflow/src/workflow-scheduler-object";
+import { WorkflowService as AppWorkflowService } from "../../../apps/workflow/src/workflow-service";
+import { workflowWorker } from "../../../apps/workflow/src/worker";
+import { workflows as shipped } from "../../../apps/workflow/src/workflows";
 
-export { default, WorkflowScheduler, WorkflowService } from "../../../apps/workflow/src/index";
+/** Only in the bench's bundle: `steps` steps, each returning a small number. */
+const benchSteps = defineWorkflow("bench-steps", async (params: { steps: number }, step) => {
+  let total = 0;
+  for (let i = 0; i < params.steps; i++) total += await step.do(`step ${i}`, () => i);
+  return { total };
+});
 
-/** Registered only in the bench's bundle: `steps` steps, each returning a small number. */
-registry.register(
-  defineWorkflow("bench-steps", async (params: { steps: number }, step) => {
-    let total = 0;
-    for (let i = 0; i < params.steps; i++) total += await step.do(`step ${i}`, () => i);
-    return { total };
-  }),
-);
+const workflows = new WorkflowRegistry([...shipped, benchSteps]);
+
+export default workflowWorker(workflows);
+
+export class WorkflowScheduler extends AppWorkflowScheduler {
+  protected readonly workflows = workflows;
+}
+
+export class WorkflowService extends AppWorkflowService {
+  protected readonly workflows = workflows;
+}
 
 /**
  * The object's clock runs an hour ahead, so the alarm the queue arms for each run is an hour away
@@ -26,6 +37,7 @@ registry.register(
 const AHEAD_MS = 3_600_000;
 
 export class WorkflowRunner extends AppWorkflowRunner {
+  protected readonly workflows = workflows;
   override clock = () => Date.now() + AHEAD_MS;
 
   benchMeter() {

@@ -100,7 +100,7 @@ export interface Workflow<P = unknown, O = unknown> {
 export const WORKFLOW_NAME_PATTERN = /^[a-z][a-z0-9-]{0,63}$/;
 
 /**
- * Defines a workflow. Register it in src/workflows/index.ts to make it startable.
+ * Defines a workflow. List it in src/workflows/index.ts to make it startable.
  *
  * @example
  * ```ts
@@ -130,19 +130,19 @@ export interface AnyWorkflow {
   readonly schedule?: WorkflowSchedule;
 }
 
-/** The workflows an app can start, by name. */
+/**
+ * The workflows an app can start, by name. Fixed when built: the Worker entry builds one and
+ * gives it to the Worker and the objects (src/index.ts), so no code adds a workflow later.
+ */
 export class WorkflowRegistry {
   private readonly byName = new Map<string, AnyWorkflow>();
 
-  constructor(workflows: readonly AnyWorkflow[] = []) {
-    for (const workflow of workflows) this.register(workflow);
-  }
-
-  /** Adds a workflow; a second one with the same name is a mistake and throws. */
-  register<W extends AnyWorkflow>(workflow: W): W {
-    if (this.byName.has(workflow.name)) throw new Error(`Workflow "${workflow.name}" is already registered.`);
-    this.byName.set(workflow.name, workflow);
-    return workflow;
+  /** Throws when two workflows share a name: that is a mistake. */
+  constructor(workflows: readonly AnyWorkflow[]) {
+    for (const workflow of workflows) {
+      if (this.byName.has(workflow.name)) throw new Error(`Workflow "${workflow.name}" is already registered.`);
+      this.byName.set(workflow.name, workflow);
+    }
   }
 
   get(name: string): Workflow<unknown, unknown> | undefined {

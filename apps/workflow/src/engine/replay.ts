@@ -542,27 +542,7 @@ export class Replay implements WorkflowStep {
       const json = JSON.stringify(value);
       this.host.sql.transaction(() => {
         this.host.sql.run("UPDATE events SET consumed_by = ? WHERE id = ?", seq, event.id);
-        if (row) {
-          this.host.sql.run(
-            "UPDATE steps SET status = 'complete', output = ?, output_bytes = ?, finished_at = ? WHERE seq = ?",
-            json,
-            json.length,
-            now,
-            seq,
-          );
-        } else {
-          this.host.sql.run(
-            `INSERT INTO steps (seq, key, name, kind, status, attempts, started_at, finished_at, output, output_bytes)
-             VALUES (?, ?, ?, 'wait', 'complete', 0, ?, ?, ?, ?)`,
-            seq,
-            key,
-            name,
-            now,
-            now,
-            json,
-            json.length,
-          );
-        }
+        this.endWait({ seq, key, name, row, now }, { status: "complete", output: json, error: null, wakeAt: null });
       });
       this.host.stepChanged(seq);
       return JSON.parse(json) as WorkflowEvent<T>;
@@ -572,26 +552,7 @@ export class Replay implements WorkflowStep {
       this.startable("wait");
       const error = new WaitTimeoutError(name, type, timeoutMs);
       const stored = JSON.stringify(toStoredError(error));
-      if (row) {
-        this.host.sql.run(
-          "UPDATE steps SET status = 'errored', error = ?, finished_at = ? WHERE seq = ?",
-          stored,
-          now,
-          seq,
-        );
-      } else {
-        this.host.sql.run(
-          `INSERT INTO steps (seq, key, name, kind, status, attempts, started_at, finished_at, wake_at, error)
-           VALUES (?, ?, ?, 'wait', 'errored', 0, ?, ?, ?, ?)`,
-          seq,
-          key,
-          name,
-          now,
-          now,
-          deadline,
-          stored,
-        );
-      }
+      this.endWait({ seq, key, name, row, now }, { status: "errored", output: null, error: stored, wakeAt: deadline });
       this.host.stepChanged(seq);
       throw error;
     }
@@ -610,6 +571,44 @@ export class Replay implements WorkflowStep {
       this.host.stepChanged(seq);
     }
     throw this.park(deadline);
+  }
+
+  /**
+   * Stores how a wait ended, received (`output`) or timed out (`error`), in one row write: its row
+   * when it had suspended, or a new row already ended when it ended on its first call.
+   */
+  private endWait(
+    step: { seq: number; key: string; name: string; row: StepRow | null; now: number },
+    end: { status: "complete" | "errored"; output: string | null; error: string | null; wakeAt: number | null },
+  ): void {
+    const { seq, key, name, row, now } = step;
+    const bytes = end.output === null ? null : end.output.length;
+    if (row) {
+      this.host.sql.run(
+        "UPDATE steps SET status = ?, output = ?, output_bytes = ?, error = ?, finished_at = ? WHERE seq = ?",
+        end.status,
+        end.output,
+        bytes,
+        end.error,
+        now,
+        seq,
+      );
+    } else {
+      this.host.sql.run(
+        `INSERT INTO steps (seq, key, name, kind, status, attempts, started_at, finished_at, wake_at, output, output_bytes, error)
+         VALUES (?, ?, ?, 'wait', ?, 0, ?, ?, ?, ?, ?, ?)`,
+        seq,
+        key,
+        name,
+        end.status,
+        now,
+        now,
+        end.wakeAt,
+        end.output,
+        bytes,
+        end.error,
+      );
+    }
   }
 
   /**
