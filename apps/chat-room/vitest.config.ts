@@ -1,21 +1,4 @@
-import { cloudflareTest } from "@cloudflare/vitest-plugin";
-import { defineConfig } from "vitest/config";
+import { workersTestConfig } from "@durable-patterns/shared/vitest";
 
-// This file runs in Node; the package's types are the Worker's, which have no `process`.
-declare const process: { env: Record<string, string | undefined> };
-const fcRuns = Number(process.env.FC_RUNS ?? 200);
-
-export default defineConfig({
-  plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.jsonc" } })],
-  test: {
-    include: ["test/**/*.test.ts"],
-    reporters: ["default", ["json", { outputFile: "test-results/vitest.json" }]],
-    // Property-based reliability tests: cases per property and the seed (see test/reliability.test.ts).
-    provide: {
-      fcRuns,
-      fcSeed: Number(process.env.FC_SEED ?? 20261123),
-    },
-    // A soak run's properties take minutes; ordinary runs keep a tight limit.
-    testTimeout: fcRuns > 1000 ? 3_600_000 : 60_000,
-  },
-});
+// Inside workerd with wrangler.jsonc; FC_RUNS and FC_SEED set the property tests' cases and seed.
+export default workersTestConfig();
