@@ -4,6 +4,7 @@
  * they are asserted; the README quotes them.
  */
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { storageCost } from "@durable-patterns/shared/testing";
 import { describe, expect, it } from "vitest";
 import type { ChatRoom } from "../src/chat-room-object";
 import { api, fill, join, roomStub, say, setClock, uniqueRoom } from "./helpers";
@@ -11,17 +12,7 @@ import { api, fill, join, roomStub, say, setClock, uniqueRoom } from "./helpers"
 const MINUTE = 60_000;
 
 /** Runs `operation` and returns the statements, rows read and rows written of the room's object. */
-async function cost(room: string, operation: () => Promise<unknown>) {
-  const meter = () => runInDurableObject(roomStub(room), (instance: ChatRoom) => ({ ...instance.sql.meter }));
-  const before = await meter();
-  await operation();
-  const after = await meter();
-  return {
-    statements: after.statements - before.statements,
-    rowsRead: after.rowsRead - before.rowsRead,
-    rowsWritten: after.rowsWritten - before.rowsWritten,
-  };
-}
+const cost = (room: string, operation: () => Promise<unknown>) => storageCost(roomStub(room), operation);
 
 describe("storage cost per operation", () => {
   it("a message is one INSERT ... RETURNING: one row written, one read, whoever is listening", async () => {

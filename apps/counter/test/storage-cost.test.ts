@@ -7,24 +7,12 @@
  * read and one more statement).
  */
 import { env } from "cloudflare:workers";
-import { runInDurableObject } from "cloudflare:test";
+import { storageCost } from "@durable-patterns/shared/testing";
 import { describe, expect, it } from "vitest";
-import type { Counter } from "../src/counter-object";
 import { api, connect, json, uniqueName } from "./helpers";
 
 /** Runs `operation` and returns the rows the counter object read and wrote for it. */
-async function cost(name: string, operation: () => Promise<unknown>) {
-  const stub = env.COUNTER.getByName(name);
-  const meter = () => runInDurableObject(stub, (counter: Counter) => ({ ...counter.sql.meter }));
-  const before = await meter();
-  await operation();
-  const after = await meter();
-  return {
-    statements: after.statements - before.statements,
-    rowsRead: after.rowsRead - before.rowsRead,
-    rowsWritten: after.rowsWritten - before.rowsWritten,
-  };
-}
+const cost = (name: string, operation: () => Promise<unknown>) => storageCost(env.COUNTER.getByName(name), operation);
 
 describe("storage cost per operation", () => {
   it("an increment is one statement that writes one row and reads two", async () => {

@@ -1,7 +1,7 @@
 /** Small clients for the tests: HTTP through the Worker with the token, and a WebSocket client. */
 import { env, exports } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
-import { socketClient, type SocketClient } from "@durable-patterns/shared/testing";
+import { socketClient, storageCost, type SocketClient } from "@durable-patterns/shared/testing";
 import type { RateLimiter } from "../src/rate-limiter-object";
 
 export const TOKEN = "test-token";
@@ -42,17 +42,7 @@ export async function freezeClock(key: string, at: number): Promise<(to: number)
 }
 
 /** Runs `operation` and returns the rows the key's object read and wrote for it. */
-export async function cost(key: string, operation: () => Promise<unknown>) {
-  const meter = () => runInDurableObject(stub(key), (limiter: RateLimiter) => ({ ...limiter.sql.meter }));
-  const before = await meter();
-  await operation();
-  const after = await meter();
-  return {
-    statements: after.statements - before.statements,
-    rowsRead: after.rowsRead - before.rowsRead,
-    rowsWritten: after.rowsWritten - before.rowsWritten,
-  };
-}
+export const cost = (key: string, operation: () => Promise<unknown>) => storageCost(stub(key), operation);
 
 export type Client = SocketClient;
 

@@ -100,13 +100,15 @@ export class Sql {
   measure<T>(fn: () => T): { result: T; cost: SqlMeter } {
     const before = { ...this.meter };
     const result = fn();
-    return {
-      result,
-      cost: {
-        statements: this.meter.statements - before.statements,
-        rowsRead: this.meter.rowsRead - before.rowsRead,
-        rowsWritten: this.meter.rowsWritten - before.rowsWritten,
-      },
-    };
+    return { result, cost: costBetween(before, this.meter) };
   }
+}
+
+/** What was spent between two readings of a meter. */
+export function costBetween(before: SqlMeter, after: SqlMeter): SqlMeter {
+  return {
+    statements: after.statements - before.statements,
+    rowsRead: after.rowsRead - before.rowsRead,
+    rowsWritten: after.rowsWritten - before.rowsWritten,
+  };
 }

@@ -1,7 +1,34 @@
+// Test-side helpers: what an object's operations cost in rows, a WebSocket client for upgrade
+// responses, storage faults. Tests only; no app's Worker imports it, so it never ends up in a bundle.
+import { runInDurableObject } from "cloudflare:test";
+import type { DurableObject } from "cloudflare:workers";
+import { costBetween, type Sql, type SqlMeter } from "./sql";
+
+/**
+ * Runs `operation` (a request through the Worker, usually) and returns the statements, rows read
+ * and rows written of the object behind `stub`, from its metered `sql` field. Exact, so tests
+ * assert it: what each operation costs is part of an app's contract.
+ *
+ * @example
+ * ```ts
+ * expect(await storageCost(env.COUNTER.getByName(name), () => increment(name))).toEqual({
+ *   statements: 1, rowsRead: 2, rowsWritten: 1,
+ * });
+ * ```
+ */
+export async function storageCost<O extends DurableObject & { sql: Sql }>(
+  stub: DurableObjectStub<O>,
+  operation: () => Promise<unknown>,
+): Promise<SqlMeter> {
+  const meter = () => runInDurableObject(stub, (instance: O) => ({ ...instance.sql.meter }));
+  const before = await meter();
+  await operation();
+  return costBetween(before, await meter());
+}
+
 /**
  * A test-side WebSocket client: accepts the client end of an upgrade response and queues what the
- * server sends, so a test can `await next()` message by message. Tests only; no app imports it,
- * so it never ends up in a Worker bundle.
+ * server sends, so a test can `await next()` message by message.
  *
  * @example
  * ```ts
