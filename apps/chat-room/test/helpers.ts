@@ -1,25 +1,19 @@
 /** Small clients for the tests: HTTP through the Worker, and a WebSocket that queues messages. */
-import { socketClient, type SocketClient } from "@durable-patterns/shared/testing";
+import { type SocketClient, socketClient, uniqueName } from "@durable-patterns/shared/testing";
+
+// Shared with the other apps' tests; imported from here like the rest.
+export { json } from "@durable-patterns/shared/testing";
 import { env, exports } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import type { ChatRoom } from "../src/chat-room-object";
 import type { ServerMessage } from "../src/protocol";
 
-let sequence = 0;
-
 /** A room name no other test uses, so tests never share an object. */
-export function uniqueRoom(prefix = "r"): string {
-  return `${prefix}-${Date.now().toString(36)}-${(sequence++).toString(36)}`;
-}
+export const uniqueRoom = (prefix = "r") => uniqueName(prefix);
 
 /** Calls the Worker as any HTTP client would. */
 export function api(path: string, init?: RequestInit): Promise<Response> {
   return exports.default.fetch(`https://chat.example${path}`, init);
-}
-
-/** Sends a JSON body with the right content type. */
-export function json(method: string, body: unknown): RequestInit {
-  return { method, headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
 }
 
 /** The room's object, for `runInDurableObject` and `evictDurableObject`. */

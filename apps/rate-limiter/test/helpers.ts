@@ -1,27 +1,21 @@
 /** Small clients for the tests: HTTP through the Worker with the token, and a WebSocket client. */
 import { env, exports } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
-import { socketClient, storageCost, type SocketClient } from "@durable-patterns/shared/testing";
+import { json, type SocketClient, socketClient, storageCost, uniqueName } from "@durable-patterns/shared/testing";
+
+// Shared with the other apps' tests; imported from here like the rest.
+export { json } from "@durable-patterns/shared/testing";
 import type { RateLimiter } from "../src/rate-limiter-object";
 
 export const TOKEN = "test-token";
-let sequence = 0;
-
 /** A key no other test uses, so tests never share an object. */
-export function uniqueKey(prefix = "k"): string {
-  return `${prefix}-${Date.now().toString(36)}-${(sequence++).toString(36)}`;
-}
+export const uniqueKey = (prefix = "k") => uniqueName(prefix);
 
 /** Calls the Worker as any HTTP client would, with the bearer token unless `init` sets its own. */
 export function api(path: string, init: RequestInit = {}): Promise<Response> {
   const headers = new Headers(init.headers);
   if (!headers.has("authorization")) headers.set("authorization", `Bearer ${TOKEN}`);
   return exports.default.fetch(`https://limiter.example${path}`, { ...init, headers });
-}
-
-/** A JSON request. */
-export function json(method: string, body: unknown, headers: Record<string, string> = {}): RequestInit {
-  return { method, headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) };
 }
 
 /** POST /api/check. */

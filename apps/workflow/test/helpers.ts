@@ -2,27 +2,21 @@
  * The workflow test helper: start instances over HTTP, drive their alarm-queue runs by hand, move
  * their clock, send events and read every step. Copy it next to your own workflow's tests.
  */
-import { socketClient, type SocketClient } from "@durable-patterns/shared/testing";
+import { json, type SocketClient, socketClient, uniqueName } from "@durable-patterns/shared/testing";
+
+// Shared with the other apps' tests; imported from here like the rest.
+export { json } from "@durable-patterns/shared/testing";
 import { env, exports } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import type { InstanceView } from "../src/protocol";
 import type { WorkflowRunner } from "../src/workflow-runner-object";
 
-let sequence = 0;
-
-/** An instance id no other test uses. */
-export function uniqueId(prefix = "i"): string {
-  return `${prefix}-${Date.now().toString(36)}-${(sequence++).toString(36)}`;
-}
+/** A instance id no other test uses, so tests never share an object. */
+export const uniqueId = (prefix = "i") => uniqueName(prefix);
 
 /** Calls the Worker as any HTTP client would. */
 export function api(path: string, init?: RequestInit): Promise<Response> {
   return exports.default.fetch(`https://workflow.example${path}`, init);
-}
-
-/** Sends a JSON body with the right content type. */
-export function json(method: string, body: unknown): RequestInit {
-  return { method, headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
 }
 
 /** The object of instance `id`. */

@@ -1,8 +1,20 @@
-// Test-side helpers: what an object's operations cost in rows, a WebSocket client for upgrade
+// Test-side helpers: unique names, JSON requests, what an object's operations cost in rows, a WebSocket client for upgrade
 // responses, storage faults. Tests only; no app's Worker imports it, so it never ends up in a bundle.
 import { runInDurableObject } from "cloudflare:test";
 import type { DurableObject } from "cloudflare:workers";
 import { costBetween, type Sql, type SqlMeter } from "./sql";
+
+let sequence = 0;
+
+/** A name no other test uses (an object's name, a key, an instance id), so tests never share an object. */
+export function uniqueName(prefix = "t"): string {
+  return `${prefix}-${Date.now().toString(36)}-${(sequence++).toString(36)}`;
+}
+
+/** The `init` of a JSON request: the body serialized, with its content type. */
+export function json(method: string, body: unknown, headers: Record<string, string> = {}): RequestInit {
+  return { method, headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) };
+}
 
 /**
  * Runs `operation` (a request through the Worker, usually) and returns the statements, rows read
