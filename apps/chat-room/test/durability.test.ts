@@ -5,7 +5,7 @@
  */
 import { evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { api, join, roomStub, say, uniqueRoom } from "./helpers";
+import { adaAndGrace, api, join, roomStub, say, uniqueRoom } from "./helpers";
 
 describe("eviction", () => {
   it("keeps the history and the count when the object is evicted", async () => {
@@ -30,10 +30,7 @@ describe("eviction", () => {
 
 describe("hibernation", () => {
   it("still broadcasts to every socket after the object was evicted while they stayed connected", async () => {
-    const room = uniqueRoom();
-    const ada = await join(room, { name: "Ada" });
-    const grace = await join(room, { name: "Grace" });
-    await ada.client.nextOf("join");
+    const { room, ada, grace } = await adaAndGrace();
     // The default `webSockets: "hibernate"` is what the runtime does to an idle object: the
     // instance is gone, the connections are kept by the runtime.
     await evictDurableObject(roomStub(room));
@@ -60,10 +57,7 @@ describe("hibernation", () => {
   });
 
   it("announces a leave that happens while the object hibernates", async () => {
-    const room = uniqueRoom();
-    const ada = await join(room, { name: "Ada" });
-    const grace = await join(room, { name: "Grace" });
-    await ada.client.nextOf("join");
+    const { room, ada, grace } = await adaAndGrace();
     await evictDurableObject(roomStub(room));
     await grace.client.close();
     expect(await ada.client.nextOf("leave")).toEqual({ type: "leave", user: grace.welcome.you });

@@ -92,3 +92,31 @@ export async function fill(
   }
   await client?.close();
 }
+
+// ---- Rooms arranged the way several test files start -------------------------------------------
+
+/** How many messages the room has stored, as `GET /api/rooms/:room/count` answers. */
+export async function countOf(room: string): Promise<number> {
+  return (await (await api(`/api/rooms/${room}/count`)).json<{ count: number }>()).count;
+}
+
+/**
+ * A new room whose clock stands still at `start` (now) until the test moves it with `setClock`,
+ * and Ada joined to it.
+ */
+export async function joinRoomWithClock() {
+  const room = uniqueRoom();
+  const start = Date.now();
+  await setClock(room, start);
+  const { client, welcome } = await join(room);
+  return { room, start, client, welcome };
+}
+
+/** A new room with Ada and Grace in it, once Ada has been told that Grace joined. */
+export async function adaAndGrace() {
+  const room = uniqueRoom();
+  const ada = await join(room, { name: "Ada" });
+  const grace = await join(room, { name: "Grace" });
+  await ada.client.nextOf("join");
+  return { room, ada, grace };
+}

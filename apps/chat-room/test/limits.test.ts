@@ -5,21 +5,15 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { ChatRoom } from "../src/chat-room-object";
-import { api, connect, join, roomStub, say, setClock, uniqueRoom, type Client } from "./helpers";
+import { connect, countOf, join, joinRoomWithClock, roomStub, say, setClock, type Client, uniqueRoom } from "./helpers";
 
 function burst(client: Client, count: number) {
   for (let i = 0; i < count; i++) client.send({ type: "message", text: `burst ${i}` });
 }
 
-async function countOf(room: string) {
-  return (await (await api(`/api/rooms/${room}/count`)).json<{ count: number }>()).count;
-}
-
 describe("message rate per connection (20 per 10 s)", () => {
   it("refuses the 21st message in a burst with a rate_limited error and does not store it", async () => {
-    const room = uniqueRoom();
-    await setClock(room, Date.now());
-    const { client } = await join(room);
+    const { room, client } = await joinRoomWithClock();
     burst(client, 21);
     for (let i = 0; i < 20; i++) expect(await client.next()).toMatchObject({ type: "message", text: `burst ${i}` });
     expect(await client.next()).toMatchObject({
@@ -31,9 +25,7 @@ describe("message rate per connection (20 per 10 s)", () => {
   });
 
   it("closes the socket with 1008 when it keeps sending after three warnings", async () => {
-    const room = uniqueRoom();
-    await setClock(room, Date.now());
-    const { client } = await join(room);
+    const { room, client } = await joinRoomWithClock();
     burst(client, 24);
     const errors = [];
     for (let i = 0; i < 23; i++) {
@@ -46,10 +38,7 @@ describe("message rate per connection (20 per 10 s)", () => {
   });
 
   it("allows messages again once time has passed (one more every 500 ms, a full burst after 10 s)", async () => {
-    const room = uniqueRoom();
-    const start = Date.now();
-    await setClock(room, start);
-    const { client } = await join(room);
+    const { room, start, client } = await joinRoomWithClock();
     burst(client, 20);
     for (let i = 0; i < 20; i++) await client.nextOf("message");
     await setClock(room, start + 500);
@@ -164,10 +153,7 @@ describe("floods", () => {
   });
 
   it("never closes an honest client that is warned now and then and slows down", async () => {
-    const room = uniqueRoom();
-    const start = Date.now();
-    await setClock(room, start);
-    const { client } = await join(room);
+    const { room, start, client } = await joinRoomWithClock();
     // Ten times: a burst one over the allowance (a warning), then 10 s of silence.
     for (let round = 0; round < 10; round++) {
       await setClock(room, start + round * 10_000);

@@ -12,7 +12,7 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { describe, expect, it } from "vitest";
 import type { ChatRoom } from "../src/chat-room-object";
 import { IDLE_PURGE_MS, PURGE_RETRY_MS } from "../src/protocol";
-import { api, join, roomStub, say, setClock, uniqueRoom } from "./helpers";
+import { api, countOf, join, joinRoomWithClock, roomStub, say, setClock, uniqueRoom } from "./helpers";
 
 const MINUTE = 60_000;
 
@@ -29,75 +29,58 @@ function storageOf(room: string) {
   }));
 }
 
-async function count(room: string) {
-  return (await (await api(`/api/rooms/${room}/count`)).json<{ count: number }>()).count;
+/** A room Ada joined at `start`, said `texts` in and left: its 30 idle minutes run from `start`. */
+async function roomLeftAfterSaying(...texts: string[]) {
+  const { room, start, client, welcome } = await joinRoomWithClock();
+  for (const text of texts) await say(client, text);
+  await client.close();
+  return { room, start, welcome };
 }
 
 describe("idle purge", () => {
   it("deletes every message, the count, the tables and the alarm 30 minutes after the last person left", async () => {
-    const room = uniqueRoom();
-    const start = Date.now();
-    await setClock(room, start);
-    const { client } = await join(room);
-    for (const text of ["soon", "gone"]) await say(client, text);
-    await client.close();
+    const { room, start } = await roomLeftAfterSaying("soon", "gone");
 
     await setClock(room, start + 30 * MINUTE);
     expect(await runDurableObjectAlarm(roomStub(room))).toBe(true);
     expect(await storageOf(room)).toEqual({ tables: [], alarm: null });
-    expect(await count(room)).toBe(0);
+    expect(await countOf(room)).toBe(0);
   });
 
   it("keeps the room when the alarm fires before 30 idle minutes have passed", async () => {
-    const room = uniqueRoom();
-    const start = Date.now();
-    await setClock(room, start);
-    const { client } = await join(room);
-    await say(client, "still fresh");
-    await client.close();
+    const { room, start } = await roomLeftAfterSaying("still fresh");
 
     // The alarm runs early (as a retried or early-scheduled alarm could): the task is not due yet.
     await setClock(room, start + 29 * MINUTE);
     await runDurableObjectAlarm(roomStub(room));
-    expect(await count(room)).toBe(1);
+    expect(await countOf(room)).toBe(1);
   });
 
   it("never purges while someone is connected, however long they stay silent", async () => {
-    const room = uniqueRoom();
-    const start = Date.now();
-    await setClock(room, start);
-    const { client } = await join(room);
+    const { room, start, client } = await joinRoomWithClock();
     await say(client, "anyone?");
 
     await setClock(room, start + 3 * 60 * MINUTE);
     expect(await runDurableObjectAlarm(roomStub(room))).toBe(true);
-    expect(await count(room)).toBe(1);
+    expect(await countOf(room)).toBe(1);
     // It checked, found someone, and set itself for 30 minutes later.
     expect((await storageOf(room)).alarm).not.toBeNull();
     await client.close();
   });
 
   it("never purges a room people are chatting in", async () => {
-    const room = uniqueRoom();
-    const start = Date.now();
-    await setClock(room, start);
-    const { client } = await join(room);
+    const { room, start, client } = await joinRoomWithClock();
     for (let minute = 0; minute <= 60; minute += 10) {
       await setClock(room, start + minute * MINUTE);
       await say(client, `minute ${minute}`);
       await runDurableObjectAlarm(roomStub(room));
     }
-    expect(await count(room)).toBe(7);
+    expect(await countOf(room)).toBe(7);
     await client.close();
   });
 
   it("counts the 30 minutes from the last departure: someone who comes back and leaves again restarts them", async () => {
-    const room = uniqueRoom();
-    const start = Date.now();
-    await setClock(room, start);
-    const first = await join(room);
-    await say(first.client, "hello");
-    await first.client.close(); // purge due at start + 30 min
+    const { room, start } = await roomLeftAfterSaying("hello"); // purge due at start + 30 min
 
     await setClock(room, start + 20 * MINUTE);
     const second = await join(room);
@@ -105,7 +88,7 @@ describe("idle purge", () => {
 
     await setClock(room, start + 35 * MINUTE);
     await runDurableObjectAlarm(roomStub(room));
-    expect(await count(room)).toBe(1);
+    expect(await countOf(room)).toBe(1);
 
     await setClock(room, start + 50 * MINUTE);
     expect(await runDurableObjectAlarm(roomStub(room))).toBe(true);
@@ -115,27 +98,22 @@ describe("idle purge", () => {
   it("also cleans up a room that was only looked at, never joined", async () => {
     const room = uniqueRoom();
     const start = Date.now();
-    expect(await count(room)).toBe(0); // creates the room's tables, and with them its purge task
+    expect(await countOf(room)).toBe(0); // creates the room's tables, and with them its purge task
     await setClock(room, start + 31 * MINUTE);
     expect(await runDurableObjectAlarm(roomStub(room))).toBe(true);
     expect(await storageOf(room)).toEqual({ tables: [], alarm: null });
   });
 
   it("starts a purged room over: new epoch, ids from 1, a count from 0, and its own purge", async () => {
-    const room = uniqueRoom();
-    const start = Date.now();
-    await setClock(room, start);
-    const before = await join(room);
-    for (const text of ["old 1", "old 2"]) await say(before.client, text);
-    await before.client.close();
+    const { room, start, welcome: before } = await roomLeftAfterSaying("old 1", "old 2");
     await setClock(room, start + 30 * MINUTE);
     await runDurableObjectAlarm(roomStub(room));
 
-    const after = await join(room, { name: "Ada", after: 2, epoch: before.welcome.epoch });
+    const after = await join(room, { name: "Ada", after: 2, epoch: before.epoch });
     expect(after.welcome).toMatchObject({ history: [], reset: true, truncated: false });
-    expect(after.welcome.epoch).not.toBe(before.welcome.epoch);
+    expect(after.welcome.epoch).not.toBe(before.epoch);
     expect(await say(after.client, "new")).toMatchObject({ id: 1, text: "new" });
-    expect(await count(room)).toBe(1);
+    expect(await countOf(room)).toBe(1);
     expect((await storageOf(room)).alarm).not.toBeNull();
     await after.client.close();
   });
@@ -164,12 +142,7 @@ async function messagesOf(room: string) {
 describe("a purge whose deleteAll() fails", () => {
   /** A room emptied at `start`, whose purge fires 30 minutes later and fails in deleteAll(). */
   async function failedPurge() {
-    const room = uniqueRoom();
-    const start = Date.now();
-    await setClock(room, start);
-    const { client } = await join(room);
-    await say(client, "before the purge");
-    await client.close();
+    const { room, start } = await roomLeftAfterSaying("before the purge");
     await setClock(room, start + IDLE_PURGE_MS);
     await failNextDeleteAll(room);
     // The platform calls alarm() (runDurableObjectAlarm would swallow the error); it throws.
@@ -185,7 +158,7 @@ describe("a purge whose deleteAll() fails", () => {
     expect(acknowledged).toMatchObject({ id: 2, text: "I am here" });
 
     await fireAlarm(room, 1);
-    expect(await count(room)).toBe(2);
+    expect(await countOf(room)).toBe(2);
     expect((await messagesOf(room)).map((m) => m.text)).toEqual(["I am here", "before the purge"]);
     // The room goes on: the sender's socket still works.
     expect(await say(client, "still here")).toMatchObject({ id: 3 });
@@ -199,7 +172,7 @@ describe("a purge whose deleteAll() fails", () => {
     await client.close();
 
     await fireAlarm(room, 1);
-    expect(await count(room)).toBe(2);
+    expect(await countOf(room)).toBe(2);
     // Their departure counts: the purge comes 30 minutes after it, not before.
     expect((await storageOf(room)).tables).not.toEqual([]);
   });

@@ -3,7 +3,7 @@
  * that read a room's count and history.
  */
 import { describe, expect, it } from "vitest";
-import { api, connect, fill, join, say, uniqueRoom } from "./helpers";
+import { adaAndGrace, api, connect, fill, join, say, uniqueRoom } from "./helpers";
 
 describe("joining a room", () => {
   it("welcomes a new member with who they are, the room's epoch, empty history and who is present", async () => {
@@ -93,10 +93,7 @@ describe("sending messages", () => {
 
 describe("leaving a room", () => {
   it("tells everyone left when someone closes their connection", async () => {
-    const room = uniqueRoom();
-    const ada = await join(room, { name: "Ada" });
-    const grace = await join(room, { name: "Grace" });
-    await ada.client.nextOf("join");
+    const { ada, grace } = await adaAndGrace();
     await grace.client.close();
     expect(await ada.client.nextOf("leave")).toEqual({ type: "leave", user: grace.welcome.you });
   });

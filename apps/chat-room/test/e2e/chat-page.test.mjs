@@ -42,6 +42,15 @@ async function expectMessages(page, expected, { timeout = 10_000 } = {}) {
   assert.deepEqual(actual, expected);
 }
 
+/** Ada, whose connection the test can break (`globalThis.outage`), and Grace, both live in a new room. */
+async function openRoomWithBreakableAda(prefix) {
+  const room = uniqueName(prefix);
+  await ada.addInitScript(simulateOutages);
+  const adaPage = await openRoom(ada, room, "Ada");
+  const gracePage = await openRoom(grace, room, "Grace");
+  return { room, adaPage, gracePage };
+}
+
 describe("chatting", () => {
   it("lets two people in two browsers talk to each other live", async () => {
     const room = uniqueName("talk");
@@ -166,10 +175,7 @@ describe("user text is shown as text", () => {
 
 describe("reconnecting", () => {
   it("reconnects by itself after a drop and shows exactly the messages it missed", async () => {
-    const room = uniqueName("resume");
-    await ada.addInitScript(simulateOutages);
-    const adaPage = await openRoom(ada, room, "Ada");
-    const gracePage = await openRoom(grace, room, "Grace");
+    const { adaPage, gracePage } = await openRoomWithBreakableAda("resume");
     const urls = [];
     adaPage.on("websocket", (socket) => urls.push(new URL(socket.url())));
     await send(gracePage, "before the drop");
@@ -204,10 +210,7 @@ describe("sending across a drop", () => {
   }
 
   it("sends again after a reconnect a message a dead connection swallowed, and it arrives once", async () => {
-    const room = uniqueName("retry");
-    await ada.addInitScript(simulateOutages);
-    const adaPage = await openRoom(ada, room, "Ada");
-    const gracePage = await openRoom(grace, room, "Grace");
+    const { room, adaPage, gracePage } = await openRoomWithBreakableAda("retry");
     // A connection that is dead without the browser knowing: what the page sends goes nowhere.
     await adaPage.evaluate(() => globalThis.outage.blackhole());
     await send(adaPage, "lost in transit");
@@ -218,10 +221,7 @@ describe("sending across a drop", () => {
   });
 
   it("stores and shows once a message whose acknowledgement was lost", async () => {
-    const room = uniqueName("acked");
-    await ada.addInitScript(simulateOutages);
-    const adaPage = await openRoom(ada, room, "Ada");
-    const gracePage = await openRoom(grace, room, "Grace");
+    const { room, adaPage, gracePage } = await openRoomWithBreakableAda("acked");
     // The message reaches the room, the acknowledgement never reaches the page.
     await adaPage.evaluate(() => globalThis.outage.silence());
     await send(adaPage, "stored, never acknowledged");
