@@ -64,7 +64,7 @@ for (const v of result.vendored) {
   console.log(`\nVendored ${v.name} into ${v.dir}/, because the app imports ${shown(v.names)}:`);
   console.log(`  ${shown(v.files)}`);
   if (v.left.length) console.log(`  left out (unused): ${shown(v.left)}`);
-  if (v.npm.length) console.log(`  which need: ${shown(v.npm)} (added to dependencies)`);
+  if (v.npm.length) console.log(`  which need: ${shown(v.npm)} (the app's own, or added to its dependencies)`);
   console.log(`  Imports of "${v.name}" now point at ${v.dir}/.`);
 }
 for (const tool of result.commands) {

@@ -164,6 +164,13 @@ describe("every exported app stands alone", () => {
       );
     });
 
+    it(`${app}: a package the app has as a devDependency stays one, though vendored test helpers import it`, () => {
+      const manifest = readJson(join(project.target, "package.json"));
+      const own = readJson(join(root, "apps", app, "package.json")).devDependencies ?? {};
+      for (const name of Object.keys(own)) assert.equal(manifest.dependencies?.[name], undefined, name);
+      assert.ok(manifest.devDependencies.vitest);
+    });
+
     it(`${app}: no import of @durable-patterns/shared is left and every relative import resolves`, () => {
       const vendoredDirs = [join(project.target, "src", "shared"), join(project.target, "packages")];
       for (const file of filesUnder(project.target).filter((f) => /\.(ts|mjs|js)$/.test(f))) {

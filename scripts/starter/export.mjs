@@ -114,7 +114,10 @@ export function exportApp({ root, app, target }) {
     const packageManifest = readJson(join(packageDir, "package.json"));
     const packageDeps = { ...packageManifest.devDependencies, ...packageManifest.dependencies };
     for (const pkg of plan.bareImports) {
+      // What the app declares itself stays where it is: test-only modules (testing.ts, vitest.ts,
+      // e2e.mjs) import packages the app has as devDependencies (vitest, playwright-core).
       if (dependencies[pkg] || devDependencies[pkg] || appManifest.dependencies?.[pkg]) continue;
+      if (appManifest.devDependencies?.[pkg]) continue;
       const pkgSpec = packageDeps[pkg];
       if (!pkgSpec) throw new Error(`vendored ${dep} imports ${pkg}, which its package.json does not declare`);
       dependencies[pkg] = resolveSpecifier(pkg, pkgSpec, catalogs);
