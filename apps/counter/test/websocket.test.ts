@@ -3,7 +3,15 @@
  * refusal of bad frames. Sockets use the hibernation API, so an idle counter costs nothing.
  */
 import { describe, expect, it } from "vitest";
-import { api, connect, json, uniqueName } from "./helpers";
+import { api, connect, json, uniqueName, type Client } from "./helpers";
+
+/** Opens one socket per name given, in order, and reads past each one's greeting (the current value). */
+async function watchers<Names extends string[]>(...names: Names): Promise<{ [K in keyof Names]: Client }> {
+  const clients: Client[] = [];
+  for (const name of names) clients.push(await connect(name));
+  for (const client of clients) await client.next();
+  return clients as { [K in keyof Names]: Client };
+}
 
 describe("connecting", () => {
   it("greets a new socket with the current value", async () => {
@@ -14,8 +22,7 @@ describe("connecting", () => {
   });
 
   it("answers the text frame ping with pong", async () => {
-    const client = await connect(uniqueName());
-    await client.next();
+    const [client] = await watchers(uniqueName());
     client.send("ping");
     expect(await client.next()).toBe("pong");
   });
@@ -24,9 +31,7 @@ describe("connecting", () => {
 describe("live updates", () => {
   it("sends every watcher the new value after a change through HTTP", async () => {
     const name = uniqueName();
-    const [a, b] = [await connect(name), await connect(name)];
-    await a.next();
-    await b.next();
+    const [a, b] = await watchers(name, name);
     await api(`/api/counters/${name}/increment`, json("POST", { by: 3 }));
     expect(await a.next()).toEqual({ type: "value", value: 3 });
     expect(await b.next()).toEqual({ type: "value", value: 3 });
@@ -55,9 +60,7 @@ describe("live updates", () => {
 describe("client messages", () => {
   it("increments and decrements, and every socket (the sender too) gets the value", async () => {
     const name = uniqueName();
-    const [sender, watcher] = [await connect(name), await connect(name)];
-    await sender.next();
-    await watcher.next();
+    const [sender, watcher] = await watchers(name, name);
     sender.send({ type: "increment", by: 10 });
     sender.send({ type: "decrement" });
     expect(await sender.next()).toEqual({ type: "value", value: 10 });

@@ -137,9 +137,7 @@ export class RateLimiter extends DurableObject<Env> {
    * consumed. A refused check writes nothing.
    */
   check(policies: Policy[], cost: number): QuotaResult {
-    const now = this.clock();
-    const result = this.transaction(() => {
-      const rows = policies.map((policy) => this.load(policy.name));
+    return this.decideAndPublish(policies, (rows, now) => {
       let decisions = policies.map((policy, i) =>
         ALGORITHMS[policy.algorithm].check(policy, stateOf(policy, rows[i]!), now, cost),
       );
@@ -155,15 +153,11 @@ export class RateLimiter extends DurableObject<Env> {
       }
       return { allowed, policies: policies.map((policy, i) => quotaOf(policy, decisions[i]!)) };
     });
-    this.publish(result.policies);
-    return result;
   }
 
   /** Gives `cost` units back to each policy (a request that turned out not to count). */
   refund(policies: Policy[], cost: number): QuotaResult {
-    const now = this.clock();
-    const result = this.transaction(() => {
-      const rows = policies.map((policy) => this.load(policy.name));
+    return this.decideAndPublish(policies, (rows, now) => {
       const decisions = policies.map((policy, i) =>
         ALGORITHMS[policy.algorithm].refund(policy, stateOf(policy, rows[i]!), now, cost),
       );
@@ -175,6 +169,21 @@ export class RateLimiter extends DurableObject<Env> {
         decisions.filter((_, i) => stored[i]),
       );
       return { allowed: true, policies: policies.map((policy, i) => quotaOf(policy, decisions[i]!)) };
+    });
+  }
+
+  /**
+   * Reads the clock, then in one transaction each policy's stored row (null if none), and hands
+   * both to `decide`; its result goes to the watchers and back to the caller.
+   */
+  private decideAndPublish(
+    policies: Policy[],
+    decide: (rows: (QuotaRow | null)[], now: number) => QuotaResult,
+  ): QuotaResult {
+    const now = this.clock();
+    const result = this.transaction(() => {
+      const rows = policies.map((policy) => this.load(policy.name));
+      return decide(rows, now);
     });
     this.publish(result.policies);
     return result;

@@ -4,14 +4,14 @@
  * times out; events to a finished instance are refused.
  */
 import { describe, expect, it } from "vitest";
-import { T0, api, instance, json, lifecycle, nextRunAt, run, runAt, sendEvent, start } from "./helpers";
+import { expectErrored, runUntilSettled } from "./assertions";
+import { T0, api, instance, json, lifecycle, nextRunAt, run, sendEvent, start } from "./helpers";
 import { holdStep } from "./workflows";
 
 describe("POST /api/instances/:id/events/:type", () => {
   it("wakes a waiting instance at once and hands it the payload", async () => {
     const id = await start("test-waiter");
-    await run(id);
-    let view = await instance(id);
+    let view = await runUntilSettled(id);
     expect(view.status).toBe("waiting");
     expect(view.steps[0]).toMatchObject({
       kind: "wait",
@@ -26,8 +26,7 @@ describe("POST /api/instances/:id/events/:type", () => {
     expect(await response.json()).toEqual({ id, status: "waiting", eventId: 1 });
     // The event moved the run task to now.
     expect(await nextRunAt(id)).toBe(T0);
-    await run(id);
-    view = await instance(id);
+    view = await runUntilSettled(id);
     expect(view.steps[0]).toMatchObject({
       status: "complete",
       output: { type: "ping", payload: "one", timestamp: new Date(T0).toISOString() },
@@ -41,8 +40,7 @@ describe("POST /api/instances/:id/events/:type", () => {
     expect((await sendEvent(id, "ping", "one")).status).toBe(202);
     expect((await sendEvent(id, "ping", "two")).status).toBe(202);
     expect((await sendEvent(id, "pong", "three")).status).toBe(202);
-    await run(id);
-    const view = await instance(id);
+    const view = await runUntilSettled(id);
     expect(view.status).toBe("complete");
     expect(view.output).toEqual({ first: "one", second: "two", pong: "three" });
   });
@@ -73,8 +71,7 @@ describe("POST /api/instances/:id/events/:type", () => {
     // The suspending run scheduled its next run for now, not for the wait's deadline an hour
     // later. The queue runs work scheduled during a run in the next run, 1 ms on.
     expect(await nextRunAt(id)).toBe(T0 + 1);
-    await runAt(id, T0 + 1);
-    const view = await instance(id);
+    const view = await runUntilSettled(id, T0 + 1);
     expect(view.status).toBe("complete");
     expect(view.output).toEqual(["meanwhile", "slow done"]);
   });
@@ -97,11 +94,9 @@ describe("POST /api/instances/:id/events/:type", () => {
     const id = await start("test-waiter");
     await sendEvent(id, "ping", "one");
     await sendEvent(id, "ping", "two");
-    await run(id);
-    let view = await instance(id);
+    let view = await runUntilSettled(id);
     expect(view.steps[2]).toMatchObject({ key: "pong#1", status: "waiting" });
-    await runAt(id, T0 + 5 * 60_000);
-    view = await instance(id);
+    view = await runUntilSettled(id, T0 + 5 * 60_000);
     expect(view.status).toBe("complete");
     expect(view.output).toEqual({ first: "one", second: "two", pong: "timed out: WaitTimeoutError" });
     expect(view.steps[2]).toMatchObject({
@@ -113,10 +108,8 @@ describe("POST /api/instances/:id/events/:type", () => {
   it("fails the instance when an uncaught wait times out", async () => {
     const id = await start("order", { orderId: "o-timeout", amount: 10 });
     await run(id);
-    await runAt(id, T0 + 86_400_000);
-    const view = await instance(id);
-    expect(view.status).toBe("errored");
-    expect(view.error!.name).toBe("WaitTimeoutError");
+    const view = await runUntilSettled(id, T0 + 86_400_000);
+    expectErrored(view, "WaitTimeoutError");
   });
 
   it("refuses events to a finished instance with a 409", async () => {
@@ -167,8 +160,7 @@ describe("retried events (idempotencyKey)", () => {
     // Only the next distinct event satisfies the second wait.
     expect((await sendKeyed(id, "ping", "two", "ping-2")).status).toBe(202);
     expect((await sendKeyed(id, "pong", "three", "pong-1")).status).toBe(202);
-    await run(id);
-    const view = await instance(id);
+    const view = await runUntilSettled(id);
     expect([view.status, view.output]).toEqual(["complete", { first: "one", second: "two", pong: "three" }]);
     // Even once the instance is complete, a retry still gets the first answer, not a 409.
     const late = await sendKeyed(id, "pong", "three", "pong-1");
@@ -334,8 +326,7 @@ describe("event backlog", () => {
     expect(again.status).toBe(404);
     expect(await again.json()).toMatchObject({ type: "urn:durable-patterns:problem:no-such-event", status: 404 });
     expect((await pending(id)).events.map((e) => e.id)).toEqual([2, 3, 4]);
-    await run(id);
-    const view = await instance(id);
+    const view = await runUntilSettled(id);
     expect([view.status, view.output]).toEqual(["complete", { first: "two", second: "three", pong: { n: 4 } }]);
     expect(await pending(id)).toEqual({ events: [], next: null });
   });

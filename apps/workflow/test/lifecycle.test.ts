@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { InstanceStatus } from "../src/protocol";
+import { expectSteps, runUntilSettled } from "./assertions";
 import { T0, api, instance, json, lifecycle, nextRunAt, run, runAt, sendEvent, start, uniqueId } from "./helpers";
 import { count, holdStep, hooks } from "./workflows";
 
@@ -151,15 +152,11 @@ describe("pause and resume", () => {
     let view = await instance(id);
     expect(view.status).toBe("paused");
     // "inside" kept its result; "after" never started.
-    expect(view.steps.map((s) => [s.name, s.status])).toEqual([
-      ["before", "complete"],
-      ["inside", "complete"],
-    ]);
+    expectSteps(view, ["before: complete", "inside: complete"]);
     expect(await nextRunAt(id)).toBeNull();
 
     expect((await lifecycle(id, "resume")).status).toBe(200);
-    await run(id);
-    view = await instance(id);
+    view = await runUntilSettled(id);
     expect(view.status).toBe("complete");
     expect(view.output).toEqual(["before", "inside 1", "after"]);
     expect([count(id, "before"), count(id, "inside"), count(id, "after")]).toEqual([1, 1, 1]);
@@ -179,15 +176,11 @@ describe("pause and resume", () => {
     // The old run stored "inside" (same generation) and started nothing more: it is not running.
     let view = await instance(id);
     expect(view.status).toBe("queued");
-    expect(view.steps.map((s) => [s.name, s.status])).toEqual([
-      ["before", "complete"],
-      ["inside", "complete"],
-    ]);
+    expectSteps(view, ["before: complete", "inside: complete"]);
     // Resume came during the run, so its task is due 1 ms after the run's start (see restart below).
     expect(await nextRunAt(id)).toBe(T0 + 1);
 
-    await runAt(id, T0 + 1);
-    view = await instance(id);
+    view = await runUntilSettled(id, T0 + 1);
     expect(view.status).toBe("complete");
     expect(view.output).toEqual(["before", "inside 1", "after"]);
     // Every step ran once: the resumed run replayed "inside" instead of running it again.
@@ -243,8 +236,7 @@ describe("restart", () => {
     const id = await instanceIn("complete");
     expect((await lifecycle(id, "restart", { from: "b" })).status).toBe(200);
     expect((await instance(id)).steps.map((s) => s.key)).toEqual(["a#1", "nap#1"]);
-    await run(id);
-    const view = await instance(id);
+    const view = await runUntilSettled(id);
     expect(view.status).toBe("complete");
     expect([count(id, "a"), count(id, "b"), count(id, "c")]).toEqual([1, 2, 2]);
   });
@@ -265,8 +257,7 @@ describe("restart", () => {
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ id, status: "queued" });
     expect((await instance(id)).steps.map((s) => s.key)).toEqual(["fetch#1"]);
-    await run(id);
-    const view = await instance(id);
+    const view = await runUntilSettled(id);
     // fetch#1 replayed (its effect ran once); fetch#2, fetch#3 and sum ran again.
     expect([view.status, view.output]).toEqual(["complete", [11, 22, 23]]);
     expect([count(id, "fetch 1"), count(id, "fetch 2"), count(id, "fetch 3"), count(id, "sum")]).toEqual([1, 2, 2, 2]);
@@ -318,8 +309,7 @@ describe("restart", () => {
     // due now, runs in the next alarm (the queue moves work scheduled during a run 1 ms past it)
     // and stores its own.
     expect(await nextRunAt(id)).toBe(T0 + 1);
-    await runAt(id, T0 + 1);
-    const view = await instance(id);
+    const view = await runUntilSettled(id, T0 + 1);
     expect(view.status).toBe("complete");
     expect(view.output).toEqual(["before", "inside 2", "after"]);
     expect([count(id, "before"), count(id, "inside"), count(id, "after")]).toEqual([2, 2, 1]);

@@ -3,23 +3,18 @@
  * on failure the undos of completed steps run newest first (saga).
  */
 import { describe, expect, it } from "vitest";
-import { T0, instance, run, runAt, sendEvent, start } from "./helpers";
+import { expectErrored, expectSteps, runUntilSettled } from "./assertions";
+import { T0, run, sendEvent, start } from "./helpers";
 import { count } from "./workflows";
 
 describe("order workflow", () => {
   it("ships an approved order", async () => {
     const id = await start("order", { orderId: "o-1", amount: 25 });
-    await run(id);
-    let view = await instance(id);
+    let view = await runUntilSettled(id);
     expect(view.status).toBe("waiting");
-    expect(view.steps.map((s) => [s.name, s.status])).toEqual([
-      ["reserve stock", "complete"],
-      ["charge card", "complete"],
-      ["wait for approval", "waiting"],
-    ]);
+    expectSteps(view, ["reserve stock: complete", "charge card: complete", "wait for approval: waiting"]);
     await sendEvent(id, "approval", { approved: true, by: "ada" });
-    await run(id);
-    view = await instance(id);
+    view = await runUntilSettled(id);
     expect(view.status).toBe("complete");
     expect(view.output).toEqual({ reservation: "rsv-o-1", charge: "ch-o-1", tracking: "trk-o-1" });
   });
@@ -28,10 +23,8 @@ describe("order workflow", () => {
     const id = await start("order", { orderId: "o-2", amount: 40 });
     await run(id);
     await sendEvent(id, "approval", { approved: false, by: "bob" });
-    await run(id);
-    const view = await instance(id);
-    expect(view.status).toBe("errored");
-    expect(view.error).toEqual({ name: "NonRetryableError", message: "order rejected by bob" });
+    const view = await runUntilSettled(id);
+    expectErrored(view, { name: "NonRetryableError", message: "order rejected by bob" });
     expect(view.steps.map((s) => [s.kind, s.name, s.status, s.output])).toEqual([
       ["do", "reserve stock", "complete", { reservationId: "rsv-o-2" }],
       ["do", "charge card", "complete", { chargeId: "ch-o-2", amount: 40 }],
@@ -48,27 +41,19 @@ describe("order workflow", () => {
 
   it("releases only the stock when the card is declined: the failed charge has nothing to undo", async () => {
     const id = await start("order", { orderId: "o-3", amount: 10, simulate: "decline-card" });
-    await run(id);
-    const view = await instance(id);
-    expect(view.status).toBe("errored");
-    expect(view.error).toEqual({
+    const view = await runUntilSettled(id);
+    expectErrored(view, {
       name: "StepFailedError",
       message: 'Step "charge card" failed after 1 attempt: NonRetryableError: card declined',
     });
-    expect(view.steps.map((s) => [s.name, s.status])).toEqual([
-      ["reserve stock", "complete"],
-      ["charge card", "errored"],
-      ["undo reserve stock", "complete"],
-    ]);
+    expectSteps(view, ["reserve stock: complete", "charge card: errored", "undo reserve stock: complete"]);
   });
 
   it("compensates when no approval comes within a day", async () => {
     const id = await start("order", { orderId: "o-4", amount: 10 });
     await run(id);
-    await runAt(id, T0 + 86_400_000);
-    const view = await instance(id);
-    expect(view.status).toBe("errored");
-    expect(view.error!.name).toBe("WaitTimeoutError");
+    const view = await runUntilSettled(id, T0 + 86_400_000);
+    expectErrored(view, "WaitTimeoutError");
     expect(view.steps.map((s) => s.name).slice(-2)).toEqual(["undo charge card", "undo reserve stock"]);
   });
 });
@@ -76,10 +61,8 @@ describe("order workflow", () => {
 describe("compensations that fail", () => {
   it("runs the other undos and lists the failed one in the instance's error", async () => {
     const id = await start("test-failing-undo");
-    await run(id);
-    const view = await instance(id);
-    expect(view.status).toBe("errored");
-    expect(view.error).toEqual({
+    const view = await runUntilSettled(id);
+    expectErrored(view, {
       name: "Error",
       message: "the conference was cancelled",
       compensationErrors: [
@@ -93,11 +76,11 @@ describe("compensations that fail", () => {
       ],
     });
     // Newest first: the hotel was undone before the flight was tried.
-    expect(view.steps.map((s) => [s.name, s.status])).toEqual([
-      ["book flight", "complete"],
-      ["book hotel", "complete"],
-      ["undo book hotel", "complete"],
-      ["undo book flight", "errored"],
+    expectSteps(view, [
+      "book flight: complete",
+      "book hotel: complete",
+      "undo book hotel: complete",
+      "undo book flight: errored",
     ]);
     expect([count(id, "undo hotel"), count(id, "undo flight")]).toEqual([1, 1]);
   });
@@ -106,10 +89,8 @@ describe("compensations that fail", () => {
 describe("undo results", () => {
   it("completes an undo whose result JSON cannot carry, once, dropping the result", async () => {
     const id = await start("test-undo-returns-map");
-    await run(id);
-    const view = await instance(id);
-    expect(view.status).toBe("errored");
-    expect(view.error).toEqual({ name: "Error", message: "cancelled" });
+    const view = await runUntilSettled(id);
+    expectErrored(view, { name: "Error", message: "cancelled" });
     expect(view.steps.map((s) => [s.name, s.status, s.attempts])).toEqual([
       ["book", "complete", 1],
       ["undo book", "complete", 1],

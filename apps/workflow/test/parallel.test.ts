@@ -6,6 +6,7 @@
  */
 import { abortAllDurableObjects, evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { expectErrored, expectSteps, runUntilSettled } from "./assertions";
 import { T0, instance, run, runAt, sendEvent, setClock, start, stub } from "./helpers";
 import { count } from "./workflows";
 
@@ -36,12 +37,10 @@ const ONCE = Object.fromEntries([...BRANCH_STEPS, "total"].map((s) => [s, 1]));
 describe("parallel branches of sequential steps", () => {
   it("replays branches that finished in another order than they started, after a sleep", async () => {
     const id = await start("test-fanout", { items: [0, 1, 2], then: "sleep" });
-    await run(id);
-    let view = await instance(id);
+    let view = await runUntilSettled(id);
     expect(view.status).toBe("waiting");
     expect(view.steps).toHaveLength(13);
-    await runAt(id, T0 + 60_000);
-    view = await instance(id);
+    view = await runUntilSettled(id, T0 + 60_000);
     expect(view.status).toBe("complete");
     expect(view.output).toEqual(FANOUT);
     expect(fanoutCounts(id)).toEqual(ONCE);
@@ -52,8 +51,7 @@ describe("parallel branches of sequential steps", () => {
     await run(id);
     expect((await instance(id)).status).toBe("waiting");
     await sendEvent(id, "go", "now");
-    await run(id);
-    const view = await instance(id);
+    const view = await runUntilSettled(id);
     expect(view.status).toBe("complete");
     expect(view.output).toEqual(FANOUT);
     expect(fanoutCounts(id)).toEqual(ONCE);
@@ -61,12 +59,10 @@ describe("parallel branches of sequential steps", () => {
 
   it("replays branches after a retry delay inside one branch", async () => {
     const id = await start("test-fanout", { items: [0, 1, 2], flaky: 1 });
-    await run(id);
-    let view = await instance(id);
+    let view = await runUntilSettled(id);
     expect(view.status).toBe("waiting");
     expect(view.steps.find((s) => s.name === "b1")).toMatchObject({ status: "retrying", attempts: 1 });
-    await runAt(id, T0 + 60_000);
-    view = await instance(id);
+    view = await runUntilSettled(id, T0 + 60_000);
     expect(view.status).toBe("complete");
     expect(view.output).toEqual(FANOUT);
     expect(fanoutCounts(id)).toEqual({ ...ONCE, b1: 2 });
@@ -77,8 +73,7 @@ describe("parallel branches of sequential steps", () => {
     await run(id);
     await evictDurableObject(stub(id));
     await abortAllDurableObjects();
-    await runAt(id, T0 + 60_000);
-    const view = await instance(id);
+    const view = await runUntilSettled(id, T0 + 60_000);
     expect(view.output).toEqual(FANOUT);
     expect(fanoutCounts(id)).toEqual(ONCE);
   });
@@ -95,8 +90,7 @@ describe("a step called inside another step's function", () => {
   for (const afterAwait of [false, true]) {
     it(`fails the outer step at once, not retried, with an error naming both steps${afterAwait ? " (called after an await)" : ""}`, async () => {
       const id = await start("test-nested", { afterAwait });
-      await run(id);
-      const view = await instance(id);
+      const view = await runUntilSettled(id);
       expect(view.status).toBe("errored");
       expect(view.steps.map((s) => [s.name, s.status, s.attempts])).toEqual([["outer", "errored", 1]]);
       expect(view.steps[0]!.error).toEqual({
@@ -111,10 +105,8 @@ describe("a step called inside another step's function", () => {
 describe("Promise.race over a suspension", () => {
   it("refuses a race of a step against a sleep at once, pointing to waitForEvent's timeout", async () => {
     const id = await start("test-race", { against: "step" });
-    await run(id);
-    const view = await instance(id);
-    expect(view.status).toBe("errored");
-    expect(view.error).toEqual({
+    const view = await runUntilSettled(id);
+    expectErrored(view, {
       name: "UnsupportedPatternError",
       message: expect.stringContaining("step.waitForEvent(name, { type, timeout })"),
     });
@@ -124,10 +116,8 @@ describe("Promise.race over a suspension", () => {
   it("never consumes an event for a wait in a refused race", async () => {
     const id = await start("test-race", { against: "event" });
     await sendEvent(id, "approval", "yes");
-    await run(id);
-    const view = await instance(id);
-    expect(view.status).toBe("errored");
-    expect(view.error!.name).toBe("UnsupportedPatternError");
+    const view = await runUntilSettled(id);
+    expectErrored(view, "UnsupportedPatternError");
     // No step consumed the approval: no wait row holds it.
     expect(view.steps.filter((s) => s.kind === "wait")).toEqual([]);
   });
@@ -136,8 +126,7 @@ describe("Promise.race over a suspension", () => {
 describe("sagas with Promise.all", () => {
   it("starts no new step once the function failed, lets steps in flight finish and undoes every completed step", async () => {
     const id = await start("test-saga-all");
-    await run(id);
-    const view = await instance(id);
+    const view = await runUntilSettled(id);
     expect(view.status).toBe("errored");
     expect(view.error!.message).toContain('Step "fails" failed after 1 attempt');
     expect([count(id, "fails"), count(id, "slow"), count(id, "after slow")]).toEqual([1, 1, 0]);
@@ -165,14 +154,9 @@ describe("a branch that sleeps or waits holds only itself", () => {
       ],
     };
     const id = await start("test-shape", { shape });
-    await run(id);
-    const view = await instance(id);
+    const view = await runUntilSettled(id);
     expect(view.status).toBe("waiting");
-    expect(view.steps.map((s) => [s.name, s.status])).toEqual([
-      ["z0", "sleeping"],
-      ["s1", "complete"],
-      ["s2", "complete"],
-    ]);
+    expectSteps(view, ["z0: sleeping", "s1: complete", "s2: complete"]);
   });
 
   it("gives an event to the wait it is for at once, while a parallel wait for another type still waits", async () => {
@@ -188,23 +172,15 @@ describe("a branch that sleeps or waits holds only itself", () => {
     const id = await start("test-shape", { shape });
     await run(id);
     expect((await sendEvent(id, "b", "b0")).status).toBe(202);
-    await run(id);
-    const view = await instance(id);
-    expect(view.steps.map((s) => [s.name, s.status])).toEqual([
-      ["s0", "complete"],
-      ["s2", "complete"],
-      ["w1", "complete"],
-      ["w3", "waiting"],
-      ["s5", "complete"],
-    ]);
+    const view = await runUntilSettled(id);
+    expectSteps(view, ["s0: complete", "s2: complete", "w1: complete", "w3: waiting", "s5: complete"]);
     expect(view.steps.find((s) => s.name === "w1")?.output).toMatchObject({ payload: "b0" });
   });
 
   it("fails the instance and runs the undos at once when a step fails beside a sleeping sibling", async () => {
     const shape = { t: "all", items: [{ t: "sleep", name: "z0", ms: 3_600_000 }, step("s1"), step("s2", true)] };
     const id = await start("test-shape", { shape });
-    await run(id);
-    const view = await instance(id);
+    const view = await runUntilSettled(id);
     expect(view.status).toBe("errored");
     expect(view.error).toMatchObject({ name: "StepFailedError" });
     expect(count(id, "undo s1")).toBe(1);

@@ -4,6 +4,8 @@
  */
 import { evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import type { InstanceView } from "../src/protocol";
+import { expectErrored, runUntilSettled } from "./assertions";
 import { T0, instance, nextRunAt, run, runAt, setClock, start, stub } from "./helpers";
 import { count, versions } from "./workflows";
 
@@ -12,8 +14,7 @@ describe("step.do and step.sleep", () => {
     const id = await start("test-three-steps", { n: 1 });
     expect((await instance(id)).status).toBe("queued");
 
-    await run(id);
-    let view = await instance(id);
+    let view = await runUntilSettled(id);
     expect(view.status).toBe("waiting");
     expect(view.steps.map((s) => [s.key, s.kind, s.status])).toEqual([
       ["a#1", "do", "complete"],
@@ -24,8 +25,7 @@ describe("step.do and step.sleep", () => {
     // The sleep is the alarm queue's "run" task, due when it ends.
     expect(await nextRunAt(id)).toBe(T0 + 60_000);
 
-    await runAt(id, T0 + 60_000);
-    view = await instance(id);
+    view = await runUntilSettled(id, T0 + 60_000);
     expect(view.status).toBe("complete");
     expect(view.output).toEqual({ total: 21 });
     expect(view.steps.map((s) => s.status)).toEqual(["complete", "complete", "complete", "complete"]);
@@ -59,14 +59,12 @@ describe("large step results", () => {
   it("stores a 5 MiB result in chunk rows and replays it intact", async () => {
     const bytes = 5 * 1024 * 1024;
     const id = await start("test-big-output", { bytes });
-    await run(id);
-    let view = await instance(id);
+    let view = await runUntilSettled(id);
     // Too large to show inline: the view gives its size.
     expect(view.steps[0]).toMatchObject({ status: "complete", outputBytes: bytes });
     expect(view.steps[0]).not.toHaveProperty("output");
     await evictDurableObject(stub(id));
-    await runAt(id, T0 + 1_000);
-    view = await instance(id);
+    view = await runUntilSettled(id, T0 + 1_000);
     expect(view.status).toBe("complete");
     expect(view.output).toEqual({ length: bytes - 2, head: "xxx" });
     expect(count(id, "make")).toBe(1);
@@ -74,8 +72,7 @@ describe("large step results", () => {
 
   it("fails a step whose result is over 32 MiB, without retrying, naming the limit", async () => {
     const id = await start("test-big-output", { bytes: 32 * 1024 * 1024 + 1 });
-    await run(id);
-    const view = await instance(id);
+    const view = await runUntilSettled(id);
     expect(view.status).toBe("errored");
     expect(view.steps[0]!.error).toEqual({
       name: "OutputTooLargeError",
@@ -102,37 +99,33 @@ async function runThenChangeCode(version: Parameters<typeof versions.set>[1], mi
 const CODE_CHANGED =
   "The workflow's code changed while the instance was running; restart the instance to run it with the new code.";
 
+/** Asserts that the instance failed because its code changed under it: `what` changed, then {@link CODE_CHANGED}. */
+function expectCodeChanged(view: InstanceView, what: string): void {
+  expectErrored(view, { name: "NonDeterminismError", message: `${what} ${CODE_CHANGED}` });
+}
+
 describe("code changes under a running instance", () => {
   it("errors with a clear message when a step is inserted before completed ones", async () => {
     const view = await instance(await runThenChangeCode("v2-inserted"));
-    expect(view.status).toBe("errored");
-    expect(view.error).toEqual({
-      name: "NonDeterminismError",
-      message:
-        'The workflow now calls step.do "new step#1" before step.sleep "nap#1", which this instance already ran. ' +
-        CODE_CHANGED,
-    });
+    expectCodeChanged(
+      view,
+      'The workflow now calls step.do "new step#1" before step.sleep "nap#1", which this instance already ran.',
+    );
     // Nothing was mixed up: the stored steps are untouched.
     expect(view.steps.map((s) => s.key)).toEqual(["a#1", "nap#1"]);
   });
 
   it("errors when the code now ends before steps that already ran", async () => {
     const view = await instance(await runThenChangeCode("v2-shorter", 1)); // changed in "nap 2", after "b"
-    expect(view.status).toBe("errored");
-    expect(view.error!.message).toBe(
-      'This workflow now ends without calling step.do "b#1", which this instance already ran. ' + CODE_CHANGED,
-    );
+    expectCodeChanged(view, 'This workflow now ends without calling step.do "b#1", which this instance already ran.');
   });
 
   it("errors when a stored step is now called as another kind of step", async () => {
     const view = await instance(await runThenChangeCode("v2-kind"));
-    expect(view.status).toBe("errored");
-    expect(view.error).toEqual({
-      name: "NonDeterminismError",
-      message:
-        'The workflow now calls step.do "nap#1", but when this instance ran it, "nap#1" was step.sleep "nap#1". ' +
-        CODE_CHANGED,
-    });
+    expectCodeChanged(
+      view,
+      'The workflow now calls step.do "nap#1", but when this instance ran it, "nap#1" was step.sleep "nap#1".',
+    );
     expect(view.steps.map((s) => [s.key, s.status])).toEqual([
       ["a#1", "complete"],
       ["nap#1", "sleeping"],
@@ -142,10 +135,8 @@ describe("code changes under a running instance", () => {
   it("refuses a step name used for two kinds of step, at the second call", async () => {
     const id = await start("test-versioned");
     versions.set(id, "reused-name");
-    await run(id);
-    const view = await instance(id);
-    expect(view.status).toBe("errored");
-    expect(view.error).toEqual({
+    const view = await runUntilSettled(id);
+    expectErrored(view, {
       name: "InvalidStepError",
       message: 'step.sleep "a" reuses the name of step.do "a"; give each step its own name.',
     });
@@ -159,26 +150,25 @@ describe("code changes under a running instance", () => {
     await stub(id).restart();
     await run(id);
     await runAt(id, T0 + 120_000);
-    await runAt(id, T0 + 180_000);
-    const view = await instance(id);
+    const view = await runUntilSettled(id, T0 + 180_000);
     expect(view.status).toBe("complete");
     expect(view.steps.map((s) => s.key)).toEqual(["a#1", "new step#1", "nap#1", "b#1", "nap 2#1"]);
   });
 });
 
 describe("step results that are not JSON", () => {
-  for (const [kind, type] of [
-    ["bigint", "BigInt"],
-    ["circular", "circular reference"],
-    ["date", "Date"],
-    ["map", "Map"],
-    ["nan", "NaN"],
-    ["class", "Money"],
-  ] as const) {
+  // Each kind of result test-non-json makes, and the type its error names.
+  for (const [kind, type] of Object.entries({
+    bigint: "BigInt",
+    circular: "circular reference",
+    date: "Date",
+    map: "Map",
+    nan: "NaN",
+    class: "Money",
+  })) {
     it(`fails a step that returns a ${type} at once, not retried, naming the step and the type`, async () => {
       const id = await start("test-non-json", { kind });
-      await run(id);
-      const view = await instance(id);
+      const view = await runUntilSettled(id);
       expect(view.status).toBe("errored");
       expect(view.steps[0]).toMatchObject({ name: "make", status: "errored", attempts: 1 });
       expect(view.steps[0]!.error).toEqual({
@@ -205,10 +195,8 @@ describe("bad step config and unbounded durations", () => {
   ] as const) {
     it(`errors the instance at the call, before anything runs, for ${bad} (${field})`, async () => {
       const id = await start("test-bad-config", { bad });
-      await run(id);
-      const view = await instance(id); // a 200, never a 500
-      expect(view.status).toBe("errored");
-      expect(view.error).toEqual({ name: "InvalidStepError", message: expect.stringContaining(field) });
+      const view = await runUntilSettled(id); // a 200, never a 500
+      expectErrored(view, { name: "InvalidStepError", message: expect.stringContaining(field) });
       expect(view.steps).toEqual([]);
       expect(count(id, "work")).toBe(0);
       expect(await run(id)).toBe(false);
