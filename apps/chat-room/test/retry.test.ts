@@ -7,11 +7,7 @@
 import { abortAllDurableObjects } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { CLIENT_ID_WINDOW_MS } from "../src/protocol";
-import { api, join, setClock, uniqueRoom } from "./helpers";
-
-async function countOf(room: string): Promise<number> {
-  return (await (await api(`/api/rooms/${room}/count`)).json<{ count: number }>()).count;
-}
+import { countOf, join, setClock, uniqueRoom } from "./helpers";
 
 describe("a message with a clientId", () => {
   it("is acknowledged with its clientId, which the history keeps", async () => {

@@ -7,6 +7,15 @@
  * failure can be replayed: `FC_SEED=<seed> FC_RUNS=<runs> pnpm --filter workflow test test/reliability.test.ts`.
  */
 import { abortAllDurableObjects, evictDurableObject } from "cloudflare:test";
+import {
+  contentType,
+  encodeUtf8,
+  expectProblem,
+  hostileInit,
+  hostileSegment,
+  mostly,
+  namePool,
+} from "@durable-patterns/shared/hostile-input";
 import fc from "fast-check";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import type { InstanceView } from "../src/protocol";
@@ -34,42 +43,15 @@ afterAll(() => console.log(`reliability figures: ${JSON.stringify(figures)}`));
 
 // ---- Any request, however malformed -----------------------------------------------------------
 
-/**
- * Instances the malformed-request property aims at, drawn from a small pool and put into a known
- * state at the start of each case. A fresh instance per case would be simpler, but workerd keeps
- * each live object's SQLite files open, and a 10,000-case soak then exhausts file descriptors
- * (SQLITE_CANTOPEN): a limit of the single test process, not of production.
- */
-const pool = Array.from({ length: 32 }, () => uniqueId("pool"));
-let next = 0;
-const pooledId = () => pool[next++ % pool.length]!;
+/** Instances the malformed-request property aims at, drawn from a small pool (see namePool) and put into a known state at the start of each case. */
+const pooledId = namePool(() => uniqueId("pool")).take;
 const pooled = new Set<string>();
 
 /** Ids a well-formed create may use: a second small pool; the second create of each is a 409. */
 const createPool = Array.from({ length: 32 }, () => uniqueId("new"));
 const created = new Set<string>();
 
-/** Percent-encodes a string's UTF-8 bytes (lone surrogates become U+FFFD, as a browser sends). */
-const encodeUtf8 = (text: string) =>
-  [...new TextEncoder().encode(text)].map((b) => `%${b.toString(16).padStart(2, "0")}`).join("");
-
-const hostileId = fc.oneof(
-  fc.string({ unit: "binary", minLength: 1, maxLength: 80 }).map(encodeUtf8),
-  fc.uint8Array({ minLength: 1, maxLength: 12 }).map((bytes) => [...bytes].map((b) => `%${b.toString(16)}`).join("")),
-  fc.constantFrom(
-    "x".repeat(65),
-    "a.b",
-    "a~1",
-    "..",
-    "%2e%2e",
-    "a%2Fb",
-    "%00",
-    "a%20b",
-    "-a",
-    "%ED%A0%80",
-    "no-such-one",
-  ),
-);
+const hostileId = hostileSegment("-a", "%ED%A0%80", "no-such-one");
 
 const eventTypeSegment = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom("ping", "pong", "a.b:c-d_e") },
@@ -130,22 +112,6 @@ const createBody: fc.Arbitrary<CreateAttempt> = fc.oneof(
   },
 );
 
-const contentType = fc.oneof(
-  { weight: 4, arbitrary: fc.constant("application/json") },
-  {
-    weight: 2,
-    arbitrary: fc.constantFrom(
-      undefined,
-      "application/json; charset=utf-8",
-      "application/problem+json",
-      "text/plain",
-      "application/x-www-form-urlencoded",
-      "multipart/form-data; boundary=x",
-      "",
-    ),
-  },
-);
-
 type Action = "get" | "event" | "pause" | "resume" | "terminate" | "restart" | "websocket" | "create" | "other";
 
 const request = fc.record({
@@ -164,7 +130,7 @@ const request = fc.record({
     { weight: 4, arbitrary: fc.constant("natural") },
     { weight: 1, arbitrary: fc.constantFrom("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS") },
   ),
-  tracked: fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+  tracked: mostly(true),
   id: hostileId,
   type: eventTypeSegment,
   other: fc.constantFrom("/nope", "/", "/events", "/events/", "/pause/x", "/steps"),
@@ -235,21 +201,17 @@ describe("any request, however malformed", () => {
           : r.action === "create" && r.useCreateBody
             ? JSON.stringify(r.createBody)
             : r.body;
-        const hasBody = method !== "GET" && method !== "HEAD" && sent !== undefined;
-        const headers: Record<string, string> = {};
-        if (r.contentType !== undefined) headers["content-type"] = r.contentType;
+        const init = hostileInit(method, r.contentType, sent);
+        const hasBody = init.body !== undefined;
         const createdBefore = r.action === "create" && created.has(String(r.createBody.id));
-        const response = await api(path, { method, headers, body: hasBody ? sent : undefined });
+        const response = await api(path, init);
         figures.requests++;
         expect(response.status).toBeLessThan(500);
         const after = await instance(tracked);
 
         if (response.status >= 400) {
           figures.refused++;
-          if (method !== "HEAD") {
-            expect(response.headers.get("content-type")).toBe("application/problem+json");
-            expect(((await response.json()) as { status: number }).status).toBe(response.status);
-          }
+          await expectProblem(response, method);
           expect(after).toEqual(before);
         } else {
           figures.accepted++;
