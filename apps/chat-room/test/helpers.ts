@@ -1,5 +1,5 @@
 /** Small clients for the tests: HTTP through the Worker, and a WebSocket that queues messages. */
-import { type SocketClient, socketClient, uniqueName } from "@durable-patterns/shared/testing";
+import { injectDeleteAllFault, type SocketClient, socketClient, uniqueName } from "@durable-patterns/shared/testing";
 
 // Shared with the other apps' tests; imported from here like the rest.
 export { json } from "@durable-patterns/shared/testing";
@@ -119,4 +119,20 @@ export async function adaAndGrace() {
   const grace = await join(room, { name: "Grace" });
   await ada.client.nextOf("join");
   return { room, ada, grace };
+}
+
+/** The storages whose deleteAll() already carries a fault wrapper (a new one comes with each instance). */
+const faultWrapped = new WeakSet<object>();
+
+/**
+ * Makes the room read its clock from `clock` and, once per instance, wraps its deleteAll() so that
+ * it throws `message` whenever `fails()` says so (see injectDeleteAllFault).
+ */
+export function tuneRoom(room: string, clock: () => number, fails: () => boolean, message: string): Promise<void> {
+  return runInDurableObject(roomStub(room), (instance: ChatRoom, state) => {
+    instance.clock = clock;
+    if (faultWrapped.has(state.storage)) return;
+    faultWrapped.add(state.storage);
+    injectDeleteAllFault(state.storage, fails, message);
+  });
 }

@@ -10,22 +10,19 @@
  * `fcRuns` cases with the seed `fcSeed`; replay a failure with
  * `FC_SEED=<seed> FC_RUNS=<runs> pnpm --filter chat-room test test/interleavings.test.ts`.
  */
-import { injectDeleteAllFault } from "@durable-patterns/shared/testing";
 import { runInDurableObject } from "cloudflare:test";
+import * as hostile from "@durable-patterns/shared/hostile-input";
 import fc from "fast-check";
-import { afterAll, describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { ChatRoom } from "../src/chat-room-object";
 import { IDLE_PURGE_MS, MAX_RATE_WARNINGS, PURGE_RETRY_MS, type ChatMessage } from "../src/protocol";
-import { api, join, roomStub, uniqueRoom, type Client } from "./helpers";
-
-const runs = inject("fcRuns");
-const seed = inject("fcSeed");
+import { api, type Client, join, roomStub, tuneRoom, uniqueRoom } from "./helpers";
 
 const MINUTE = 60_000;
 const INJECTED = "injected: deleteAll failed";
 const MEMBERS = ["Ada", "Bob", "Cy"] as const;
 
-const figures = {
+const { runs, seed, figures } = hostile.propertyRuns("interleavings", {
   cases: 0,
   operations: 0,
   acknowledged: 0,
@@ -35,13 +32,10 @@ const figures = {
   failedDeletes: 0,
   purgesSeen: 0,
   clockStepsBack: 0,
-};
-afterAll(() => console.log(`interleavings figures: ${JSON.stringify(figures)}`));
+});
 
 /** Rooms whose next deleteAll() throws (once); read by the wrapper `tune` installs. */
 const faults = new Set<string>();
-/** The storages that already have that wrapper. */
-const wrapped = new WeakSet<object>();
 /** Each room's clock (epoch ms), read live by the room object. */
 const clocks = new Map<string, number>();
 /** The epoch each room was left in by the case before (recreated by its last join, then left empty). */
@@ -49,13 +43,12 @@ const epochs = new Map<string, string>();
 
 /** Makes the room read its clock from `clocks` and, once per storage, wraps its deleteAll() with the fault. */
 function tune(room: string): Promise<void> {
-  return runInDurableObject(roomStub(room), (instance: ChatRoom, state) => {
-    instance.clock = () => clocks.get(room)!;
-    const storage = state.storage;
-    if (wrapped.has(storage)) return;
-    wrapped.add(storage);
-    injectDeleteAllFault(storage, () => faults.delete(room), INJECTED);
-  });
+  return tuneRoom(
+    room,
+    () => clocks.get(room)!,
+    () => faults.delete(room),
+    INJECTED,
+  );
 }
 
 /** The platform calling alarm(). Resolves with whether it failed (only the injected fault may make it fail). */

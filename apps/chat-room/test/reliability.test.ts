@@ -7,21 +7,10 @@
  * with the seed `fcSeed`, printed below, so any failure can be replayed:
  * `FC_SEED=<seed> FC_RUNS=<runs> pnpm --filter chat-room test test/reliability.test.ts`.
  */
-import { injectDeleteAllFault } from "@durable-patterns/shared/testing";
 import { abortAllDurableObjects, evictDurableObject, runInDurableObject } from "cloudflare:test";
-import {
-  brokenEscape,
-  contentType,
-  encodeUtf8,
-  endpoints,
-  expectProblem,
-  hostileInit,
-  hostileSegment,
-  mostly,
-  namePool,
-} from "@durable-patterns/shared/hostile-input";
+import * as hostile from "@durable-patterns/shared/hostile-input";
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { ChatRoom } from "../src/chat-room-object";
 import {
   IDLE_PURGE_MS,
@@ -31,13 +20,9 @@ import {
   RECENT_MESSAGES,
   type ChatMessage,
 } from "../src/protocol";
-import { api, connect, countOf, join, roomStub, say, uniqueRoom, type Client } from "./helpers";
+import { api, type Client, connect, countOf, join, roomStub, say, tuneRoom, uniqueRoom } from "./helpers";
 
-const runs = inject("fcRuns");
-const seed = inject("fcSeed");
-console.log(`reliability: ${runs} runs per property, seed ${seed}`);
-
-const figures = {
+const { runs, seed, figures } = hostile.propertyRuns("reliability", {
   requests: 0,
   accepted: 0,
   refused: 0,
@@ -59,14 +44,13 @@ const figures = {
   retriesWithSomeoneIn: 0,
   purgesSeen: 0,
   clockStepsBack: 0,
-};
-afterAll(() => console.log(`reliability figures: ${JSON.stringify(figures)}`));
+});
 
 /**
- * Rooms are drawn from small pools (see namePool). Rooms cannot be emptied, so each case reads
+ * Rooms are drawn from small pools (see hostile.namePool). Rooms cannot be emptied, so each case reads
  * where its room stands first and predicts from there.
  */
-const pool = (prefix: string) => namePool(() => uniqueRoom(prefix));
+const pool = (prefix: string) => hostile.namePool(() => uniqueRoom(prefix));
 
 async function historyOf(room: string): Promise<ChatMessage[]> {
   const response = await api(`/api/rooms/${room}/messages?limit=100`);
@@ -89,7 +73,7 @@ async function reportable(run: () => Promise<void>): Promise<void> {
 
 // ---- Generators -------------------------------------------------------------------------------
 
-const hostileName = hostileSegment("lobby");
+const hostileName = hostile.segment("lobby");
 
 const queryValue = fc.oneof(
   fc.constantFrom("", "0", "-1", "1.5", "1e3", "NaN", "Infinity", "9007199254740992", "0x10", " 3 ", "abc", "Ada"),
@@ -104,7 +88,10 @@ const queryString = fc
   .array(
     fc.record({
       key: fc.constantFrom("name", "name", "after", "epoch", "token", "before", "limit", "extra"),
-      value: fc.oneof({ weight: 4, arbitrary: queryValue.map(encodeUtf8) }, { weight: 1, arbitrary: brokenEscape }),
+      value: fc.oneof(
+        { weight: 4, arbitrary: queryValue.map(hostile.encodeUtf8) },
+        { weight: 1, arbitrary: hostile.brokenEscape },
+      ),
     }),
     { maxLength: 4 },
   )
@@ -120,26 +107,21 @@ const body = fc.oneof(
   fc.constant(""),
 );
 
-const endpoint = endpoints(
-  [
-    { method: "GET", route: "/count" },
-    { method: "GET", route: "/messages" },
-    { method: "GET", route: "/websocket" },
-    { method: "POST", route: "/tokens" },
-  ],
+const endpoint = hostile.endpoints(
+  ["GET /count", "GET /messages", "GET /websocket", "POST /tokens"],
   ["", "/nope", "/"],
   4,
 );
 
 const request = fc.record({
   endpoint,
-  tracked: mostly(true),
+  tracked: hostile.mostly(true),
   name: hostileName,
   query: queryString,
   // Most joins carry a valid name, so accepted upgrades are common enough for the model to bite.
   validName: fc.oneof({ weight: 2, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
   upgrade: fc.oneof({ weight: 3, arbitrary: fc.constant("websocket") }, fc.constantFrom(undefined, "h2c", "WebSocket")),
-  contentType,
+  contentType: hostile.contentType,
   body,
 });
 
@@ -210,7 +192,7 @@ describe("any request, however malformed", () => {
         const upgrade: Record<string, string> = r.upgrade === undefined ? {} : { upgrade: r.upgrade };
         const response = await api(
           `/api/rooms/${name}${route}${query ? `?${query}` : ""}`,
-          hostileInit(method, r.contentType, r.body, upgrade),
+          hostile.requestInit(method, r.contentType, r.body, upgrade),
         );
         figures.requests++;
         expect(response.status).toBeLessThan(500);
@@ -225,7 +207,7 @@ describe("any request, however malformed", () => {
         } else {
           figures.refused++;
           expect(response.webSocket).toBeNull();
-          await expectProblem(response, method);
+          await hostile.expectProblem(response, method);
         }
         // No HTTP route writes messages: whatever was asked, the room is as it was.
         expect(await countOf(tracked)).toBe(model.history.at(-1)?.id ?? 0);
@@ -421,8 +403,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("count") }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("evict") }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("abort") }) },
+  ...hostile.evictOrAbort,
 ) as fc.Arbitrary<Command>;
 
 describe("chat sequences with evictions and aborts in between", () => {
@@ -487,8 +468,6 @@ const INJECTED = "injected: deleteAll failed";
 
 /** Rooms whose next deleteAll() throws (once); read by the wrapper `tune` installs. */
 const faults = new Set<string>();
-/** The storages that already have that wrapper (a new one comes with each instance). */
-const wrapped = new WeakSet<object>();
 /** The last clock each room was set to, so the next case starts after everything it scheduled. */
 const clocks = new Map<string, number>();
 
@@ -498,13 +477,12 @@ const clocks = new Map<string, number>();
  */
 function tune(room: string, now: number): Promise<void> {
   clocks.set(room, Math.max(clocks.get(room) ?? 0, now));
-  return runInDurableObject(roomStub(room), (instance: ChatRoom, state) => {
-    instance.clock = () => now;
-    const storage = state.storage;
-    if (wrapped.has(storage)) return;
-    wrapped.add(storage);
-    injectDeleteAllFault(storage, () => faults.delete(room), INJECTED);
-  });
+  return tuneRoom(
+    room,
+    () => now,
+    () => faults.delete(room),
+    INJECTED,
+  );
 }
 
 /** The platform calling alarm(): when it fires, or again after a failed invocation. Resolves with whether deleteAll() failed. */
@@ -553,7 +531,7 @@ describe("comings and goings with purges, a failing deleteAll() and clock steps"
     await fc.assert(
       fc.asyncProperty(
         fc.array(visit, { minLength: 1, maxLength: 24, size: "max" }),
-        // Before which visit the next deleteAll() starts to fail (once); mostly early, so that a
+        // Before which visit the next deleteAll() starts to fail (once); hostile.mostly early, so that a
         // failed purge has visits after it.
         fc.oneof({ weight: 3, arbitrary: fc.nat({ max: 6 }) }, fc.nat({ max: 24 })),
         async (visits, faultAt) => {

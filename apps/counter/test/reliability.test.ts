@@ -8,35 +8,22 @@
  */
 import { env } from "cloudflare:workers";
 import { abortAllDurableObjects, evictDurableObject } from "cloudflare:test";
-import {
-  contentType,
-  endpoints,
-  expectProblem,
-  hostileInit,
-  hostileSegment,
-  mostly,
-  namePool,
-  strangeNumber,
-} from "@durable-patterns/shared/hostile-input";
+import * as hostile from "@durable-patterns/shared/hostile-input";
 import fc from "fast-check";
-import { afterAll, describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { api, connect, json, uniqueName, type Client } from "./helpers";
 
-const runs = inject("fcRuns");
-const seed = inject("fcSeed");
 const MAX = Number.MAX_SAFE_INTEGER;
-console.log(`reliability: ${runs} runs per property, seed ${seed}`);
-
-const figures = { requests: 0, accepted: 0, refused: 0, sequences: 0, commands: 0, evictions: 0, aborts: 0 };
-afterAll(() => console.log(`reliability figures: ${JSON.stringify(figures)}`));
+const zero = { requests: 0, accepted: 0, refused: 0, sequences: 0, commands: 0, evictions: 0, aborts: 0 };
+const { runs, seed, figures } = hostile.propertyRuns("reliability", zero);
 
 /** Counters are drawn from a small pool and put into a known state at the start of each case. */
-const pooledName = namePool(() => uniqueName("pool")).take;
+const pooledName = hostile.namePool(() => uniqueName("pool")).take;
 
 // ---- Generators -------------------------------------------------------------------------------
 
 const fieldValue = fc.oneof(
-  strangeNumber,
+  hostile.strangeNumber,
   fc.string({ maxLength: 10 }),
   fc.constant(null),
   fc.boolean(),
@@ -59,22 +46,16 @@ const body = fc.oneof(
 );
 
 /** The real routes, and any method on any path. */
-const endpoint = endpoints(
-  [
-    { method: "GET", route: "" },
-    { method: "POST", route: "/increment" },
-    { method: "POST", route: "/decrement" },
-    { method: "PUT", route: "" },
-    { method: "DELETE", route: "" },
-  ],
+const endpoint = hostile.endpoints(
+  ["GET ", "POST /increment", "POST /decrement", "PUT ", "DELETE "],
   ["/websocket", "/nope", "/"],
 );
 
 const request = fc.record({
   endpoint,
-  tracked: mostly(true),
-  name: hostileSegment(),
-  contentType,
+  tracked: hostile.mostly(true),
+  name: hostile.segment(),
+  contentType: hostile.contentType,
   body,
   initial: fc.integer({ min: -MAX, max: MAX }),
 });
@@ -108,7 +89,7 @@ describe("any request, however malformed", () => {
         const tracked = pooledName();
         await api(`/api/counters/${tracked}`, json("PUT", { value: r.initial }));
         const name = r.tracked ? tracked : r.name;
-        const init = hostileInit(method, r.contentType, r.body);
+        const init = hostile.requestInit(method, r.contentType, r.body);
         const response = await api(`/api/counters/${name}${route}`, init);
         figures.requests++;
         expect(response.status).toBeLessThan(500);
@@ -122,7 +103,7 @@ describe("any request, however malformed", () => {
           }
         } else {
           figures.refused++;
-          await expectProblem(response, method);
+          await hostile.expectProblem(response, method);
           expect(after).toBe(r.initial);
         }
       }),
@@ -152,8 +133,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("set"), value: fc.integer({ min: -1e12, max: 1e12 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("reset") }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("socket"), by: fc.integer({ min: 1, max: 1e6 }) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("evict") }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("abort") }) },
+  ...hostile.evictOrAbort,
 ) as fc.Arbitrary<Command>;
 
 describe("command sequences with evictions and aborts in between", () => {

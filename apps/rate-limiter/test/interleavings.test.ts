@@ -13,17 +13,15 @@
  * test/reliability.test.ts for replaying).
  */
 import { runInDurableObject } from "cloudflare:test";
+import * as hostile from "@durable-patterns/shared/hostile-input";
 import fc from "fast-check";
-import { afterAll, describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ALGORITHMS, type StateColumns } from "../src/algorithms";
 import type { Policy } from "../src/policy";
 import { CLOCK_STEP_GRACE_MS, type RateLimiter } from "../src/rate-limiter-object";
 import { stub, uniqueKey } from "./helpers";
 
-const runs = inject("fcRuns");
-const seed = inject("fcSeed");
-
-const figures = {
+const { runs, seed, figures } = hostile.propertyRuns("interleavings", {
   cases: 0,
   admitted: 0,
   refused: 0,
@@ -34,8 +32,7 @@ const figures = {
   injected: 0,
   overlapped: 0,
   duringPurge: 0,
-};
-afterAll(() => console.log(`interleavings figures: ${JSON.stringify(figures)}`));
+});
 
 /** Far from the real clock, so the alarm the queue arms never fires by itself during a case. */
 const T0 = Date.UTC(2030, 0, 1, 0, 0, 0);

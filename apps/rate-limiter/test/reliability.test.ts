@@ -11,28 +11,15 @@
  */
 import { env } from "cloudflare:workers";
 import { abortAllDurableObjects, evictDurableObject } from "cloudflare:test";
-import {
-  contentType,
-  encodeUtf8,
-  endpoints,
-  expectProblem,
-  hostileInit,
-  mostly,
-  namePool,
-  strangeNumber as anyStrangeNumber,
-} from "@durable-patterns/shared/hostile-input";
+import * as hostile from "@durable-patterns/shared/hostile-input";
 import fc from "fast-check";
-import { afterAll, describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ALGORITHMS, COLUMNS, type StateColumns } from "../src/algorithms";
 import { namedPolicies, resolvePolicies, type Policy } from "../src/policy";
 import { CheckBody, RefundBody, type PolicyQuota } from "../src/protocol";
 import { TOKEN, api, check, connect, freezeClock, json, stub, uniqueKey, type Client } from "./helpers";
 
-const runs = inject("fcRuns");
-const seed = inject("fcSeed");
-console.log(`reliability: ${runs} runs per property, seed ${seed}`);
-
-const figures = {
+const { runs, seed, figures } = hostile.propertyRuns("reliability", {
   requests: 0,
   accepted: 0,
   limited: 0,
@@ -43,8 +30,7 @@ const figures = {
   evictions: 0,
   aborts: 0,
   clockStepsBack: 0,
-};
-afterAll(() => console.log(`reliability figures: ${JSON.stringify(figures)}`));
+});
 
 /**
  * The objects' clocks are frozen at an instant far from the real one: an alarm the queue arms
@@ -54,7 +40,7 @@ afterAll(() => console.log(`reliability figures: ${JSON.stringify(figures)}`));
 const T0 = Date.UTC(2030, 0, 1, 0, 0, 0);
 
 /** Keys are drawn from a small pool and reset at the start of each case. */
-const pooledKey = namePool(() => uniqueKey("pool")).take;
+const pooledKey = hostile.namePool(() => uniqueKey("pool")).take;
 
 async function resetKey(key: string) {
   expect((await api(`/api/keys/${key}`, { method: "DELETE" })).status).toBe(204);
@@ -140,13 +126,13 @@ const hostileKey = fc.oneof(
   fc.constantFrom("x".repeat(257), "a b", "a~1", "..", "", "ip:::1", "user:42", "%", "\u0000", "k\u007f"),
 );
 const hostilePathKey = fc.oneof(
-  hostileKey.filter((k) => k.length > 0).map(encodeUtf8),
+  hostileKey.filter((k) => k.length > 0).map(hostile.encodeUtf8),
   fc.constantFrom("%FF", "%C0%80", "%ED%A0%80", "%", "%zz", "a%2Fb", "%2e%2e", "a~1"),
 );
 
 /** Any strange number, and the limits of a policy: a limit over 10^9, a period over a year. */
 const strangeNumber = fc.oneof(
-  anyStrangeNumber,
+  hostile.strangeNumber,
   fc.integer({ min: -10, max: 10 }),
   fc.constantFrom(1_000_000_001, 366 * 24 * 3600 + 1),
 );
@@ -182,7 +168,7 @@ const policyRef = fc.oneof(
   fc.jsonValue({ maxDepth: 2 }),
 );
 
-/** A body field: mostly valid, sometimes anything. */
+/** A body field: hostile.mostly valid, sometimes anything. */
 const field = <T>(valid: fc.Arbitrary<T>) =>
   fc.oneof({ weight: 5, arbitrary: valid as fc.Arbitrary<unknown> }, strangeNumber, fc.jsonValue({ maxDepth: 1 }));
 
@@ -243,16 +229,8 @@ const auth = fc.oneof(
   ),
 );
 
-const endpoint = endpoints(
-  [
-    { method: "POST", route: "check" },
-    { method: "POST", route: "check" },
-    { method: "GET", route: "peek" },
-    { method: "POST", route: "refund" },
-    { method: "DELETE", route: "reset" },
-    { method: "GET", route: "websocket" },
-    { method: "GET", route: "demo" },
-  ],
+const endpoint = hostile.endpoints(
+  ["POST check", "POST check", "GET peek", "POST refund", "DELETE reset", "GET websocket", "GET demo"],
   ["nope"],
   6,
 );
@@ -262,19 +240,19 @@ const query = fc.oneof(
   fc.constantFrom("policies=p0", "policies=p0,api", "policies=api,api", "policies=", "policies=nope", "x=1"),
   fc.constantFrom("shards=1", "shards=2", "shards=64", "shards=65", "shards=0", "shards=1.5", "shards=%FF"),
   fc.constantFrom(`token=${TOKEN}`, "token=wrong", "token="),
-  fc.string({ unit: "binary", maxLength: 30 }).map((s) => `policies=${encodeUtf8(s)}`),
+  fc.string({ unit: "binary", maxLength: 30 }).map((s) => `policies=${hostile.encodeUtf8(s)}`),
 );
 
 const request = fc.record({
   endpoint,
-  trackedPath: mostly(true),
+  trackedPath: hostile.mostly(true),
   pathKey: hostilePathKey,
   query,
   auth,
   upgrade: fc.oneof({ weight: 6, arbitrary: fc.constant(undefined) }, fc.constantFrom("websocket", "h2c")),
-  // The WebSocket route mostly gets a real upgrade, so accepted sockets are common.
-  upgradeSocket: mostly(true),
-  contentType,
+  // The WebSocket route hostile.mostly gets a real upgrade, so accepted sockets are common.
+  upgradeSocket: hostile.mostly(true),
+  contentType: hostile.contentType,
   body,
   initial: fc.integer({ min: 0, max: 5 }),
 });
@@ -314,7 +292,7 @@ describe("any request, however malformed, with or without the token", () => {
         if (upgrade !== undefined) headers.upgrade = upgrade;
         const response = await api(
           `${path}${r.query ? `?${r.query}` : ""}`,
-          hostileInit(asked, r.contentType, sent, headers),
+          hostile.requestInit(asked, r.contentType, sent, headers),
         );
         figures.requests++;
         expect(response.status).toBeLessThan(500);
@@ -361,7 +339,7 @@ describe("any request, however malformed, with or without the token", () => {
         } else {
           figures.refused++;
           expect(response.webSocket).toBeNull();
-          await expectProblem(response, method);
+          await hostile.expectProblem(response, method);
         }
         // Whatever was asked, the key is exactly where the model says.
         expect(await peekAll(key)).toEqual(modelPeek(model, T0));
@@ -474,8 +452,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   // of every period drawn (1 to 20 s), and less than the minute a purge waits past expiry.
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("back"), by: fc.integer({ min: 1, max: 25_000 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("reset") }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("evict") }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("abort") }) },
+  ...hostile.evictOrAbort,
 ) as fc.Arbitrary<Command>;
 
 describe("sequences of checks, refunds, resets and clock moves with evictions and aborts", () => {

@@ -7,27 +7,15 @@
  * failure can be replayed: `FC_SEED=<seed> FC_RUNS=<runs> pnpm --filter workflow test test/reliability.test.ts`.
  */
 import { abortAllDurableObjects, evictDurableObject } from "cloudflare:test";
-import {
-  contentType,
-  encodeUtf8,
-  expectProblem,
-  hostileInit,
-  hostileSegment,
-  mostly,
-  namePool,
-} from "@durable-patterns/shared/hostile-input";
+import * as hostile from "@durable-patterns/shared/hostile-input";
 import fc from "fast-check";
-import { afterAll, describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { InstanceView } from "../src/protocol";
 import { T0, api, instance, lifecycle, run, sendEvent, setClock, start, stub, uniqueId } from "./helpers";
 import { count } from "./workflows";
 
-const runs = inject("fcRuns");
-const seed = inject("fcSeed");
-console.log(`reliability: ${runs} runs per request property, seed ${seed}`);
-
 /** `predicted`: requests whose outcome the model predicted and the test checked; `waitingEvents` of them. */
-const figures = {
+const { runs, seed, figures } = hostile.propertyRuns("reliability", {
   requests: 0,
   accepted: 0,
   refused: 0,
@@ -38,24 +26,23 @@ const figures = {
   operations: 0,
   evictions: 0,
   aborts: 0,
-};
-afterAll(() => console.log(`reliability figures: ${JSON.stringify(figures)}`));
+});
 
 // ---- Any request, however malformed -----------------------------------------------------------
 
-/** Instances the malformed-request property aims at, drawn from a small pool (see namePool) and put into a known state at the start of each case. */
-const pooledId = namePool(() => uniqueId("pool")).take;
+/** Instances the malformed-request property aims at, drawn from a small pool (see hostile.namePool) and put into a known state at the start of each case. */
+const pooledId = hostile.namePool(() => uniqueId("pool")).take;
 const pooled = new Set<string>();
 
 /** Ids a well-formed create may use: a second small pool; the second create of each is a 409. */
 const createPool = Array.from({ length: 32 }, () => uniqueId("new"));
 const created = new Set<string>();
 
-const hostileId = hostileSegment("-a", "%ED%A0%80", "no-such-one");
+const hostileId = hostile.segment("-a", "%ED%A0%80", "no-such-one");
 
 const eventTypeSegment = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom("ping", "pong", "a.b:c-d_e") },
-  { weight: 1, arbitrary: fc.string({ unit: "binary", minLength: 1, maxLength: 70 }).map(encodeUtf8) },
+  { weight: 1, arbitrary: fc.string({ unit: "binary", minLength: 1, maxLength: 70 }).map(hostile.encodeUtf8) },
   { weight: 1, arbitrary: fc.constantFrom("x".repeat(65), "a b", "%2F", "~", "%FF") },
 );
 
@@ -130,11 +117,11 @@ const request = fc.record({
     { weight: 4, arbitrary: fc.constant("natural") },
     { weight: 1, arbitrary: fc.constantFrom("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS") },
   ),
-  tracked: mostly(true),
+  tracked: hostile.mostly(true),
   id: hostileId,
   type: eventTypeSegment,
   other: fc.constantFrom("/nope", "/", "/events", "/events/", "/pause/x", "/steps"),
-  contentType,
+  contentType: hostile.contentType,
   body,
   createBody,
   useCreateBody: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
@@ -201,7 +188,7 @@ describe("any request, however malformed", () => {
           : r.action === "create" && r.useCreateBody
             ? JSON.stringify(r.createBody)
             : r.body;
-        const init = hostileInit(method, r.contentType, sent);
+        const init = hostile.requestInit(method, r.contentType, sent);
         const hasBody = init.body !== undefined;
         const createdBefore = r.action === "create" && created.has(String(r.createBody.id));
         const response = await api(path, init);
@@ -211,7 +198,7 @@ describe("any request, however malformed", () => {
 
         if (response.status >= 400) {
           figures.refused++;
-          await expectProblem(response, method);
+          await hostile.expectProblem(response, method);
           expect(after).toEqual(before);
         } else {
           figures.accepted++;

@@ -12,18 +12,15 @@
  * `FC_SEED=<seed> FC_RUNS=<runs> pnpm --filter workflow test test/shapes.test.ts`.
  */
 import { abortAllDurableObjects, evictDurableObject, runInDurableObject } from "cloudflare:test";
+import * as hostile from "@durable-patterns/shared/hostile-input";
 import fc from "fast-check";
-import { afterAll, describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { EventPage } from "../src/protocol";
 import type { WorkflowRunner } from "../src/workflow-runner-object";
 import { T0, api, instance, nextRunAt, retryAlarm, run, sendEvent, start, stub } from "./helpers";
 import { count, evaluateShape, shapeCrashes, type Shape } from "./workflows";
 
-const runs = inject("fcRuns");
-const seed = inject("fcSeed");
-console.log(`shapes: ${runs} runs, seed ${seed}`);
-
-const figures = {
+const { runs, seed, figures } = hostile.propertyRuns("shapes", {
   cases: 0,
   failing: 0,
   steps: 0,
@@ -34,8 +31,7 @@ const figures = {
   evictions: 0,
   aborts: 0,
   events: 0,
-};
-afterAll(() => console.log(`shapes figures: ${JSON.stringify(figures)}`));
+});
 
 /** Shapes with placeholder names; {@link named} gives every step and sleep its own. */
 const { shape: anyShape } = fc.letrec<{ shape: Shape }>((tie) => ({

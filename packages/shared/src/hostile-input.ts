@@ -6,19 +6,22 @@
  *
  * @example
  * ```ts
+ * import * as hostile from "@durable-patterns/shared/hostile-input";
+ *
+ * const { runs, seed, figures } = hostile.propertyRuns("reliability", { refused: 0 });
  * const request = fc.record({
- *   endpoint: endpoints([{ method: "GET", route: "" }, { method: "POST", route: "/increment" }], ["/nope"]),
- *   tracked: mostly(true),
- *   name: hostileSegment(),
- *   contentType,
+ *   endpoint: hostile.endpoints(["GET ", "POST /increment"], ["/nope"]),
+ *   tracked: hostile.mostly(true),
+ *   name: hostile.segment(),
+ *   contentType: hostile.contentType,
  *   body: fc.string(),
  * });
- * // ... const response = await api(path, hostileInit(method, r.contentType, r.body));
- * // ... if (response.status >= 400) await expectProblem(response, method);
+ * // ... const response = await api(path, hostile.requestInit(method, r.contentType, r.body));
+ * // ... if (response.status >= 400) await hostile.expectProblem(response, method);
  * ```
  */
 import fc from "fast-check";
-import { expect } from "vitest";
+import { afterAll, expect, inject } from "vitest";
 
 /**
  * A fixed pool of object names taken in turn, each case putting its object into a known state
@@ -44,7 +47,7 @@ export const brokenEscape = fc.constantFrom("%FF", "%C0%80", "%ED%A0%80", "%E2%8
  * the names a router must refuse or keep apart (too long, dots, the shard separator `~`, an
  * encoded slash or space), plus the app's own `extra` cases.
  */
-export function hostileSegment(...extra: string[]): fc.Arbitrary<string> {
+export function segment(...extra: string[]): fc.Arbitrary<string> {
   return fc.oneof(
     fc.string({ unit: "binary", minLength: 1, maxLength: 80 }).map(encodeUtf8),
     fc.uint8Array({ minLength: 1, maxLength: 12 }).map((bytes) => [...bytes].map((b) => `%${b.toString(16)}`).join("")),
@@ -67,25 +70,52 @@ export const strangeNumber: fc.Arbitrary<number> = fc.oneof(
 export const METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"] as const;
 
 /**
- * Mostly the app's real routes with their methods (`weight` to 1), otherwise any method on any of
- * the routes or the `others` (paths no route serves).
+ * Mostly the app's real routes, written `"<METHOD> <route>"` (`weight` to 1), otherwise any method
+ * on any of the routes or the `others` (paths no route serves).
  */
 export function endpoints(
-  routes: { method: string; route: string }[],
+  routes: string[],
   others: string[],
   weight = 3,
 ): fc.Arbitrary<{ method: string; route: string }> {
+  const real = routes.map((line) => {
+    const space = line.indexOf(" ");
+    return { method: line.slice(0, space), route: line.slice(space + 1) };
+  });
   return fc.oneof(
-    { weight, arbitrary: fc.constantFrom(...routes) },
+    { weight, arbitrary: fc.constantFrom(...real) },
     {
       weight: 1,
       arbitrary: fc.record({
         method: fc.constantFrom<string>(...METHODS),
-        route: fc.constantFrom(...new Set([...routes.map((r) => r.route), ...others])),
+        route: fc.constantFrom(...new Set([...real.map((r) => r.route), ...others])),
       }),
     },
   );
 }
+
+/**
+ * The cases and seed of this file's properties (vitest.config.ts provides them from `FC_RUNS` and
+ * `FC_SEED`), printed so that a failure can be replayed, and `figures` the properties count into,
+ * printed after the file's tests as `<label> figures: {...}`.
+ */
+export function propertyRuns<F extends Record<string, number>>(label: string, figures: F) {
+  const runs = inject("fcRuns");
+  const seed = inject("fcSeed");
+  console.log(`${label}: ${runs} runs per property, seed ${seed}`);
+  afterAll(() => console.log(`${label} figures: ${JSON.stringify(figures)}`));
+  return { runs, seed, figures };
+}
+
+/**
+ * The platform's own moves between a sequence's commands, each as likely as one plain command:
+ * the object evicted (it constructs again from storage) or aborted (`ctx.abort()`, as a crash).
+ * Spread into a sequence's `fc.oneof`.
+ */
+export const evictOrAbort = [
+  { weight: 1, arbitrary: fc.constant({ kind: "evict" as const }) },
+  { weight: 1, arbitrary: fc.constant({ kind: "abort" as const }) },
+];
 
 /** `value` four times in five, its opposite otherwise: keeps the common case common. */
 export function mostly(value: boolean): fc.Arbitrary<boolean> {
@@ -110,7 +140,7 @@ export const contentType: fc.Arbitrary<string | undefined> = fc.oneof(
 );
 
 /** The request init of a generated request: the body only where the method may carry one. */
-export function hostileInit(
+export function requestInit(
   method: string,
   type: string | undefined,
   body: string | Uint8Array | undefined,
