@@ -7,7 +7,10 @@
  * 2. one or more variants: which worker, which request, which object to meter.
  *
  * The no-op ceiling (variant `ceiling`) runs in every round; every other variant is reported as a
- * ratio to it, measured in the same round.
+ * ratio to it, measured in the same round, and as a ratio to its own limit (`limit`): bare-write for
+ * a write, bare-post for a POST that stores nothing. An app's Worker-side variant (its real Worker
+ * in front of an object that does nothing) splits the app's CPU per request into Worker side and
+ * object side (`workerSide`).
  */
 
 /** Compatibility date of the bench's own fixture Worker; the apps use their wrangler.jsonc. */
@@ -32,7 +35,11 @@ const BENCH_TOKEN = "bench-token";
 
 /** @type {WorkerSpec[]} */
 export const workers = [
-  { name: "fixtures", entry: "src/workers/fixtures.ts", durableObjects: { NOOP: "Noop" } },
+  {
+    name: "fixtures",
+    entry: "src/workers/fixtures.ts",
+    durableObjects: { NOOP: "Noop", BARE_WRITE: "BareWrite" },
+  },
   {
     name: "alarms",
     entry: "src/workers/alarms.ts",
@@ -42,6 +49,8 @@ export const workers = [
   },
   { name: "counter", entry: "src/workers/counter.ts", wrangler: "../apps/counter/wrangler.jsonc" },
   { name: "counter-naive", entry: "src/workers/counter-naive.ts", wrangler: "../apps/counter/wrangler.jsonc" },
+  // The app's Worker in front of an object that does nothing: the Worker side of the app's requests.
+  { name: "counter-worker", entry: "src/workers/counter-worker.ts", wrangler: "../apps/counter/wrangler.jsonc" },
   {
     name: "rate-limiter",
     entry: "src/workers/rate-limiter.ts",
@@ -51,6 +60,12 @@ export const workers = [
   {
     name: "rate-limiter-naive",
     entry: "src/workers/rate-limiter-naive.ts",
+    wrangler: "../apps/rate-limiter/wrangler.jsonc",
+    secrets: { RATE_LIMITER_TOKEN: BENCH_TOKEN },
+  },
+  {
+    name: "rate-limiter-worker",
+    entry: "src/workers/rate-limiter-worker.ts",
     wrangler: "../apps/rate-limiter/wrangler.jsonc",
     secrets: { RATE_LIMITER_TOKEN: BENCH_TOKEN },
   },
@@ -89,6 +104,12 @@ export const workers = [
  *   The one request the load generator repeats.
  * @property {{ binding: string, name: string, source: string }} [meter] The object whose
  *   `benchMeter()` counts rows per operation, and where its numbers come from.
+ * @property {"ceiling" | "bare-post" | "bare-write"} [limit] The fixture this variant is compared
+ *   with beside the ceiling: bare-write for an operation that writes, bare-post for a POST whose
+ *   object does nothing, the ceiling for a read. None for the ceiling itself.
+ * @property {string} [workerSide] The variant serving the same request with the same Worker in
+ *   front of an object that does nothing: its CPU per request over bare-post's is the Worker side,
+ *   this variant's over it the object side.
  */
 
 const increment = {
@@ -126,12 +147,42 @@ export const variants = [
     request: { method: "GET", path: "/noop" },
   },
   {
+    id: "bare-post",
+    app: "limit",
+    title: "bare Worker: JSON POST body read and passed to a no-op Durable Object RPC (POST limit)",
+    worker: "fixtures",
+    request: { ...increment, path: "/post" },
+    limit: "ceiling",
+    workerSide: "bare-post",
+  },
+  {
+    id: "bare-write",
+    app: "limit",
+    title: "bare-post whose object runs one UPDATE … RETURNING on one row (write limit)",
+    worker: "fixtures",
+    request: { ...increment, path: "/write" },
+    meter: { binding: "BARE_WRITE", name: "x", source: "cursor rowsRead/rowsWritten counted by the object, exact" },
+    limit: "bare-post",
+    workerSide: "bare-post",
+  },
+  {
     id: "counter",
     app: "counter",
     title: "POST /api/counters/:name/increment, one name",
     worker: "counter",
     request: increment,
     meter: { binding: "COUNTER", name: "bench", source: "Sql meter (cursor rowsRead/rowsWritten), exact" },
+    limit: "bare-write",
+    workerSide: "counter-worker",
+  },
+  {
+    id: "counter-worker",
+    app: "counter",
+    title: "same route, the app's Worker in front of an object that does nothing (Worker side)",
+    worker: "counter-worker",
+    request: increment,
+    limit: "bare-post",
+    workerSide: "counter-worker",
   },
   {
     id: "counter-naive-kv",
@@ -144,6 +195,8 @@ export const variants = [
       name: "bench",
       source: "storage API calls counted by the object; billed as 1 row per key read or written (no runtime meter)",
     },
+    limit: "bare-write",
+    workerSide: "counter-worker",
   },
   {
     id: "rate-limiter",
@@ -152,6 +205,17 @@ export const variants = [
     worker: "rate-limiter",
     request: checkRequest("bench-1", [gcra]),
     meter: { binding: "RATE_LIMITER", name: "bench-1", source: "Sql meter (cursor rowsRead/rowsWritten), exact" },
+    limit: "bare-write",
+    workerSide: "rate-limiter-worker",
+  },
+  {
+    id: "rate-limiter-worker",
+    app: "rate-limiter",
+    title: "same check, the app's Worker in front of an object that stores nothing (Worker side)",
+    worker: "rate-limiter-worker",
+    request: checkRequest("bench-1", [gcra]),
+    limit: "bare-post",
+    workerSide: "rate-limiter-worker",
   },
   {
     id: "rate-limiter-3",
@@ -160,6 +224,17 @@ export const variants = [
     worker: "rate-limiter",
     request: checkRequest("bench-3", [gcra, hourly, daily]),
     meter: { binding: "RATE_LIMITER", name: "bench-3", source: "Sql meter (cursor rowsRead/rowsWritten), exact" },
+    limit: "bare-write",
+    workerSide: "rate-limiter-3-worker",
+  },
+  {
+    id: "rate-limiter-3-worker",
+    app: "rate-limiter",
+    title: "same three-policy check, the app's Worker in front of an object that stores nothing (Worker side)",
+    worker: "rate-limiter-worker",
+    request: checkRequest("bench-3", [gcra, hourly, daily]),
+    limit: "bare-post",
+    workerSide: "rate-limiter-3-worker",
   },
   {
     id: "rate-limiter-naive",
@@ -173,5 +248,7 @@ export const variants = [
       source:
         "storage API calls counted by the object; billed as 1 row per key read or written (no runtime meter), however long the array",
     },
+    limit: "bare-write",
+    workerSide: "rate-limiter-worker",
   },
 ];

@@ -5,6 +5,8 @@ import { round } from "./stats.mjs";
 
 const range = ({ median, min, max }, digits = 2) =>
   `${round(median, digits)} (${round(min, digits)}–${round(max, digits)})`;
+/** A range, or a dash for a number this variant (or platform) does not have. */
+const maybe = (summary, digits = 2) => (summary ? range(summary, digits) : "–");
 
 /**
  * @param {any} results the object written to results/*.json
@@ -18,13 +20,20 @@ export function markdownReport(results) {
     `${plan.rounds} interleaved rounds of ${plan.durationSeconds} s per variant, ${plan.connections} connections; medians with (min–max) over rounds.`,
     "Ratios divide by the no-op ceiling measured in the same round; rows are counted over " +
       `${plan.meteredRequests} sequential requests.`,
+    results.cpu
+      ? "CPU µs / req is workerd's user + system CPU time over each burst divided by the requests it served. " +
+        "Limit is the fixture each variant is also compared with in the same round (bare-write for a write, bare-post for a " +
+        "POST whose object does nothing, the ceiling for bare-post itself); Worker side is the CPU µs per request of the app's Worker in front of a no-op " +
+        "object over bare-post's, object side the variant's over its Worker side."
+      : "CPU time: not measured (no /proc on this platform).",
     "",
-    "| Variant | Throughput × ceiling | p50 × ceiling | p99 × ceiling | req/s | p50 ms | p99 ms | Rows read / op | Rows written / op |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| Variant | Throughput × ceiling | p50 × ceiling | p99 × ceiling | req/s | CPU µs / req | p50 ms | p99 ms | Rows read / op | Rows written / op | Limit | Throughput × limit | CPU × limit | Worker side: CPU µs over bare-post | Object side: CPU µs |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
   for (const variant of results.variants) {
+    const { vsLimit, split } = variant;
     lines.push(
-      `| ${variant.id}: ${variant.title} | ${range(variant.vsCeiling.throughput)} | ${range(variant.vsCeiling.p50)} | ${range(variant.vsCeiling.p99)} | ${range(variant.rps, 0)} | ${range(variant.p50Ms, 1)} | ${range(variant.p99Ms, 1)} | ${round(variant.rows.rowsReadPerOp, 3)} | ${round(variant.rows.rowsWrittenPerOp, 3)} |`,
+      `| ${variant.id}: ${variant.title} | ${range(variant.vsCeiling.throughput)} | ${range(variant.vsCeiling.p50)} | ${range(variant.vsCeiling.p99)} | ${range(variant.rps, 0)} | ${maybe(variant.cpuUsPerRequest, 0)} | ${range(variant.p50Ms, 1)} | ${range(variant.p99Ms, 1)} | ${round(variant.rows.rowsReadPerOp, 3)} | ${round(variant.rows.rowsWrittenPerOp, 3)} | ${variant.limit ?? "–"} | ${maybe(vsLimit?.throughput)} | ${maybe(vsLimit?.cpu)} | ${maybe(split?.workerUsOverBarePost, 0)} | ${maybe(split?.objectUs, 0)} |`,
     );
   }
   lines.push("", "Where the rows come from:", "");

@@ -5,8 +5,10 @@
  * round every variant (the no-op ceiling included) gets the same bounded burst of HTTP load from
  * a separate autocannon process, in an order rotated per round. Each variant's throughput and
  * latency are divided by the ceiling's from the same round; the report gives the median of those
- * ratios with min and max. Rows read and written per operation are counted exactly, afterwards,
- * over a fixed number of requests. Writes results/latest.{json,md,svg} (quick: results/quick.*)
+ * ratios with min and max. workerd's CPU time (from /proc) is read around each measured burst, for
+ * CPU µs per request; each variant is also compared with its limit (bare-post, bare-write) and
+ * split into Worker side and object side. Rows read and written per operation are counted exactly,
+ * afterwards, over a fixed number of requests. Writes results/latest.{json,md,svg} (quick: results/quick.*)
  * and exits 1 if any request failed.
  */
 import { spawn } from "node:child_process";
@@ -22,6 +24,7 @@ import { benchAlarms } from "./alarms.mjs";
 import { workerOptions } from "./build.mjs";
 import { benchChat } from "./chat.mjs";
 import { variants, workers } from "./config.mjs";
+import { workerdCpu } from "./cpu.mjs";
 import { markdownReport, svgChart, updateReadme } from "./report.mjs";
 import { summarize } from "./stats.mjs";
 import { benchWorkflow } from "./workflow.mjs";
@@ -39,7 +42,10 @@ const quick = args.quick;
 const plan = {
   rounds: Number(args.rounds ?? (quick ? 2 : 10)),
   durationSeconds: Number(args.duration ?? (quick ? 1 : 3)),
-  warmupSeconds: quick ? 1 : 2,
+  // Quick: 200 requests sent one at a time from this process instead of a burst, which would cost
+  // a load process per variant (about a second each, with eleven variants).
+  warmupSeconds: quick ? 0 : 2,
+  warmupRequests: quick ? 200 : 0,
   connections: Number(args.connections ?? 10),
   meteredRequests: quick ? 20 : 200,
   alarmTasks: quick ? 1000 : 10_000,
@@ -59,6 +65,8 @@ const started = Date.now();
 const failures = [];
 let miniflare;
 let tmp;
+/** @type {import("./cpu.mjs").CpuReader | undefined} */
+let cpu;
 /** @type {import("node:child_process").ChildProcess | undefined} */
 let loadProcess;
 /** @type {import("node:child_process").ChildProcess | undefined} */
@@ -99,12 +107,27 @@ async function main() {
     await Promise.all(workers.map(async ({ name }) => [name, await miniflare.unsafeGetDirectURL(name)])),
   );
 
+  // The one workerd this Miniflare started (every Worker runs in it); no other process is counted.
+  cpu = workerdCpu();
   const load = (variant, seconds) => runLoad(new URL(variant.request.path, urls[variant.worker]), variant, seconds);
+  /** A measured burst: the load's summary plus workerd's CPU time over the same window. */
+  const measure = async (variant, seconds) => {
+    const before = cpu?.ticks();
+    const result = await load(variant, seconds);
+    if (cpu && before !== undefined) {
+      const ticks = cpu.ticks() - before;
+      const cpuMs = (ticks / cpu.clockTicks) * 1000;
+      result.workerdCpu = { ticks, ms: cpuMs, usPerRequest: result.requests ? (cpuMs * 1000) / result.requests : 0 };
+    }
+    return result;
+  };
 
   // Warm-up: creates every object and JIT-compiles every path before anything is measured.
   for (const variant of variants) {
     progress(`warm-up ${variant.id}`);
-    check(variant, "warm-up", await load(variant, plan.warmupSeconds));
+    const url = new URL(variant.request.path, urls[variant.worker]);
+    if (plan.warmupRequests) await sendAll(variant, url, plan.warmupRequests, "warm-up");
+    else check(variant, "warm-up", await load(variant, plan.warmupSeconds));
   }
   // A variant that fails here would only fail again in every round.
   if (failures.length) return;
@@ -118,7 +141,7 @@ async function main() {
       const variant = variants[index];
       const step = round * variants.length + offset + 1;
       progress(`[${step}/${steps}] round ${round + 1}/${plan.rounds} ${variant.id} (${plan.durationSeconds} s)`);
-      const result = await load(variant, plan.durationSeconds);
+      const result = await measure(variant, plan.durationSeconds);
       check(variant, `round ${round + 1}`, result);
       rounds[index][round] = result;
     }
@@ -231,7 +254,7 @@ async function countRows(variant, url) {
 }
 
 /** Sends `n` requests one after another; records how many failed, and the first status. */
-async function sendAll(variant, url, n) {
+async function sendAll(variant, url, n, phase = "rows count") {
   const { method, headers, body } = variant.request;
   const failed = [];
   for (let i = 0; i < n; i++) {
@@ -239,12 +262,22 @@ async function sendAll(variant, url, n) {
     await response.arrayBuffer();
     if (!response.ok) failed.push(response.status);
   }
-  if (failed.length) failures.push(`${variant.id} rows count: ${failed.length}/${n} failed, first HTTP ${failed[0]}`);
+  if (failed.length) failures.push(`${variant.id} ${phase}: ${failed.length}/${n} failed, first HTTP ${failed[0]}`);
 }
 
 function summarizeRun(rounds, rows) {
-  const ceiling = rounds[variants.findIndex((variant) => variant.id === "ceiling")];
-  const ratio = (results, pick) => summarize(results.map((result, round) => pick(result) / pick(ceiling[round])));
+  const roundsOf = (id) => {
+    const index = variants.findIndex((variant) => variant.id === id);
+    if (index < 0) throw new Error(`config: no variant "${id}"`);
+    return rounds[index];
+  };
+  const ceiling = roundsOf("ceiling");
+  const ratio = (results, pick, base = ceiling) =>
+    summarize(results.map((result, round) => pick(result) / pick(base[round])));
+  const cpuUs = (result) => result.workerdCpu.usPerRequest;
+  /** Per-round differences of CPU µs per request (paired, like the ratios). */
+  const cpuOver = (results, base) => summarize(results.map((result, round) => cpuUs(result) - cpuUs(base[round])));
+  const barePost = variants.some((variant) => variant.id === "bare-post") ? roundsOf("bare-post") : undefined;
   return {
     date: new Date(started).toISOString(),
     mode: quick ? "quick" : "full",
@@ -257,6 +290,13 @@ function summarizeRun(rounds, rows) {
     },
     versions: { node: process.version, ...runtimeVersions() },
     plan: { ...plan, loadGenerator: "autocannon in a child process, pipelining 1, loopback" },
+    cpu: cpu
+      ? {
+          source:
+            "utime + stime of the harness's one workerd child process (all threads), /proc/<pid>/stat, read before and after each measured burst",
+          clockTicksPerSecond: cpu.clockTicks,
+        }
+      : null,
     ok: failures.length === 0,
     failures,
     variants: variants.map((variant, index) => {
@@ -274,6 +314,26 @@ function summarizeRun(rounds, rows) {
           p50: ratio(results, (result) => result.latencyMs.p50),
           p99: ratio(results, (result) => result.latencyMs.p99),
         },
+        cpuUsPerRequest: cpu ? summarize(results.map(cpuUs)) : null,
+        limit: variant.limit ?? null,
+        vsLimit: variant.limit
+          ? {
+              throughput: ratio(results, (result) => result.rps, roundsOf(variant.limit)),
+              cpu: cpu ? ratio(results, cpuUs, roundsOf(variant.limit)) : null,
+            }
+          : null,
+        workerSide: variant.workerSide ?? null,
+        // CPU µs per request: the Worker side over bare-post (router, validation, auth, headers),
+        // and this variant over its Worker side (what the object does). A variant that is its own
+        // Worker side has no object side; bare-post's Worker is no overhead over itself.
+        split:
+          cpu && variant.workerSide && barePost
+            ? {
+                workerUsOverBarePost:
+                  variant.workerSide === "bare-post" ? null : cpuOver(roundsOf(variant.workerSide), barePost),
+                objectUs: variant.workerSide === variant.id ? null : cpuOver(results, roundsOf(variant.workerSide)),
+              }
+            : null,
         rows: rows[index],
         rounds: results,
       };

@@ -8,4 +8,9 @@ export class Noop extends DurableObject {
   ping(): number {
     return 0;
   }
+
+  /** bare-post: takes the request's parsed body as its argument (the RPC serializes it) and ignores it. */
+  accept(_body: unknown): number {
+    return 0;
+  }
 }
