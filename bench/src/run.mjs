@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [--quick] [--rounds N] [--duration S] [--connections C]`
+ * `pnpm bench [--quick] [--rounds N] [--duration S] [--connections C] [--only id,id]`
  *
  * Starts one workerd through Miniflare with every bench Worker in it, then runs rounds: in each
  * round every variant (the no-op ceiling included) gets the same bounded burst of HTTP load from
@@ -23,7 +23,7 @@ import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { benchAlarms } from "./alarms.mjs";
 import { workerOptions } from "./build.mjs";
 import { benchChat } from "./chat.mjs";
-import { variants, workers } from "./config.mjs";
+import { variants as allVariants, workers } from "./config.mjs";
 import { workerdCpu } from "./cpu.mjs";
 import { markdownReport, svgChart, updateReadme } from "./report.mjs";
 import { summarize } from "./stats.mjs";
@@ -36,8 +36,15 @@ const { values: args } = parseArgs({
     rounds: { type: "string" },
     duration: { type: "string" },
     connections: { type: "string" },
+    only: { type: "string" },
   },
 });
+/**
+ * `--only counter,rate-limiter`: those HTTP variants and the limits they are compared with (the
+ * ceiling always), nothing else; for trying a change. Writes results/only.*, never latest.*.
+ */
+const only = args.only?.split(",").map((id) => id.trim());
+const variants = only ? withLimits(only) : allVariants;
 const quick = args.quick;
 const plan = {
   rounds: Number(args.rounds ?? (quick ? 2 : 10)),
@@ -59,7 +66,7 @@ const plan = {
 };
 if (plan.rounds < 1 || plan.durationSeconds < 1 || plan.connections < 1)
   throw new Error(`bad plan ${JSON.stringify(plan)}`);
-const output = path.join(benchDir, "results", quick ? "quick" : "latest");
+const output = path.join(benchDir, "results", only ? "only" : quick ? "quick" : "latest");
 
 const started = Date.now();
 const failures = [];
@@ -153,6 +160,16 @@ async function main() {
     rows.push(await countRows(variant, new URL(variant.request.path, urls[variant.worker])));
   }
 
+  if (only) {
+    const results = summarizeRun(rounds, rows);
+    await mkdir(path.dirname(output), { recursive: true });
+    await writeFile(`${output}.json`, JSON.stringify(results, null, 2) + "\n");
+    await writeFile(`${output}.md`, markdownReport(results));
+    progress(`done in ${Math.round((Date.now() - started) / 1000)} s`, true);
+    process.stdout.write(`\n${markdownReport(results)}\nwrote ${path.relative(process.cwd(), output)}.{json,md}\n`);
+    return;
+  }
+
   const alarms = await benchAlarms({
     miniflare,
     tasks: plan.alarmTasks,
@@ -189,6 +206,25 @@ async function main() {
   if (!quick && results.ok) await updateReadme(path.join(benchDir, "README.md"), results);
   progress(`done in ${Math.round((Date.now() - started) / 1000)} s`, true);
   process.stdout.write(`\n${markdownReport(results)}\nwrote ${path.relative(process.cwd(), output)}.{json,md,svg}\n`);
+}
+
+/** The variants named, every limit they are measured against (transitively) and the ceiling, in config order. */
+function withLimits(ids) {
+  const unknown = ids.filter((id) => !allVariants.some((variant) => variant.id === id));
+  if (unknown.length) throw new Error(`--only: no variant ${unknown.join(", ")}`);
+  const wanted = new Set(["ceiling", ...ids]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const variant of allVariants) {
+      for (const id of [variant.limit, variant.workerSide]) {
+        if (wanted.has(variant.id) && id && !wanted.has(id)) {
+          wanted.add(id);
+          grew = true;
+        }
+      }
+    }
+  }
+  return allVariants.filter((variant) => wanted.has(variant.id));
 }
 
 /** A tmpfs directory when there is one (Linux), else the usual temporary directory. */
