@@ -1,4 +1,4 @@
-import { workersTestConfig } from "./src/vitest";
+import { workersTestConfig } from "./src/vitest.ts";
 
 // Property tests (alarm-queue-recovery, alarm-queue-interleavings) print their cases and seed, so a
 // failure can be replayed with FC_SEED and FC_RUNS. Generous time: on a busy 2-core machine a

@@ -11,7 +11,7 @@
  *   jsonBody(z.object({ by: z.int() }), { optional: true }), (c) => ...);
  * ```
  */
-import type { ErrorHandler, MiddlewareHandler, NotFoundHandler } from "hono";
+import type { ErrorHandler, Handler, MiddlewareHandler, NotFoundHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
@@ -111,6 +111,14 @@ export const onError: ErrorHandler = (err, c) => {
     detail: "An unexpected error occurred. It has been logged.",
   });
 };
+
+/**
+ * `GET /api/health` for uptime checks: `{"ok":true,"app","version"}`, without touching any object
+ * (an object's trouble is not the Worker's, and a check must not wake objects).
+ */
+export function health(app: string, version: string): Handler {
+  return (c) => c.json({ ok: true, app, version });
+}
 
 /** The app's 404 handler, as a problem. */
 export const notFound: NotFoundHandler = (c) =>

@@ -2,6 +2,8 @@ export * from "./alarm-queue";
 export * from "./deadline";
 export * from "./gcra";
 export * from "./http";
+export * from "./log";
+export * from "./metrics";
 export * from "./migrations";
 export * from "./rate";
 export * from "./shards";
