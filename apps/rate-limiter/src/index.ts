@@ -49,7 +49,7 @@ const api = new Hono<{ Bindings: Env }>()
   })
   .use(requireToken())
   .post("/check", jsonBody(CheckBody), async (c) => {
-    const result = accepted(await limiter.check(c.env, c.req.valid("json")));
+    const result = accepted(await limiter.checkValid(c.env, c.req.valid("json")));
     return c.json(result, result.allowed ? 200 : 429, rateLimitHeaders(result));
   })
   .get("/keys/:key", keyed, peekQuery, async (c) => {

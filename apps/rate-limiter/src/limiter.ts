@@ -165,7 +165,12 @@ export type CheckResult = QuotaResult & { shard?: { index: number; of: number } 
 export async function check(env: Env, request: CheckRequest): Promise<Answer<CheckResult>> {
   const body = parse(CheckBody, request);
   if (!body.ok) return body;
-  const { key, policies: references, cost, shards: asked } = body.value;
+  return checkValid(env, body.value);
+}
+
+/** {@link check} for a body already validated against `CheckBody` (the HTTP route's, by its middleware). */
+export async function checkValid(env: Env, body: z.output<typeof CheckBody>): Promise<Answer<CheckResult>> {
+  const { key, policies: references, cost, shards: asked } = body;
   const policies = policiesFor(env, references);
   if (!policies.ok) return policies;
   const overCost = costRefusal(policies.value, cost);

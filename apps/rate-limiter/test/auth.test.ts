@@ -16,10 +16,13 @@ describe("bearer token", () => {
     expect(await response.json()).toMatchObject({ status: 401, type: "urn:durable-patterns:problem:unauthorized" });
   });
 
-  it("refuses a wrong token, a wrong scheme and a token in the query string of an ordinary route", async () => {
+  it("refuses a wrong token (longer, shorter, one byte off), a wrong scheme and a token in the query string of an ordinary route", async () => {
     for (const [path, authorization] of [
       ["/api/keys/k", "Bearer wrong-token"],
       ["/api/keys/k", "Bearer test-token-but-longer"],
+      ["/api/keys/k", "Bearer test-toke"], // a prefix: shorter
+      ["/api/keys/k", "Bearer test-tokeN"], // the same length, one byte off
+      ["/api/keys/k", "Bearer test-tokén"], // the same characters, one more byte
       ["/api/keys/k", "Basic dGVzdC10b2tlbg=="],
       ["/api/keys/k?token=test-token", ""],
     ] as const) {

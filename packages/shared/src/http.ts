@@ -219,17 +219,27 @@ export function jsonBody<S extends z.ZodType>(schema: S, options: { optional?: b
   return checked;
 }
 
-/** Refuses bodies over `maxBytes` with a 413 problem, counting the bytes as they stream in. */
+/**
+ * Refuses bodies over `maxBytes` with a 413 problem: by their `Content-Length` when they declare
+ * one (nearly every client does), otherwise by counting the bytes as they stream in (Hono's
+ * `bodyLimit`). Deciding from the header first skips touching the body stream on every request,
+ * which measured as 5% of the rate limiter's Worker time per check (bench/src/profile.mjs).
+ */
 export function limitBody(maxBytes: number): MiddlewareHandler {
-  return bodyLimit({
-    maxSize: maxBytes,
-    onError: () => {
-      throw new ProblemError(413, `The body is larger than ${maxBytes} bytes.`, {
-        type: problemType("body-too-large"),
-        extensions: { maxBytes },
-      });
-    },
-  });
+  const tooLarge = (): never => {
+    throw new ProblemError(413, `The body is larger than ${maxBytes} bytes.`, {
+      type: problemType("body-too-large"),
+      extensions: { maxBytes },
+    });
+  };
+  const streamed = bodyLimit({ maxSize: maxBytes, onError: tooLarge });
+  return async (c, next) => {
+    const length = c.req.header("content-length");
+    const declared = length !== undefined && /^\d+$/.test(length) && c.req.header("transfer-encoding") === undefined;
+    if (!declared) return streamed(c, next);
+    if (Number(length) > maxBytes) tooLarge();
+    await next();
+  };
 }
 
 /** Requires a WebSocket upgrade request; anything else is a 426 problem. */
