@@ -8,6 +8,7 @@ import { z } from "zod";
 import {
   ProblemError,
   describeIssues,
+  health,
   jsonBody,
   limitBody,
   notFound,
@@ -15,8 +16,10 @@ import {
   params,
   problemType,
   query,
+  requestLog,
   requireWebSocket,
 } from "@durable-patterns/shared";
+import { version } from "../package.json";
 import type { WorkflowRegistry } from "./engine/define";
 import { runner, startInstance, type StartRefusal } from "./instances";
 import {
@@ -98,6 +101,8 @@ function refused(id: string | undefined, refusal: StartRefusal): never {
 /** The API for `workflows`, with its errors as problem+json. */
 function routes(workflows: WorkflowRegistry) {
   const api = new Hono<{ Bindings: Env }>()
+    // For uptime checks: answered by the Worker alone, before anything that touches an object.
+    .get("/health", health("workflow", version))
     // Params and event payloads are at most 1 MiB; refuse anything larger before reading it.
     .use(limitBody(MAX_BODY_BYTES))
     .post("/instances", jsonBody(CreateBody), async (c) => {
@@ -161,7 +166,8 @@ function routes(workflows: WorkflowRegistry) {
       return runner(c.env, id).fetch(c.req.raw);
     })
     .get("/schedules", async (c) => c.json({ schedules: await syncSchedules(c.env, workflows) }));
-  const app = new Hono<{ Bindings: Env }>().route("/api", api);
+  // One log line per request (route pattern, instance id, status, time; never a body).
+  const app = new Hono<{ Bindings: Env }>().use(requestLog("workflow", "id")).route("/api", api);
   app.onError(onError);
   app.notFound(notFound);
   return app;

@@ -7,6 +7,8 @@ import {
   broadcast,
   closeWebSocket,
   CloseCode,
+  ObjectLog,
+  metric,
   migrate,
   reciprocateClose,
   sendJson,
@@ -149,6 +151,9 @@ const ALLOWED_FROM: Record<"pause" | "resume" | "terminate" | "event", readonly 
   event: [...ACTIVE_STATUSES, "paused"],
 };
 
+/** Statuses an instance leaves only by a restart: each one reached is a `workflow:instance` metric point. */
+const FINAL_STATUSES: readonly InstanceStatus[] = ["complete", "errored", "terminated"];
+
 /** `ACTIVE_STATUSES` as an SQL list. */
 const ACTIVE_SQL = ACTIVE_STATUSES.map((status) => `'${status}'`).join(", ");
 
@@ -174,6 +179,9 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
   /** Metered SQL: tests read `sql.meter` to assert the storage cost of each operation. */
   readonly sql: Sql;
 
+  /** One log line per operation and per alarm run (never params, payloads or outputs). */
+  private readonly log: ObjectLog;
+
   /** The clock of sleeps, timeouts, retries and the queue. Tests move it; in production `Date.now`. */
   clock: () => number = Date.now;
 
@@ -195,6 +203,7 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = new Sql(ctx.storage);
+    this.log = new ObjectLog("workflow", this.sql, ctx.id.name ?? null, env);
     migrate(ctx.storage, migrations);
     answerPings(ctx);
   }
@@ -217,45 +226,52 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
       // attempts (6 by default) and fail the instance properly, undos included, so the queue's
       // limit sits above theirs; it decides only for what no step counts (a crash between steps).
       maxAttempts: 10,
-      onDeadLetter: (letter) => this.abandon(letter),
+      onDeadLetter: (letter) => {
+        this.log.deadLetter(letter);
+        this.abandon(letter);
+      },
     }));
   }
 
   /** Creates the instance and queues its first run. */
   create(input: { id: string; workflow: string; params: unknown }): LifecycleResult {
-    if (this.row()) return { ok: false, reason: "exists" };
-    const now = this.clock();
-    this.sql.transaction(() => {
-      this.sql.run(
-        `INSERT INTO instance (id, instance_id, workflow, params, status, generation, created_at, updated_at)
-         VALUES (1, ?, ?, ?, 'queued', 1, ?, ?)`,
-        input.id,
-        input.workflow,
-        input.params === undefined ? null : JSON.stringify(input.params),
-        now,
-        now,
-      );
-      this.wake(1, now);
+    return this.log.op("create", () => {
+      if (this.row()) return { ok: false, reason: "exists" };
+      const now = this.clock();
+      this.sql.transaction(() => {
+        this.sql.run(
+          `INSERT INTO instance (id, instance_id, workflow, params, status, generation, created_at, updated_at)
+           VALUES (1, ?, ?, ?, 'queued', 1, ?, ?)`,
+          input.id,
+          input.workflow,
+          input.params === undefined ? null : JSON.stringify(input.params),
+          now,
+          now,
+        );
+        this.wake(1, now);
+      });
+      return { ok: true, instance: { id: input.id, status: "queued" } };
     });
-    return { ok: true, instance: { id: input.id, status: "queued" } };
   }
 
   /** The instance with every step, or null when none was created here. */
   describe(): InstanceView | null {
-    const row = this.row();
-    if (!row) return null;
-    const steps = this.sql.all<StepRow>("SELECT * FROM steps ORDER BY seq").map(toStepView);
-    return {
-      id: row.instance_id,
-      workflow: row.workflow,
-      status: row.status,
-      params: (decodeJson(row.params) ?? null) as JsonValue,
-      output: (decodeJson(row.output) ?? null) as JsonValue,
-      error: row.error ? (JSON.parse(row.error) as InstanceError) : null,
-      createdAt: iso(row.created_at),
-      updatedAt: iso(row.updated_at),
-      steps,
-    };
+    return this.log.op("describe", () => {
+      const row = this.row();
+      if (!row) return null;
+      const steps = this.sql.all<StepRow>("SELECT * FROM steps ORDER BY seq").map(toStepView);
+      return {
+        id: row.instance_id,
+        workflow: row.workflow,
+        status: row.status,
+        params: (decodeJson(row.params) ?? null) as JsonValue,
+        output: (decodeJson(row.output) ?? null) as JsonValue,
+        error: row.error ? (JSON.parse(row.error) as InstanceError) : null,
+        createdAt: iso(row.created_at),
+        updatedAt: iso(row.updated_at),
+        steps,
+      };
+    });
   }
 
   /**
@@ -264,58 +280,60 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
    * (or refuses, when the type or payload differ).
    */
   sendEvent(type: string, payload: unknown, options: { idempotencyKey?: string } = {}): EventResult {
-    const row = this.row();
-    if (!row) return { ok: false, reason: "not_found" };
-    const json = payload === undefined ? null : JSON.stringify(payload);
-    const key = options.idempotencyKey ?? null;
-    if (key !== null) {
-      // Before any status check: a retry after the instance moved on still gets the first answer.
-      const earlier = this.sql.one<{
-        id: number;
-        type: string;
-        payload: string | null;
-        answered_status: InstanceStatus;
-      }>("SELECT id, type, payload, answered_status FROM events WHERE idempotency_key = ?", key);
-      if (earlier) {
-        if (earlier.type !== type || earlier.payload !== json)
-          return { ok: false, reason: "idempotency_key_reused", key };
-        return { ok: true, instance: { id: row.instance_id, status: earlier.answered_status }, eventId: earlier.id };
+    return this.log.op("event", () => {
+      const row = this.row();
+      if (!row) return { ok: false, reason: "not_found" };
+      const json = payload === undefined ? null : JSON.stringify(payload);
+      const key = options.idempotencyKey ?? null;
+      if (key !== null) {
+        // Before any status check: a retry after the instance moved on still gets the first answer.
+        const earlier = this.sql.one<{
+          id: number;
+          type: string;
+          payload: string | null;
+          answered_status: InstanceStatus;
+        }>("SELECT id, type, payload, answered_status FROM events WHERE idempotency_key = ?", key);
+        if (earlier) {
+          if (earlier.type !== type || earlier.payload !== json)
+            return { ok: false, reason: "idempotency_key_reused", key };
+          return { ok: true, instance: { id: row.instance_id, status: earlier.answered_status }, eventId: earlier.id };
+        }
       }
-    }
-    if (!ALLOWED_FROM.event.includes(row.status)) {
-      return { ok: false, reason: "illegal_transition", status: row.status, action: "event" };
-    }
-    // Per type, bounded: reads at most MAX_PENDING_EVENTS entries of the partial index, of this type.
-    const pending = this.sql.one<{ n: number }>(
-      "SELECT count(*) AS n FROM (SELECT 1 FROM events WHERE consumed_by IS NULL AND type = ? LIMIT ?)",
-      type,
-      MAX_PENDING_EVENTS,
-    )!.n;
-    // A full backlog still takes the event a waiting wait needs. Only then are the steps read
-    // (no index: waiting steps are few, and a full backlog is rare).
-    if (
-      pending >= MAX_PENDING_EVENTS &&
-      !this.sql.one("SELECT 1 FROM steps WHERE kind = 'wait' AND status = 'waiting' AND wait_type = ? LIMIT 1", type)
-    ) {
-      return { ok: false, reason: "too_many_events", type, limit: MAX_PENDING_EVENTS };
-    }
-    const now = this.clock();
-    const eventId = this.sql.transaction(() => {
-      this.sql.run(
-        "INSERT INTO events (type, payload, received_at, idempotency_key, answered_status) VALUES (?, ?, ?, ?, ?)",
+      if (!ALLOWED_FROM.event.includes(row.status)) {
+        return { ok: false, reason: "illegal_transition", status: row.status, action: "event" };
+      }
+      // Per type, bounded: reads at most MAX_PENDING_EVENTS entries of the partial index, of this type.
+      const pending = this.sql.one<{ n: number }>(
+        "SELECT count(*) AS n FROM (SELECT 1 FROM events WHERE consumed_by IS NULL AND type = ? LIMIT ?)",
         type,
-        json,
-        now,
-        key,
-        key === null ? null : row.status,
-      );
-      // Not `RETURNING id`: that is metered as one more row read; this reads none.
-      const { id } = this.sql.one<{ id: number }>("SELECT last_insert_rowid() AS id")!;
-      if (row.status === "waiting") this.wake(row.generation, now);
-      return id;
+        MAX_PENDING_EVENTS,
+      )!.n;
+      // A full backlog still takes the event a waiting wait needs. Only then are the steps read
+      // (no index: waiting steps are few, and a full backlog is rare).
+      if (
+        pending >= MAX_PENDING_EVENTS &&
+        !this.sql.one("SELECT 1 FROM steps WHERE kind = 'wait' AND status = 'waiting' AND wait_type = ? LIMIT 1", type)
+      ) {
+        return { ok: false, reason: "too_many_events", type, limit: MAX_PENDING_EVENTS };
+      }
+      const now = this.clock();
+      const eventId = this.sql.transaction(() => {
+        this.sql.run(
+          "INSERT INTO events (type, payload, received_at, idempotency_key, answered_status) VALUES (?, ?, ?, ?, ?)",
+          type,
+          json,
+          now,
+          key,
+          key === null ? null : row.status,
+        );
+        // Not `RETURNING id`: that is metered as one more row read; this reads none.
+        const { id } = this.sql.one<{ id: number }>("SELECT last_insert_rowid() AS id")!;
+        if (row.status === "waiting") this.wake(row.generation, now);
+        return id;
+      });
+      this.wakeRequested = true;
+      return { ok: true, instance: { id: row.instance_id, status: row.status }, eventId };
     });
-    this.wakeRequested = true;
-    return { ok: true, instance: { id: row.instance_id, status: row.status }, eventId };
   }
 
   /**
@@ -324,40 +342,43 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
    * the pending events' index, plus one to know whether there is a next page.
    */
   listEvents(options: { type?: string; after?: string; limit?: number } = {}): { ok: true; page: EventPage } | Refusal {
-    if (!this.row()) return { ok: false, reason: "not_found" };
-    const limit = options.limit ?? 50;
-    const [afterType, afterId] = options.after ? splitCursor(options.after) : [options.type ?? "", 0];
-    // Two index ranges, each read exactly (a row-value `(type, id) > (?, ?)` would also read the
-    // cursor type's entries before the cursor): the rest of the cursor's type, then the later types.
-    const page = (where: string, ...bindings: SqlValue[]) =>
-      this.sql.all<PendingEventRow>(
-        `SELECT id, type, CASE WHEN length(CAST(payload AS BLOB)) <= ? THEN payload END AS payload,
-                length(CAST(payload AS BLOB)) AS bytes, received_at, idempotency_key
-         FROM events WHERE consumed_by IS NULL AND ${where} ORDER BY type, id LIMIT ?`,
-        MAX_LISTED_PAYLOAD_BYTES,
-        ...bindings,
-      );
-    // No type is "": a first page without a type filter starts at the later types.
-    const rows =
-      afterType !== "" && (options.type === undefined || options.type === afterType)
-        ? page("type = ? AND id > ?", afterType, afterId, limit + 1)
-        : [];
-    if (options.type === undefined && rows.length <= limit) {
-      rows.push(...page("type > ?", afterType, limit + 1 - rows.length));
-    }
-    const events = rows.slice(0, limit).map((row) => {
-      const event: PendingEvent = {
-        id: row.id,
-        type: row.type,
-        payloadBytes: row.bytes ?? 0,
-        receivedAt: iso(row.received_at),
-        idempotencyKey: row.idempotency_key,
-      };
-      if ((row.bytes ?? 0) <= MAX_LISTED_PAYLOAD_BYTES) event.payload = (decodeJson(row.payload) ?? null) as JsonValue;
-      return event;
+    return this.log.op("list-events", () => {
+      if (!this.row()) return { ok: false, reason: "not_found" };
+      const limit = options.limit ?? 50;
+      const [afterType, afterId] = options.after ? splitCursor(options.after) : [options.type ?? "", 0];
+      // Two index ranges, each read exactly (a row-value `(type, id) > (?, ?)` would also read the
+      // cursor type's entries before the cursor): the rest of the cursor's type, then the later types.
+      const page = (where: string, ...bindings: SqlValue[]) =>
+        this.sql.all<PendingEventRow>(
+          `SELECT id, type, CASE WHEN length(CAST(payload AS BLOB)) <= ? THEN payload END AS payload,
+                  length(CAST(payload AS BLOB)) AS bytes, received_at, idempotency_key
+           FROM events WHERE consumed_by IS NULL AND ${where} ORDER BY type, id LIMIT ?`,
+          MAX_LISTED_PAYLOAD_BYTES,
+          ...bindings,
+        );
+      // No type is "": a first page without a type filter starts at the later types.
+      const rows =
+        afterType !== "" && (options.type === undefined || options.type === afterType)
+          ? page("type = ? AND id > ?", afterType, afterId, limit + 1)
+          : [];
+      if (options.type === undefined && rows.length <= limit) {
+        rows.push(...page("type > ?", afterType, limit + 1 - rows.length));
+      }
+      const events = rows.slice(0, limit).map((row) => {
+        const event: PendingEvent = {
+          id: row.id,
+          type: row.type,
+          payloadBytes: row.bytes ?? 0,
+          receivedAt: iso(row.received_at),
+          idempotencyKey: row.idempotency_key,
+        };
+        if ((row.bytes ?? 0) <= MAX_LISTED_PAYLOAD_BYTES)
+          event.payload = (decodeJson(row.payload) ?? null) as JsonValue;
+        return event;
+      });
+      const last = events.at(-1);
+      return { ok: true, page: { events, next: rows.length > limit && last ? `${last.type}~${last.id}` : null } };
     });
-    const last = events.at(-1);
-    return { ok: true, page: { events, next: rows.length > limit && last ? `${last.type}~${last.id}` : null } };
   }
 
   /**
@@ -366,33 +387,39 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
    * answers like the first instead of storing it again; any other event's row is removed.
    */
   deleteEvent(eventId: number): { ok: true } | Refusal {
-    if (!this.row()) return { ok: false, reason: "not_found" };
-    const event = this.sql.one<{ keyed: number }>(
-      "SELECT idempotency_key IS NOT NULL AS keyed FROM events WHERE id = ? AND consumed_by IS NULL",
-      eventId,
-    );
-    if (!event) return { ok: false, reason: "no_such_event", eventId };
-    if (event.keyed) this.sql.run("UPDATE events SET consumed_by = ? WHERE id = ?", DELETED, eventId);
-    else this.sql.run("DELETE FROM events WHERE id = ?", eventId);
-    return { ok: true };
+    return this.log.op("delete-event", () => {
+      if (!this.row()) return { ok: false, reason: "not_found" };
+      const event = this.sql.one<{ keyed: number }>(
+        "SELECT idempotency_key IS NOT NULL AS keyed FROM events WHERE id = ? AND consumed_by IS NULL",
+        eventId,
+      );
+      if (!event) return { ok: false, reason: "no_such_event", eventId };
+      if (event.keyed) this.sql.run("UPDATE events SET consumed_by = ? WHERE id = ?", DELETED, eventId);
+      else this.sql.run("DELETE FROM events WHERE id = ?", eventId);
+      return { ok: true };
+    });
   }
 
   /** Stops the instance after the step in progress; nothing more starts until `resume`. */
   pause(): LifecycleResult {
-    return this.transition("pause", "paused", () => this.queue.cancel({ key: "run" }));
+    return this.log.op("pause", () => this.transition("pause", "paused", () => this.queue.cancel({ key: "run" })));
   }
 
   /** Queues a paused instance to run again from where it stopped. */
   resume(): LifecycleResult {
-    return this.transition("resume", "queued", (row) => {
-      this.wake(row.generation, this.clock());
-      this.wakeRequested = true;
+    return this.log.op("resume", () => {
+      return this.transition("resume", "queued", (row) => {
+        this.wake(row.generation, this.clock());
+        this.wakeRequested = true;
+      });
     });
   }
 
   /** Ends the instance for good (no undos run); `restart` is the only way back. */
   terminate(): LifecycleResult {
-    return this.transition("terminate", "terminated", () => this.queue.cancel({ key: "run" }));
+    return this.log.op("terminate", () =>
+      this.transition("terminate", "terminated", () => this.queue.cancel({ key: "run" })),
+    );
   }
 
   /**
@@ -401,42 +428,47 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
    * it are forgotten, events they consumed are pending again. Allowed from any status.
    */
   restart(from?: string | StepCall): LifecycleResult {
-    const row = this.row();
-    if (!row) return { ok: false, reason: "not_found" };
-    let fromSeq = 0;
-    if (from !== undefined) {
-      const { name, count } = typeof from === "string" ? { name: from, count: 1 } : from;
-      const step =
-        typeof from === "string"
-          ? this.sql.one<{ seq: number }>("SELECT seq FROM steps WHERE name = ? ORDER BY seq LIMIT 1", name)
-          : this.sql.one<{ seq: number }>("SELECT seq FROM steps WHERE key = ?", `${name}#${count}`);
-      if (!step) {
-        const { calls } = this.sql.one<{ calls: number }>("SELECT count(*) AS calls FROM steps WHERE name = ?", name)!;
-        return { ok: false, reason: "no_such_step", step: name, count, calls };
+    return this.log.op("restart", () => {
+      const row = this.row();
+      if (!row) return { ok: false, reason: "not_found" };
+      let fromSeq = 0;
+      if (from !== undefined) {
+        const { name, count } = typeof from === "string" ? { name: from, count: 1 } : from;
+        const step =
+          typeof from === "string"
+            ? this.sql.one<{ seq: number }>("SELECT seq FROM steps WHERE name = ? ORDER BY seq LIMIT 1", name)
+            : this.sql.one<{ seq: number }>("SELECT seq FROM steps WHERE key = ?", `${name}#${count}`);
+        if (!step) {
+          const { calls } = this.sql.one<{ calls: number }>(
+            "SELECT count(*) AS calls FROM steps WHERE name = ?",
+            name,
+          )!;
+          return { ok: false, reason: "no_such_step", step: name, count, calls };
+        }
+        fromSeq = step.seq;
       }
-      fromSeq = step.seq;
-    }
-    const now = this.clock();
-    const generation = row.generation + 1; // results of a run still in flight are void from here
-    this.sql.transaction(() => {
-      this.sql.run("DELETE FROM steps WHERE seq >= ?", fromSeq);
-      this.sql.run("DELETE FROM step_chunks WHERE seq >= ?", fromSeq);
-      this.sql.run("UPDATE events SET consumed_by = NULL WHERE consumed_by >= ?", fromSeq);
-      this.sql.run(
-        "UPDATE instance SET status = 'queued', output = NULL, error = NULL, generation = ?, updated_at = ? WHERE id = 1",
-        generation,
-        now,
-      );
-      this.wake(generation, now);
+      const now = this.clock();
+      const generation = row.generation + 1; // results of a run still in flight are void from here
+      this.sql.transaction(() => {
+        this.sql.run("DELETE FROM steps WHERE seq >= ?", fromSeq);
+        this.sql.run("DELETE FROM step_chunks WHERE seq >= ?", fromSeq);
+        this.sql.run("UPDATE events SET consumed_by = NULL WHERE consumed_by >= ?", fromSeq);
+        this.sql.run(
+          "UPDATE instance SET status = 'queued', output = NULL, error = NULL, generation = ?, updated_at = ? WHERE id = 1",
+          generation,
+          now,
+        );
+        this.wake(generation, now);
+      });
+      this.wakeRequested = true;
+      this.publishStatus(row.instance_id, "queued");
+      return { ok: true, instance: { id: row.instance_id, status: "queued" } };
     });
-    this.wakeRequested = true;
-    this.publishStatus(row.instance_id, "queued");
-    return { ok: true, instance: { id: row.instance_id, status: "queued" } };
   }
 
-  /** All timed work runs through the shared alarm queue, the only code that sets the alarm. */
+  /** All timed work runs through the shared alarm queue, the only code that sets the alarm. Logged, one line per run. */
   override async alarm(info?: AlarmInvocationInfo): Promise<void> {
-    await this.queue.run(info);
+    await this.log.alarm(() => this.queue.run(info), info?.retryCount);
   }
 
   /** Only WebSocket upgrades arrive here (live progress); everything else is RPC. */
@@ -476,7 +508,7 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
       this.sql.run("UPDATE instance SET status = 'running', updated_at = ? WHERE id = 1", this.clock());
       this.publishStatus(row.instance_id, "running");
     }
-    const replay = new Replay(this.host(signal), generation);
+    const replay = new Replay(this.host(row.workflow, signal), generation);
     const outcome = await replay.play(workflow, decodeJson(row.params), {
       instanceId: row.instance_id,
       env: this.env,
@@ -526,7 +558,10 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
       this.clock(),
       generation,
     );
-    if (updated) this.publishStatus(row.instance_id, status);
+    if (updated) {
+      this.publishStatus(row.instance_id, status);
+      this.ended(row, status);
+    }
     return updated !== null;
   }
 
@@ -544,6 +579,19 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
         name: "RunAbandonedError",
         message: `The run did not finish in ${letter.attempts} attempts; the last: ${letter.lastError ?? "unknown"}`,
       },
+    });
+  }
+
+  /**
+   * The instance reached `status`: when final (complete, errored, terminated), one metric point
+   * with its run time since it was created. blobs: workflow, status; doubles: run time (ms).
+   */
+  private ended(row: InstanceRow, status: InstanceStatus): void {
+    if (!FINAL_STATUSES.includes(status)) return;
+    metric(this.env, {
+      index: "workflow:instance",
+      blobs: [row.workflow, status],
+      doubles: [this.clock() - row.created_at],
     });
   }
 
@@ -567,10 +615,11 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
       effect(row);
     });
     this.publishStatus(row.instance_id, to);
+    this.ended(row, to);
     return { ok: true, instance: { id: row.instance_id, status: to } };
   }
 
-  private host(signal?: AbortSignal): ReplayHost {
+  private host(workflow: string, signal?: AbortSignal): ReplayHost {
     return {
       sql: this.sql,
       now: () => this.clock(),
@@ -585,6 +634,9 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
       mayStore: (generation) =>
         this.sql.one<{ generation: number }>("SELECT generation FROM instance WHERE id = 1")?.generation === generation,
       stepChanged: (seq) => this.publishStep(seq),
+      // blobs: workflow, step kind, outcome; doubles: attempt number, duration (ms)
+      attemptEnded: ({ kind, outcome, attempt, ms }) =>
+        metric(this.env, { index: "workflow:step", blobs: [workflow, kind, outcome], doubles: [attempt, ms] }),
       flush: () => {
         this.commits++;
         return this.ctx.storage.sync();

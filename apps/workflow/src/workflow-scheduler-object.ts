@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { AlarmQueue, Sql, type TaskInfo } from "@durable-patterns/shared";
+import { AlarmQueue, ObjectLog, Sql, type TaskInfo } from "@durable-patterns/shared";
 import type { WorkflowRegistry } from "./engine/define";
 import { startInstance, type StartInput, type StartResult } from "./instances";
 
@@ -37,6 +37,9 @@ export abstract class WorkflowScheduler extends DurableObject<Env> {
 
   readonly sql: Sql;
 
+  /** One log line per sync and per alarm run. */
+  private readonly log: ObjectLog;
+
   /** The queue clock. Tests move it to a fire time; in production `Date.now`. */
   clock: () => number = Date.now;
 
@@ -52,12 +55,14 @@ export abstract class WorkflowScheduler extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = new Sql(ctx.storage);
+    this.log = new ObjectLog("workflow", this.sql, ctx.id.name ?? null, env);
   }
 
   private get queue() {
     return (this.scheduler ??= new AlarmQueue(this.ctx, {
       sql: this.sql,
       now: () => this.clock(),
+      onDeadLetter: this.log.deadLetter,
       handlers: {
         // Synchronous, so it runs in the transaction that moves the cron task to its next
         // occurrence: each occurrence is handed on exactly once, with its own scheduled time.
@@ -93,22 +98,24 @@ export abstract class WorkflowScheduler extends DurableObject<Env> {
    * indexed read), so every deploy's first sync brings schedules up to date.
    */
   sync(workflow: string): ScheduleView | null {
-    const schedule = this.workflows.get(workflow)?.schedule;
-    if (!schedule) {
-      this.queue.cancel({ key: "fire" });
-      return null;
-    }
-    const timezone = schedule.timezone ?? "UTC";
-    let task = this.queue.get({ key: "fire" });
-    if (!task || task.cron !== schedule.cron || (task.timezone ?? "UTC") !== timezone) {
-      task = this.queue.schedule("fire", { workflow }, { cron: schedule.cron, timezone, key: "fire" });
-    }
-    return { workflow, cron: schedule.cron, timezone, next: new Date(task.due).toISOString() };
+    return this.log.op("sync", () => {
+      const schedule = this.workflows.get(workflow)?.schedule;
+      if (!schedule) {
+        this.queue.cancel({ key: "fire" });
+        return null;
+      }
+      const timezone = schedule.timezone ?? "UTC";
+      let task = this.queue.get({ key: "fire" });
+      if (!task || task.cron !== schedule.cron || (task.timezone ?? "UTC") !== timezone) {
+        task = this.queue.schedule("fire", { workflow }, { cron: schedule.cron, timezone, key: "fire" });
+      }
+      return { workflow, cron: schedule.cron, timezone, next: new Date(task.due).toISOString() };
+    });
   }
 
   /** All timed work runs through the shared alarm queue, the only code that sets the alarm. */
   override async alarm(info?: AlarmInvocationInfo): Promise<void> {
-    await this.queue.run(info);
+    await this.log.alarm(() => this.queue.run(info), info?.retryCount);
   }
 }
 

@@ -102,10 +102,26 @@ export interface ReplayHost {
   mayStore(generation: number): boolean;
   /** A step row changed (for live progress). */
   stepChanged(seq: number): void;
+  /**
+   * A step attempt ended (for metrics): how, which attempt, and how long its function ran on the
+   * host's clock. An attempt found cut off by a crash ends with `ms` 0 (its time was never seen).
+   * Not called for an attempt whose result a restart made void.
+   */
+  attemptEnded?(attempt: AttemptReport): void;
   /** Resolves once every write so far is durable (`ctx.storage.sync()`). */
   flush(): Promise<void>;
   /** When the run yields to the next alarm. */
   readonly budget: RunBudget;
+}
+
+/** One step attempt as {@link ReplayHost.attemptEnded} hears of it. Never its output or its error. */
+export interface AttemptReport {
+  kind: "do" | "undo";
+  /** `complete`, `retrying` (another attempt is scheduled) or `errored` (the step failed for good). */
+  outcome: "complete" | "retrying" | "errored";
+  /** 1 for the first attempt. */
+  attempt: number;
+  ms: number;
 }
 
 /** How a run ended. */
@@ -387,7 +403,7 @@ export class Replay implements WorkflowStep {
     }
     if (row && row.attempts >= retries.limit + 1) {
       // Found "running": the object died during this step's last allowed attempt.
-      return this.attemptFailed(kind, seq, name, row.attempts, retries, {
+      return this.attemptFailed(kind, seq, name, row.attempts, retries, 0, {
         name: "CrashError",
         message: "The object was restarted or crashed during the last attempt.",
       });
@@ -422,15 +438,17 @@ export class Replay implements WorkflowStep {
     await this.host.flush();
     let value: T;
     let encoded;
+    const started = this.host.now();
     try {
       value = await runAttempt(name, config.timeout, (info) => this.inside(kind, name, () => fn(info)), attempt);
       // An undo's result is never handed to code: one JSON cannot carry is dropped, not a failure.
       encoded = kind === "undo" && !isJson(name, value) ? encodeOutput(name, undefined) : encodeOutput(name, value);
     } catch (error) {
       if (!this.host.mayStore(this.generation)) throw this.interrupt();
-      return this.attemptFailed(kind, seq, name, attempt, retries, error);
+      return this.attemptFailed(kind, seq, name, attempt, retries, this.host.now() - started, error);
     }
     if (!this.host.mayStore(this.generation)) throw this.interrupt();
+    const ms = this.host.now() - started;
     this.host.sql.transaction(() => {
       const inline = storeOutput(this.host.sql, seq, encoded);
       this.host.sql.run(
@@ -446,6 +464,7 @@ export class Replay implements WorkflowStep {
     // the step again. One more commit per step.
     await this.host.flush();
     this.host.stepChanged(seq);
+    this.host.attemptEnded?.({ kind, outcome: "complete", attempt, ms });
     const result = decodeJson(encoded.json) as T; // what a replay will return, exactly
     this.remember(kind, name, config, result);
     return result;
@@ -457,6 +476,7 @@ export class Replay implements WorkflowStep {
     name: string,
     attempt: number,
     retries: RetryConfig,
+    ms: number,
     error: unknown,
   ): never {
     const stored = isStored(error) ? error : toStoredError(error);
@@ -473,6 +493,7 @@ export class Replay implements WorkflowStep {
         seq,
       );
       this.host.stepChanged(seq);
+      this.host.attemptEnded?.({ kind, outcome: "errored", attempt, ms });
       throw new StepFailedError(name, attempt, stored);
     }
     const wakeAt = now + retryDelay(attempt, retries, () => this.host.random());
@@ -483,6 +504,7 @@ export class Replay implements WorkflowStep {
       seq,
     );
     this.host.stepChanged(seq);
+    this.host.attemptEnded?.({ kind, outcome: "retrying", attempt, ms });
     throw this.park(wakeAt);
   }
 

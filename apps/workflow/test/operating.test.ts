@@ -1,0 +1,342 @@
+/**
+ * Operating it: the structured lines the Worker and the objects write (one per request, one per
+ * object operation, one per alarm run), the health check, and the metric points written when a
+ * `METRICS` Analytics Engine dataset is bound. What a line never holds is tested as much as what it
+ * holds: params, event payloads and step outputs stay out of the logs.
+ */
+import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import type { WorkflowRunner } from "../src/workflow-runner-object";
+import {
+  T0,
+  api,
+  instance,
+  json,
+  lifecycle,
+  run,
+  runAt,
+  sendEvent,
+  start as startOver,
+  stub,
+  uniqueId,
+} from "./helpers";
+import worker from "./worker";
+import { hooks } from "./workflows";
+
+/** A string that must never reach a log line. */
+const SECRET = "s3cret-4c1d-payload";
+
+type Line = { console: "log" | "warn" | "error"; line: Record<string, unknown> };
+
+/**
+ * Every line written to the console while `fn` runs, with the console method that wrote it. A line
+ * that is not JSON is kept as `{ text }`, so that it fails the tests' shape checks instead of
+ * being lost.
+ */
+async function linesOf(fn: () => Promise<unknown>): Promise<Line[]> {
+  const lines: Line[] = [];
+  for (const level of ["log", "warn", "error"] as const) {
+    vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
+      const text = args.map(String).join(" ");
+      try {
+        lines.push({ console: level, line: JSON.parse(text) as Record<string, unknown> });
+      } catch {
+        lines.push({ console: level, line: { text } });
+      }
+    });
+  }
+  try {
+    await fn();
+  } finally {
+    vi.restoreAllMocks();
+  }
+  return lines;
+}
+
+/** The instances this file created. */
+const created = new Set<string>();
+
+/** `start` from the helpers, remembering the instance so that its alarm is deleted after the test. */
+async function start(...args: Parameters<typeof startOver>): Promise<string> {
+  const id = await startOver(...args);
+  created.add(id);
+  return id;
+}
+
+afterEach(async () => {
+  vi.restoreAllMocks();
+  // A queued instance's alarm would fire by itself later, in another test: its lines and metric
+  // points (the fake dataset is bound on an env all objects share) would land in that test's.
+  // Terminating cancels its run task, and the queue deletes the alarm (a 409 for one that ended).
+  await Promise.all([...created].map((id) => lifecycle(id, "terminate")));
+  created.clear();
+});
+
+/** What a request line holds besides what each test checks. */
+const requestLine = { level: "info", message: "request", app: "workflow", ms: expect.any(Number), ray: null };
+
+/** What an object's operation line holds besides what each test checks. */
+const operationLine = { level: "info", message: "operation", app: "workflow", ms: expect.any(Number) };
+
+describe("request and operation lines", () => {
+  it("logs a created instance as the object's operation line, with its rows, then the request line", async () => {
+    const id = uniqueId("logged");
+    created.add(id);
+    const lines = await linesOf(() =>
+      api("/api/instances", json("POST", { workflow: "test-steps", id, params: { n: 2, note: SECRET } })),
+    );
+    expect(lines).toEqual([
+      {
+        console: "log",
+        line: { ...operationLine, op: "create", object: id, outcome: "ok", rowsRead: 7, rowsWritten: 5 },
+      },
+      // The instance is named in the body, not the path: the request line has no object.
+      {
+        console: "log",
+        line: { ...requestLine, method: "POST", route: "/api/instances", object: null, status: 201 },
+      },
+    ]);
+    expect(JSON.stringify(lines)).not.toContain(SECRET);
+  });
+
+  it("logs a refused event (409) at info with the refusal's reason, and without its payload", async () => {
+    const id = await start("test-steps", { n: 1 });
+    await lifecycle(id, "terminate");
+    const lines = await linesOf(() => sendEvent(id, "ping", { card: SECRET }));
+    expect(lines).toEqual([
+      {
+        console: "log",
+        line: { ...operationLine, op: "event", object: id, outcome: "illegal_transition", rowsRead: 1, rowsWritten: 0 },
+      },
+      // A 409 is the API working (the instance is over), not a client bug: info, not warn.
+      {
+        console: "log",
+        line: {
+          ...requestLine,
+          method: "POST",
+          route: "/api/instances/:id/events/:type",
+          object: id,
+          status: 409,
+        },
+      },
+    ]);
+    expect(JSON.stringify(lines)).not.toContain(SECRET);
+  });
+
+  it("logs a refused restart (422, no such step) as a warning: the client asked for something that is not there", async () => {
+    const id = await start("test-steps", { n: 1 });
+    const lines = await linesOf(() => lifecycle(id, "restart", { from: "no such step" }));
+    expect(lines).toEqual([
+      {
+        console: "log",
+        line: { ...operationLine, op: "restart", object: id, outcome: "no_such_step", rowsRead: 3, rowsWritten: 0 },
+      },
+      {
+        console: "warn",
+        line: {
+          ...requestLine,
+          level: "warn",
+          method: "POST",
+          route: "/api/instances/:id/restart",
+          object: id,
+          status: 422,
+        },
+      },
+    ]);
+  });
+});
+
+describe("alarm run lines", () => {
+  it("logs one line per run of an instance, with the queue's report and its rows", async () => {
+    const id = await start("test-steps", { n: 2, note: SECRET });
+    const lines = await linesOf(() => run(id));
+    expect(lines).toEqual([
+      {
+        console: "log",
+        line: {
+          level: "info",
+          message: "alarm run",
+          app: "workflow",
+          op: "alarm",
+          object: id,
+          retryCount: 0,
+          outcome: "ok",
+          ms: expect.any(Number),
+          ran: 1,
+          succeeded: 1,
+          failed: 0,
+          deadLettered: 0,
+          rowsRead: expect.any(Number),
+          rowsWritten: expect.any(Number),
+          nextAlarm: null,
+        },
+      },
+    ]);
+    // The run did complete the instance, and neither its params nor its output were logged.
+    expect((await instance(id)).status).toBe("complete");
+    expect(JSON.stringify(lines)).not.toContain(SECRET);
+  });
+
+  it("passes the platform's retry count on to the line of a retried alarm", async () => {
+    const id = await start("test-steps", { n: 1 });
+    const lines = await linesOf(() =>
+      runInDurableObject(stub(id), (runner: WorkflowRunner) =>
+        runner.alarm({ retryCount: 2, isRetry: true, scheduledTime: Date.now() }),
+      ),
+    );
+    expect(lines).toMatchObject([{ console: "log", line: { message: "alarm run", object: id, retryCount: 2 } }]);
+  });
+});
+
+describe("what is never logged", () => {
+  it("keeps params, event payloads and step outputs out of every line, from start to finish", async () => {
+    const id = uniqueId("waiter");
+    created.add(id);
+    const lines = await linesOf(async () => {
+      await start("test-waiter", { note: SECRET }, { id });
+      await sendEvent(id, "ping", SECRET);
+      await sendEvent(id, "ping", { nested: [SECRET] });
+      await run(id);
+      await api(`/api/instances/${id}/events`);
+      await sendEvent(id, "pong", SECRET);
+      await run(id);
+    });
+    // The secret was really there: stored as params, and the output the steps returned.
+    const view = await instance(id);
+    expect(view.status).toBe("complete");
+    expect(JSON.stringify(view.params)).toContain(SECRET);
+    expect(JSON.stringify(view.output)).toContain(SECRET);
+    expect(lines.map((l) => l.line.op ?? l.line.message)).toEqual([
+      "create",
+      "request",
+      "event",
+      "request",
+      "event",
+      "request",
+      "alarm",
+      "list-events",
+      "request",
+      "event",
+      "request",
+      "alarm",
+    ]);
+    expect(JSON.stringify(lines)).not.toContain(SECRET);
+  });
+});
+
+describe("GET /api/health", () => {
+  it("answers 200 with the app and its version", async () => {
+    const response = await api("/api/health");
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ ok: true, app: "workflow", version: "0.0.0" });
+  });
+
+  it("answers without touching any object: the Worker runs it with no bindings at all", async () => {
+    // Every binding the Worker reads is recorded; reading WORKFLOW_RUNNER would also fail the request.
+    const touched: PropertyKey[] = [];
+    const noBindings = new Proxy({} as Env, {
+      get: (_target, key) => {
+        touched.push(key);
+        return undefined;
+      },
+    });
+    const ctx = createExecutionContext();
+    const lines = await linesOf(async () => {
+      const response = await worker.fetch(new Request("https://workflow.example/api/health"), noBindings, ctx);
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ ok: true, app: "workflow", version: "0.0.0" });
+    });
+    await waitOnExecutionContext(ctx);
+    expect(touched).toEqual([]);
+    expect(lines).toEqual([
+      { console: "log", line: { ...requestLine, method: "GET", route: "/api/health", object: null, status: 200 } },
+    ]);
+  });
+});
+
+/** A fake Analytics Engine dataset: records the points written to it. */
+function fakeDataset() {
+  const points: AnalyticsEngineDataPoint[] = [];
+  return { points, writeDataPoint: (point: AnalyticsEngineDataPoint = {}) => void points.push(point) };
+}
+
+/**
+ * Binds `dataset` as the instance's `METRICS` while `fn` runs. The object's `env` is set inside the
+ * object (wrangler.jsonc binds no dataset), and unset afterwards so no other test writes to it.
+ */
+async function withMetrics<T>(id: string, dataset: ReturnType<typeof fakeDataset>, fn: () => Promise<T>) {
+  const setMetrics = (value: unknown) =>
+    runInDurableObject(stub(id), (runner: WorkflowRunner) => {
+      const objectEnv = (runner as unknown as { env: Record<string, unknown> }).env;
+      if (value === undefined) delete objectEnv.METRICS;
+      else objectEnv.METRICS = value;
+    });
+  await setMetrics(dataset);
+  try {
+    return await fn();
+  } finally {
+    await setMetrics(undefined);
+  }
+}
+
+describe("metrics", () => {
+  it("writes one point per step attempt, one for the finished instance and one for the alarm run", async () => {
+    const id = await start("test-steps", { n: 2, note: SECRET });
+    const dataset = fakeDataset();
+    // The run is 5 s after the instance was created (on the instance's clock, which the test holds
+    // still: each step attempt takes 0 ms on it).
+    await withMetrics(id, dataset, () => runAt(id, T0 + 5_000));
+    expect(dataset.points).toEqual([
+      { indexes: ["workflow:step"], blobs: ["test-steps", "do", "complete"], doubles: [1, 0] },
+      { indexes: ["workflow:step"], blobs: ["test-steps", "do", "complete"], doubles: [1, 0] },
+      { indexes: ["workflow:instance"], blobs: ["test-steps", "complete"], doubles: [5_000] },
+      // ran, succeeded, failed, dead-lettered, the platform's retry count, ms
+      { indexes: ["workflow:alarm"], blobs: ["ok"], doubles: [1, 1, 0, 0, 0, expect.any(Number)] },
+    ]);
+    expect(JSON.stringify(dataset.points)).not.toContain(SECRET);
+  });
+
+  it("marks a failed attempt that will be retried as retrying, and its retry by its attempt number", async () => {
+    const id = await start("test-flaky", { limit: 1, delay: 1_000, backoff: "constant" });
+    hooks.set(id, { failures: 1 });
+    const dataset = fakeDataset();
+    await withMetrics(id, dataset, async () => {
+      await run(id);
+      await runAt(id, T0 + 1_000);
+    });
+    expect(dataset.points.filter((point) => point.indexes?.[0] !== "workflow:alarm")).toEqual([
+      { indexes: ["workflow:step"], blobs: ["test-flaky", "do", "retrying"], doubles: [1, 0] },
+      { indexes: ["workflow:step"], blobs: ["test-flaky", "do", "complete"], doubles: [2, 0] },
+      { indexes: ["workflow:instance"], blobs: ["test-flaky", "complete"], doubles: [1_000] },
+    ]);
+  });
+
+  it("marks a step that fails for good as errored, and the instance as errored", async () => {
+    const id = await start("test-flaky", { limit: 0, delay: 1_000, backoff: "constant" });
+    hooks.set(id, { nonRetryable: true });
+    const dataset = fakeDataset();
+    await withMetrics(id, dataset, () => run(id));
+    expect(dataset.points.filter((point) => point.indexes?.[0] !== "workflow:alarm")).toEqual([
+      { indexes: ["workflow:step"], blobs: ["test-flaky", "do", "errored"], doubles: [1, 0] },
+      { indexes: ["workflow:instance"], blobs: ["test-flaky", "errored"], doubles: [0] },
+    ]);
+  });
+
+  it("writes a point when an instance is terminated", async () => {
+    const id = await start("test-steps", { n: 1 });
+    const dataset = fakeDataset();
+    await withMetrics(id, dataset, () => lifecycle(id, "terminate"));
+    expect(dataset.points).toEqual([
+      { indexes: ["workflow:instance"], blobs: ["test-steps", "terminated"], doubles: [0] },
+    ]);
+  });
+
+  it("writes nothing, and fails nothing, without a METRICS binding (wrangler.jsonc binds none)", async () => {
+    const id = await start("test-steps", { n: 2 });
+    await run(id);
+    expect((await instance(id)).status).toBe("complete");
+    await runInDurableObject(stub(id), (runner: WorkflowRunner) => {
+      expect((runner as unknown as { env: Record<string, unknown> }).env.METRICS).toBeUndefined();
+    });
+  });
+});
