@@ -199,6 +199,11 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
   // again at once instead of at its own time (the event may be what a wait it just left wants).
   // eslint-disable-next-line durable/no-memory-only-state -- a hint, safe to lose: a crash ends the run, and its retry replays with the event stored
   private wakeRequested = false;
+  // cache: the instance row's status and generation as the run last read them, so a step asks
+  // SQLite once per run instead of twice per step whether it may start and whether its result may
+  // be stored. Every statement that writes the instance row clears it (the next check reads SQLite
+  // again), and a crash or eviction clears it together with the run that relies on it.
+  private runState?: { status: string; generation: number } | null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -248,6 +253,7 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
           now,
           now,
         );
+        this.runState = undefined;
         this.wake(1, now);
       });
       return { ok: true, instance: { id: input.id, status: "queued" } };
@@ -458,6 +464,7 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
           generation,
           now,
         );
+        this.runState = undefined;
         this.wake(generation, now);
       });
       this.wakeRequested = true;
@@ -506,6 +513,7 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
     }
     if (row.status !== "running") {
       this.sql.run("UPDATE instance SET status = 'running', updated_at = ? WHERE id = 1", this.clock());
+      this.runState = undefined;
       this.publishStatus(row.instance_id, "running");
     }
     const replay = new Replay(this.host(row.workflow, signal), generation);
@@ -558,6 +566,7 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
       this.clock(),
       generation,
     );
+    this.runState = undefined;
     if (updated) {
       this.publishStatus(row.instance_id, status);
       this.ended(row, status);
@@ -612,6 +621,7 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
     }
     this.sql.transaction(() => {
       this.sql.run("UPDATE instance SET status = ?, updated_at = ? WHERE id = 1", to, this.clock());
+      this.runState = undefined;
       effect(row);
     });
     this.publishStatus(row.instance_id, to);
@@ -626,13 +636,10 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
       random: () => this.random(),
       mayStart: (generation) => {
         if (signal?.aborted) return false;
-        const row = this.sql.one<{ status: string; generation: number }>(
-          "SELECT status, generation FROM instance WHERE id = 1",
-        );
-        return row?.status === "running" && row.generation === generation;
+        const state = this.instanceState();
+        return state?.status === "running" && state.generation === generation;
       },
-      mayStore: (generation) =>
-        this.sql.one<{ generation: number }>("SELECT generation FROM instance WHERE id = 1")?.generation === generation,
+      mayStore: (generation) => this.instanceState()?.generation === generation,
       stepChanged: (seq) => this.publishStep(seq),
       // blobs: workflow, step kind, outcome; doubles: attempt number, duration (ms)
       attemptEnded: ({ kind, outcome, attempt, ms }) =>
@@ -643,6 +650,13 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
       },
       budget: this.runBudget,
     };
+  }
+
+  /** The instance's status and generation, read from SQLite once until a write clears them. */
+  private instanceState(): { status: string; generation: number } | null {
+    return (this.runState ??= this.sql.one<{ status: string; generation: number }>(
+      "SELECT status, generation FROM instance WHERE id = 1",
+    ));
   }
 
   private row(): InstanceRow | null {
