@@ -2,12 +2,14 @@ import { DurableObject } from "cloudflare:workers";
 import {
   AlarmQueue,
   CloseCode,
+  ObjectLog,
   Sql,
   acceptWebSocket,
   answerPings,
   attachmentOf,
   broadcastText,
   closeWebSocket,
+  metric,
   migrate,
   parseFrame,
   reciprocateClose,
@@ -98,6 +100,12 @@ export class ChatRoom extends DurableObject<Env> {
   readonly sql: Sql;
 
   /**
+   * One log line per operation (with its rows) and per alarm run, never a message's text nor a
+   * token; see "Operating it" in the README.
+   */
+  private readonly log: ObjectLog;
+
+  /**
    * The room's clock, epoch ms, for message times, rate limits and the idle purge. Tests replace
    * it (through `runInDurableObject`) to move 30 minutes ahead without waiting.
    */
@@ -128,6 +136,7 @@ export class ChatRoom extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = new Sql(ctx.storage);
+    this.log = new ObjectLog("chat-room", this.sql, ctx.id.name ?? null, env);
     this.ensureRoom();
     answerPings(ctx);
   }
@@ -140,26 +149,31 @@ export class ChatRoom extends DurableObject<Env> {
     return (this.scheduler ??= new AlarmQueue(this.ctx, {
       sql: this.sql,
       now: () => this.clock(),
+      onDeadLetter: this.log.deadLetter,
       handlers: { purge: () => this.purgeIfIdle() },
     }));
   }
 
   /** Messages ever posted to the room (ids are never reused, so this is the newest id). Reads one row. */
   count(): number {
-    this.ensureRoom();
-    return this.newest();
+    return this.log.op("count", () => {
+      this.ensureRoom();
+      return this.newest();
+    });
   }
 
   /** Up to `limit` messages older than `before` (all when absent), newest first, and the next page's `before`. */
   messages(before: number | undefined, limit: number): { messages: ChatMessage[]; next: number | null } {
-    this.ensureRoom();
-    const rows = this.sql.all<MessageRow>(
-      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id < ? ORDER BY id DESC LIMIT ?`,
-      before ?? Number.MAX_SAFE_INTEGER,
-      limit + 1,
-    );
-    const messages = rows.slice(0, limit).map(toMessage);
-    return { messages, next: rows.length > limit ? messages.at(-1)!.id : null };
+    return this.log.op("messages", () => {
+      this.ensureRoom();
+      const rows = this.sql.all<MessageRow>(
+        `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id < ? ORDER BY id DESC LIMIT ?`,
+        before ?? Number.MAX_SAFE_INTEGER,
+        limit + 1,
+      );
+      const messages = rows.slice(0, limit).map(toMessage);
+      return { messages, next: rows.length > limit ? messages.at(-1)!.id : null };
+    });
   }
 
   /**
@@ -170,7 +184,7 @@ export class ChatRoom extends DurableObject<Env> {
     // An alarm after this instance's own purge (a second alarm() that ran alongside it) finds the
     // room as any other use would: created again, with its idle purge.
     this.ensureRoom();
-    await this.queue.run(info);
+    await this.log.alarm(() => this.queue.run(info), info?.retryCount);
     if (!this.purgeDue) return;
     // Checked again, here: the run above may have awaited (a retried run commits each task's
     // attempt first), and a deleteAll() that failed leaves the flag set for the platform's retry
@@ -185,7 +199,8 @@ export class ChatRoom extends DurableObject<Env> {
     // purgeIfIdle), and the flag is set again for the platform's retry, which checks again first.
     this.purgeDue = false; // an alarm() running alongside this one does not delete twice
     try {
-      await this.ctx.storage.deleteAll();
+      // Its own line: a purge that failed is an error line before the platform retries the alarm.
+      await this.log.op("purge", () => this.ctx.storage.deleteAll());
     } catch (error) {
       this.purgeDue = true;
       throw error;
@@ -207,42 +222,7 @@ export class ChatRoom extends DurableObject<Env> {
    */
   override async fetch(request: Request): Promise<Response> {
     const query = JoinQuery.parse(Object.fromEntries(new URL(request.url).searchParams));
-    this.ensureRoom();
-    const now = this.clock();
-    if (this.openSockets().length >= MAX_CONNECTIONS) {
-      // Accepted only to say why: a browser's WebSocket cannot read an HTTP refusal, but it can
-      // read a close code and reason, and the page then waits longer before trying again.
-      const { response, socket } = acceptWebSocket(this.ctx);
-      sendJson(socket, {
-        type: "error",
-        code: "room_full",
-        detail: `The room already has ${MAX_CONNECTIONS} people in it. Try again later.`,
-      } satisfies ServerMessage);
-      closeWebSocket(socket, CloseCode.policy, "room_full");
-      return response;
-    }
-    this.purgeDue = false; // someone is here: a purge decided before now no longer holds
-    const user: User = { id: crypto.randomUUID(), name: query.name, joinedAt: now };
-    const { response, socket } = acceptWebSocket(this.ctx, {
-      // The welcome carries what the newcomer needs; it is behind by nothing yet.
-      attachment: { user, rate: initialRate(), acked: this.newest() } satisfies Session,
-    });
-    const epoch = this.epoch();
-    const { after, epoch: knownEpoch } = query;
-    const reset = knownEpoch !== undefined && knownEpoch !== epoch;
-    const { history, truncated } = after !== undefined && !reset ? this.missedSince(after) : this.recent();
-    sendJson(socket, {
-      type: "welcome",
-      you: user,
-      epoch,
-      history,
-      present: this.present(),
-      truncated,
-      reset,
-    } satisfies ServerMessage);
-    this.publish({ type: "join", user }, socket);
-    this.acks.set(socket, { id: this.newest(), bytes: this.sentBytes });
-    return response;
+    return this.log.op("join", () => this.join(query)).response;
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
@@ -283,9 +263,75 @@ export class ChatRoom extends DurableObject<Env> {
       }
       return;
     }
+    const { text, clientId } = frame.data;
+    // Logged as one "message" line with its rows; the line never holds the text.
+    this.log.op("message", () => this.store(ws, session, text, clientId, now));
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    reciprocateClose(ws, code, reason);
+    this.leave(ws);
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    this.leave(ws);
+  }
+
+  /** Accepts a socket for `query.name`, or (the room full) only to close it with the reason. */
+  private join(
+    query: JoinQuery,
+  ): { ok: true; response: Response } | { ok: false; reason: "room_full"; response: Response } {
+    this.ensureRoom();
+    const now = this.clock();
+    if (this.openSockets().length >= MAX_CONNECTIONS) {
+      // Accepted only to say why: a browser's WebSocket cannot read an HTTP refusal, but it can
+      // read a close code and reason, and the page then waits longer before trying again.
+      const { response, socket } = acceptWebSocket(this.ctx);
+      sendJson(socket, {
+        type: "error",
+        code: "room_full",
+        detail: `The room already has ${MAX_CONNECTIONS} people in it. Try again later.`,
+      } satisfies ServerMessage);
+      closeWebSocket(socket, CloseCode.policy, "room_full");
+      return { ok: false, reason: "room_full", response };
+    }
+    this.purgeDue = false; // someone is here: a purge decided before now no longer holds
+    const user: User = { id: crypto.randomUUID(), name: query.name, joinedAt: now };
+    const { response, socket } = acceptWebSocket(this.ctx, {
+      // The welcome carries what the newcomer needs; it is behind by nothing yet.
+      attachment: { user, rate: initialRate(), acked: this.newest() } satisfies Session,
+    });
+    const epoch = this.epoch();
+    const { after, epoch: knownEpoch } = query;
+    const reset = knownEpoch !== undefined && knownEpoch !== epoch;
+    const { history, truncated } = after !== undefined && !reset ? this.missedSince(after) : this.recent();
+    sendJson(socket, {
+      type: "welcome",
+      you: user,
+      epoch,
+      history,
+      present: this.present(),
+      truncated,
+      reset,
+    } satisfies ServerMessage);
+    this.publish({ type: "join", user }, socket);
+    this.acks.set(socket, { id: this.newest(), bytes: this.sentBytes });
+    metric(this.env, { index: "chat-room:connection", blobs: ["open"] });
+    return { ok: true, response };
+  }
+
+  /**
+   * Stores a message and broadcasts it, or answers a resend with the original (outcome "resend").
+   */
+  private store(
+    ws: WebSocket,
+    session: Session,
+    text: string,
+    clientId: string | undefined,
+    now: number,
+  ): { ok: true } | { ok: false; reason: "resend" } {
     this.ensureRoom();
     this.purgeDue = false;
-    const { text, clientId } = frame.data;
     // A resend: the original was stored (its acknowledgement may have been lost in a crash or a
     // drop). It is answered to the sender alone with the original message, the same id, and
     // nothing is stored or broadcast; the others had it already (or get it on their resume).
@@ -298,7 +344,7 @@ export class ChatRoom extends DurableObject<Env> {
       );
       if (original) {
         sendJson(ws, { type: "message", ...toMessage(original) } satisfies ServerMessage);
-        return;
+        return { ok: false, reason: "resend" };
       }
     }
     this.newestCache = null; // the insert below is the newest, whatever the cache said
@@ -312,15 +358,9 @@ export class ChatRoom extends DurableObject<Env> {
     )!;
     this.newestCache = stored.id;
     this.publish({ type: "message", ...toMessage(stored) });
-  }
-
-  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
-    reciprocateClose(ws, code, reason);
-    this.leave(ws);
-  }
-
-  override async webSocketError(ws: WebSocket): Promise<void> {
-    this.leave(ws);
+    // doubles: the text's size in bytes (UTF-8), never the text
+    metric(this.env, { index: "chat-room:message", doubles: [encoder.encode(text).byteLength] });
+    return { ok: true };
   }
 
   /**
@@ -376,6 +416,10 @@ export class ChatRoom extends DurableObject<Env> {
   private leave(ws: WebSocket): void {
     const session = attachmentOf<Session>(ws);
     if (!session) return; // refused (room full), or already left through webSocketError
+    this.log.op("leave", () => this.depart(ws, session));
+  }
+
+  private depart(ws: WebSocket, session: Session): void {
     try {
       ws.serializeAttachment(null);
     } catch {
@@ -388,6 +432,7 @@ export class ChatRoom extends DurableObject<Env> {
       this.ensureRoom();
       this.schedulePurge(this.clock() + IDLE_PURGE_MS);
     }
+    metric(this.env, { index: "chat-room:connection", blobs: ["close"] });
   }
 
   /**

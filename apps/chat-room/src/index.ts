@@ -7,6 +7,7 @@ import { Hono, type MiddlewareHandler } from "hono";
 import { z } from "zod";
 import {
   ProblemError,
+  health,
   jsonBody,
   limitBody,
   notFound,
@@ -15,8 +16,10 @@ import {
   params,
   problemType,
   query,
+  requestLog,
   requireWebSocket,
 } from "@durable-patterns/shared";
+import { version } from "../package.json";
 import { HistoryQuery, JoinQuery, TokenBody } from "./protocol";
 import { jwtConfig, verifyIdentity } from "./identity";
 import { issueToken, tokenHolder } from "./tokens";
@@ -160,6 +163,8 @@ const requireRoomToken: MiddlewareHandler<{ Bindings: Env }> = async (c, next) =
 };
 
 const api = new Hono<{ Bindings: Env }>()
+  // For uptime checks: answered by the Worker alone, so it never wakes (or creates) a room.
+  .get("/health", health("chat-room", version))
   // The only body this API accepts is a name; refuse anything larger before reading it.
   .use(limitBody(1024))
   .get("/rooms/:room/websocket", roomParam, query(JoinQuery), requireWebSocket, async (c) => {
@@ -218,7 +223,11 @@ const api = new Hono<{ Bindings: Env }>()
     },
   );
 
-const app = new Hono<{ Bindings: Env }>().route("/api", api);
+const app = new Hono<{ Bindings: Env }>()
+  // One log line per request: its route pattern (never the query, which can hold a token), the
+  // room, the status and the time taken.
+  .use(requestLog("chat-room", "room"))
+  .route("/api", api);
 app.onError(onError);
 app.notFound(notFound);
 

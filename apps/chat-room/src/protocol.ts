@@ -126,6 +126,7 @@ export const JoinQuery = z.object({
   /** Required when the Worker has a CHAT_SECRET (see tokens.ts). */
   token: z.string().max(256).optional(),
 });
+export type JoinQuery = z.output<typeof JoinQuery>;
 
 /** Query of `GET /api/rooms/:room/messages`. */
 export const HistoryQuery = z.object({

@@ -1,10 +1,12 @@
 import { DurableObject } from "cloudflare:workers";
 import {
   AlarmQueue,
+  ObjectLog,
   Sql,
   acceptWebSocket,
   answerPings,
   broadcast,
+  metric,
   migrate,
   parseFrame,
   reciprocateClose,
@@ -49,6 +51,9 @@ export class Counter extends DurableObject<Env> {
   /** Metered SQL: tests read `sql.meter` to assert the storage cost of each operation. */
   readonly sql: Sql;
 
+  /** One log line per operation (with its rows) and per alarm run; see "Operating it" in the README. */
+  private readonly log: ObjectLog;
+
   /**
    * The queue clock. Tests move it forward (through `runInDurableObject`) to fire a schedule
    * without waiting for the wall clock; in production it is `Date.now`.
@@ -60,6 +65,7 @@ export class Counter extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = new Sql(ctx.storage);
+    this.log = new ObjectLog("counter", this.sql, ctx.id.name ?? null, env);
     migrate(ctx.storage, migrations);
     answerPings(ctx);
   }
@@ -76,6 +82,7 @@ export class Counter extends DurableObject<Env> {
     return new AlarmQueue(this.ctx, {
       sql: this.sql,
       now: () => this.clock(),
+      onDeadLetter: this.log.deadLetter,
       handlers: {
         // Synchronous: the reset commits in the same transaction that advances the task to its next
         // occurrence, so a reset happens exactly once per fire even if the alarm is retried.
@@ -84,6 +91,7 @@ export class Counter extends DurableObject<Env> {
             "UPDATE counter SET value = ?1 WHERE id = 1 RETURNING value",
             payload.value,
           )!;
+          this.changed("scheduled-reset", row.value);
           this.publish(row.value);
         },
       },
@@ -92,7 +100,7 @@ export class Counter extends DurableObject<Env> {
 
   /** The current value; 0 for a counter never touched. Reads one row. */
   value(): number {
-    return this.sql.one<{ value: number }>("SELECT value FROM counter WHERE id = 1")!.value;
+    return this.log.op("get", () => this.current());
   }
 
   /**
@@ -100,26 +108,28 @@ export class Counter extends DurableObject<Env> {
    * The range check is inside the statement: no read-then-write, no window for a race.
    */
   add(delta: number, limit: number = MAX_VALUE): ChangeResult {
-    const row = this.sql.one<{ value: number }>(
-      "UPDATE counter SET value = value + ?1 WHERE id = 1 AND abs(value + ?1) <= ?2 RETURNING value",
-      delta,
-      limit,
-    );
-    if (!row) return { ok: false, value: this.value(), reason: "out_of_range", limit };
-    this.publish(row.value);
-    return { ok: true, value: row.value };
+    const op = delta < 0 ? "decrement" : "increment";
+    return this.log.op(op, (): ChangeResult => {
+      const row = this.sql.one<{ value: number }>(
+        "UPDATE counter SET value = value + ?1 WHERE id = 1 AND abs(value + ?1) <= ?2 RETURNING value",
+        delta,
+        limit,
+      );
+      if (!row) return { ok: false, value: this.current(), reason: "out_of_range", limit };
+      this.changed(op, Math.abs(delta));
+      this.publish(row.value);
+      return { ok: true, value: row.value };
+    });
   }
 
   /** Sets the value (validated by the caller to be within range). */
   set(value: number): number {
-    const row = this.sql.one<{ value: number }>("UPDATE counter SET value = ?1 WHERE id = 1 RETURNING value", value)!;
-    this.publish(row.value);
-    return row.value;
+    return this.log.op("set", () => this.write("set", value));
   }
 
   /** Sets the value back to 0. */
   reset(): number {
-    return this.set(0);
+    return this.log.op("reset", () => this.write("reset", 0));
   }
 
   /**
@@ -127,6 +137,10 @@ export class Counter extends DurableObject<Env> {
    * value scheduled again is the same schedule (idempotent, by key).
    */
   addSchedule(schedule: ScheduleBody): ScheduleResult {
+    return this.log.op("schedule", () => this.createSchedule(schedule));
+  }
+
+  private createSchedule(schedule: ScheduleBody): ScheduleResult {
     const key = `reset:${schedule.cron}|${schedule.timezone}|${schedule.value}`;
     const existing = this.queue.list({ limit: MAX_SCHEDULES + 1 }).items;
     if (existing.length >= MAX_SCHEDULES && !existing.some((task) => task.key === key)) {
@@ -142,23 +156,23 @@ export class Counter extends DurableObject<Env> {
 
   /** The scheduled resets, soonest first. */
   schedules(): Schedule[] {
-    return this.queue.list({ limit: MAX_SCHEDULES }).items.map(toSchedule);
+    return this.log.op("list-schedules", () => this.queue.list({ limit: MAX_SCHEDULES }).items.map(toSchedule));
   }
 
   /** Cancels a scheduled reset; `false` when there is none with this id. */
   cancelSchedule(id: number): boolean {
-    return this.queue.cancel({ id });
+    return this.log.op("cancel-schedule", () => this.queue.cancel({ id }));
   }
 
   /** All timed work runs through the shared alarm queue, the only code that sets the alarm. */
   override async alarm(info?: AlarmInvocationInfo): Promise<void> {
-    await this.queue.run(info);
+    await this.log.alarm(() => this.queue.run(info), info?.retryCount);
   }
 
   /** Only WebSocket upgrades arrive here; everything else is RPC. */
   override async fetch(): Promise<Response> {
     const { response, socket } = acceptWebSocket(this.ctx, { tags: ["watcher"] });
-    sendJson(socket, { type: "value", value: this.value() } satisfies ServerMessage);
+    sendJson(socket, { type: "value", value: this.current() } satisfies ServerMessage);
     return response;
   }
 
@@ -178,6 +192,26 @@ export class Counter extends DurableObject<Env> {
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     reciprocateClose(ws, code, reason);
+  }
+
+  /** The current value, unlogged: what operations read inside their own line. Reads one row. */
+  private current(): number {
+    return this.sql.one<{ value: number }>("SELECT value FROM counter WHERE id = 1")!.value;
+  }
+
+  private write(op: "set" | "reset", value: number): number {
+    const row = this.sql.one<{ value: number }>("UPDATE counter SET value = ?1 WHERE id = 1 RETURNING value", value)!;
+    this.changed(op, row.value);
+    this.publish(row.value);
+    return row.value;
+  }
+
+  /**
+   * One `counter:change` point per change, when the `METRICS` dataset is bound: blob the operation,
+   * double the amount (increment, decrement) or the new value (set, reset, scheduled-reset).
+   */
+  private changed(op: string, amount: number): void {
+    metric(this.env, { index: "counter:change", blobs: [op], doubles: [amount] });
   }
 
   private publish(value: number): void {

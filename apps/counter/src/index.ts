@@ -7,6 +7,7 @@ import { z } from "zod";
 import {
   AlarmQueueError,
   ProblemError,
+  health,
   nextCronTime,
   jsonBody,
   limitBody,
@@ -16,10 +17,12 @@ import {
   params,
   pickShard,
   problemType,
+  requestLog,
   requireWebSocket,
   shardName,
   shardNames,
 } from "@durable-patterns/shared";
+import { version } from "../package.json";
 import type { ChangeResult } from "./counter-object";
 import { ChangeBody, ScheduleBody, SetBody } from "./protocol";
 import { shardCount, shardLimit } from "./sharding";
@@ -58,6 +61,8 @@ function changed(name: string, result: ChangeResult) {
 }
 
 const api = new Hono<{ Bindings: Env }>()
+  // For uptime checks: answered by the Worker alone, so it never wakes (or creates) a counter.
+  .get("/health", health("counter", version))
   // Every body this API accepts is a few bytes; refuse anything larger before reading it.
   .use(limitBody(1024))
   .get("/counters/:name", named, async (c) => {
@@ -137,7 +142,10 @@ async function changeShard(env: Env, name: string, delta: number) {
   return { name, shard, shardValue: result.value, shards };
 }
 
-const app = new Hono<{ Bindings: Env }>().route("/api", api);
+const app = new Hono<{ Bindings: Env }>()
+  // One log line per request: its route pattern, the counter's name, the status and the time taken.
+  .use(requestLog("counter", "name"))
+  .route("/api", api);
 app.onError(onError);
 app.notFound(notFound);
 

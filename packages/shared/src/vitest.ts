@@ -2,7 +2,10 @@
  * The one vitest configuration of every app (and of this package): the tests run inside workerd
  * with the app's own wrangler.jsonc, property tests get their number of cases and seed from
  * `FC_RUNS` and `FC_SEED` (`inject("fcRuns")`, `inject("fcSeed")`), and a soak run (over 1,000
- * cases) lifts the time limit. Runs in Node, from vitest.config.ts; no Worker imports it.
+ * cases) lifts the time limit; the apps' structured info and warn log lines (src/log.ts, one per
+ * request and per operation) are not echoed, since thousands of them would bury a failure's output
+ * (error lines are; tests that assert lines capture them with `vi.spyOn(console, ...)`). Runs in
+ * Node, from vitest.config.ts; no Worker imports it.
  *
  * @example
  * ```ts
@@ -43,6 +46,7 @@ export function workersTestConfig(options: WorkersTestOptions = {}) {
     test: {
       include: ["test/**/*.test.ts"],
       reporters: ["default", ["json", { outputFile: "test-results/vitest.json" }]],
+      onConsoleLog: (log: string) => !/^\{"level":"(info|warn)"/.test(log),
       provide: { fcRuns, fcSeed: Number(process.env.FC_SEED ?? options.fcSeed ?? 20261123) },
       // A soak run's properties take minutes; ordinary runs keep a tight limit.
       testTimeout: fcRuns > 1000 ? 3_600_000 : (options.testTimeout ?? 60_000),

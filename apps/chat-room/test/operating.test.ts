@@ -1,0 +1,273 @@
+/**
+ * Operating the chat room in production: the structured log lines (one per request, one per room
+ * operation with its rows, one per alarm run), the optional Analytics Engine points, and
+ * `GET /api/health`. See "Operating it" in the README.
+ *
+ * The Worker and its objects run in the same isolate here, so one `vi.spyOn(console, ...)` sees the
+ * lines of both, in the order they were written.
+ */
+import { env } from "cloudflare:workers";
+import {
+  createExecutionContext,
+  listDurableObjectIds,
+  runDurableObjectAlarm,
+  runInDurableObject,
+} from "cloudflare:test";
+import { socketClient } from "@durable-patterns/shared/testing";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { version } from "../package.json";
+import type { ChatRoom } from "../src/chat-room-object";
+import worker from "../src/index";
+import { IDLE_PURGE_MS } from "../src/protocol";
+import { api, join, joinRoomWithClock, roomStub, say, setClock, uniqueRoom } from "./helpers";
+
+type Line = { console: "log" | "warn" | "error"; line: Record<string, unknown> };
+
+/** Starts collecting every JSON line written to the console, with the console method that wrote it. */
+function captureLines(): Line[] {
+  const lines: Line[] = [];
+  for (const method of ["log", "warn", "error"] as const) {
+    vi.spyOn(console, method).mockImplementation((text: unknown) => {
+      lines.push({ console: method, line: JSON.parse(String(text)) as Record<string, unknown> });
+    });
+  }
+  return lines;
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+/** What each line is about: its op (object lines) or its method and route (request lines). */
+const topics = (lines: Line[]) =>
+  lines.map(({ line }) => (line.op as string | undefined) ?? `${String(line.method)} ${String(line.route)}`);
+
+/** A stand-in for the Analytics Engine dataset binding that keeps what it is given. */
+function fakeDataset() {
+  const points: AnalyticsEngineDataPoint[] = [];
+  return { points, dataset: { writeDataPoint: (point: AnalyticsEngineDataPoint) => void points.push(point) } };
+}
+
+/**
+ * Binds the fake dataset as `METRICS` on the room's env for the duration of `fn`, through the live
+ * object (its env is what it writes to), and removes it afterwards: other tests expect no binding.
+ */
+async function withMetrics(room: string, fn: (points: AnalyticsEngineDataPoint[]) => Promise<unknown>) {
+  const { points, dataset } = fakeDataset();
+  const setBinding = (value: unknown) =>
+    runInDurableObject(roomStub(room), (instance: ChatRoom) => {
+      const objectEnv = (instance as unknown as { env: Record<string, unknown> }).env;
+      if (value === undefined) delete objectEnv.METRICS;
+      else objectEnv.METRICS = value;
+    });
+  await setBinding(dataset);
+  try {
+    await fn(points);
+  } finally {
+    await setBinding(undefined);
+  }
+  return points;
+}
+
+// Tokens on: the Worker is called with the secrets added to its env (as test/tokens.test.ts does),
+// so the lines can be checked for the token, the issuer's credential and the secret.
+const SECRET = "chat-secret-never-logged";
+const ISSUER = "issuer-secret-never-logged";
+const withSecret = { ...env, CHAT_SECRET: SECRET, CHAT_ISSUER_SECRET: ISSUER } as Env;
+
+function call(path: string, init?: RequestInit): Promise<Response> {
+  return Promise.resolve(
+    worker.fetch(new Request(`https://chat.example${path}`, init), withSecret, createExecutionContext()),
+  );
+}
+
+describe("log lines", () => {
+  it("writes a join, a stored message and a leave as operation lines, without the text, the name or the token", async () => {
+    const room = uniqueRoom();
+    const text = "my PIN is 4711, don't tell anyone";
+    const lines = captureLines();
+
+    const issued = await call(`/api/rooms/${room}/tokens`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${ISSUER}` },
+      body: JSON.stringify({ name: "Zelda" }),
+    });
+    const { token } = await issued.json<{ token: string }>();
+    const client = await socketClient(
+      await call(`/api/rooms/${room}/websocket?name=Zelda&token=${token}`, { headers: { upgrade: "websocket" } }),
+    );
+    client.send({ type: "message", text });
+    for (;;) if (((await client.next()) as { type: string }).type === "message") break;
+    client.socket.close(1000, "bye");
+    await client.closed;
+    await vi.waitFor(() => expect(topics(lines)).toContain("leave"));
+
+    expect(topics(lines)).toEqual([
+      "POST /api/rooms/:room/tokens",
+      "join",
+      "GET /api/rooms/:room/websocket",
+      "message",
+      "leave",
+    ]);
+    expect(lines[1]).toEqual({
+      console: "log",
+      line: {
+        level: "info",
+        message: "operation",
+        app: "chat-room",
+        op: "join",
+        object: room,
+        outcome: "ok",
+        ms: expect.any(Number),
+        rowsRead: expect.any(Number),
+        rowsWritten: 0,
+      },
+    });
+    expect(lines[2]).toEqual({
+      console: "log",
+      line: {
+        level: "info",
+        message: "request",
+        app: "chat-room",
+        method: "GET",
+        route: "/api/rooms/:room/websocket",
+        object: room,
+        status: 101,
+        ms: expect.any(Number),
+        ray: null,
+      },
+    });
+    // One row written: the message (no clientId, so no index entry). test/storage-cost.test.ts
+    // asserts each operation's rows exactly; here they only have to be there.
+    expect(lines[3]).toEqual({
+      console: "log",
+      line: {
+        level: "info",
+        message: "operation",
+        app: "chat-room",
+        op: "message",
+        object: room,
+        outcome: "ok",
+        ms: expect.any(Number),
+        rowsRead: expect.any(Number),
+        rowsWritten: 1,
+      },
+    });
+    expect(lines[4]!.line).toMatchObject({ op: "leave", object: room, outcome: "ok" });
+
+    const logged = JSON.stringify(lines);
+    for (const never of [text, "4711", "Zelda", token, SECRET, ISSUER]) expect(logged).not.toContain(never);
+  });
+
+  it("logs a refused request (422) as a warning without its body, and touches no room", async () => {
+    const room = uniqueRoom();
+    const lines = captureLines();
+    const response = await api(`/api/rooms/${room}/tokens`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: '{"nom":"Zelda"}',
+    });
+    expect(response.status).toBe(422);
+    expect(lines).toEqual([
+      {
+        console: "warn",
+        line: {
+          level: "warn",
+          message: "request",
+          app: "chat-room",
+          method: "POST",
+          route: "/api/rooms/:room/tokens",
+          object: room,
+          status: 422,
+          ms: expect.any(Number),
+          ray: null,
+        },
+      },
+    ]);
+    expect(JSON.stringify(lines)).not.toContain("Zelda");
+  });
+
+  it("logs the idle purge's alarm run with the queue's report, then the purge itself", async () => {
+    const { room, start, client } = await joinRoomWithClock();
+    await client.close();
+    await setClock(room, start + IDLE_PURGE_MS);
+
+    // The alarm is fired by hand: waiting 30 real minutes is no option in a test.
+    const lines = captureLines();
+    expect(await runDurableObjectAlarm(roomStub(room))).toBe(true);
+    expect(lines).toEqual([
+      {
+        console: "log",
+        line: {
+          level: "info",
+          message: "alarm run",
+          app: "chat-room",
+          op: "alarm",
+          object: room,
+          retryCount: 0,
+          outcome: "ok",
+          ms: expect.any(Number),
+          ran: 1,
+          succeeded: 1,
+          failed: 0,
+          deadLettered: 0,
+          rowsRead: expect.any(Number),
+          rowsWritten: expect.any(Number),
+          nextAlarm: expect.any(Number),
+        },
+      },
+      {
+        console: "log",
+        line: expect.objectContaining({ message: "operation", op: "purge", object: room, outcome: "ok" }),
+      },
+    ]);
+  });
+});
+
+describe("GET /api/health", () => {
+  it("answers the app and its package.json version without creating or waking any room", async () => {
+    const before = await listDurableObjectIds(env.CHAT_ROOM);
+    const lines = captureLines();
+    const response = await api("/api/health");
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ ok: true, app: "chat-room", version });
+    // Only the request's own line: no room did any operation.
+    expect(lines).toEqual([
+      { console: "log", line: expect.objectContaining({ message: "request", route: "/api/health", object: null }) },
+    ]);
+    expect(await listDurableObjectIds(env.CHAT_ROOM)).toHaveLength(before.length);
+  });
+});
+
+describe("metrics (with a METRICS dataset bound)", () => {
+  it("writes a point per connection opened and closed and per message stored (its size, never its text)", async () => {
+    const room = uniqueRoom();
+    const points = await withMetrics(room, async (written) => {
+      const { client } = await join(room);
+      await say(client, "héllo"); // 6 bytes in UTF-8
+      // A resend of a stored message stores nothing: no point.
+      client.send({ type: "message", text: "once", clientId: "c-1" });
+      await client.nextOf("message");
+      client.send({ type: "message", text: "once", clientId: "c-1" });
+      await client.nextOf("message");
+      await client.close();
+      // The close point is written after the server has answered the close: wait for it.
+      await vi.waitFor(() => expect(written).toHaveLength(4));
+    });
+    expect(points).toEqual([
+      { indexes: ["chat-room:connection"], blobs: ["open"], doubles: [] },
+      { indexes: ["chat-room:message"], blobs: [], doubles: [6] },
+      { indexes: ["chat-room:message"], blobs: [], doubles: [4] },
+      { indexes: ["chat-room:connection"], blobs: ["close"], doubles: [] },
+    ]);
+  });
+
+  it("writes the idle purge's alarm run as a chat-room:alarm point", async () => {
+    const { room, start, client } = await joinRoomWithClock();
+    await client.close();
+    await setClock(room, start + IDLE_PURGE_MS);
+    const points = await withMetrics(room, () => runDurableObjectAlarm(roomStub(room)));
+    // ran, succeeded, failed, dead-lettered, the platform's retry count, ms
+    expect(points).toEqual([
+      { indexes: ["chat-room:alarm"], blobs: ["ok"], doubles: [1, 1, 0, 0, 0, expect.any(Number)] },
+    ]);
+  });
+});

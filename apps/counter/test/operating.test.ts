@@ -1,0 +1,231 @@
+/**
+ * Operating the counter in production: the structured log lines (one per request, one per object
+ * operation with its rows, one per alarm run), the optional Analytics Engine points, and
+ * `GET /api/health`. See "Operating it" in the README.
+ *
+ * The Worker and its objects run in the same isolate here, so one `vi.spyOn(console, ...)` sees the
+ * lines of both, in the order they were written: the object's line first (its operation ends
+ * before the Worker answers), then the request's.
+ */
+import { env } from "cloudflare:workers";
+import { listDurableObjectIds, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { version } from "../package.json";
+import type { Counter } from "../src/counter-object";
+import { MAX_VALUE } from "../src/protocol";
+import { api, json, uniqueName } from "./helpers";
+
+type Line = { console: "log" | "warn" | "error"; line: Record<string, unknown> };
+
+/** Every JSON line written to the console while `fn` runs, with the console method that wrote it. */
+async function linesOf(fn: () => Promise<unknown>): Promise<Line[]> {
+  const lines: Line[] = [];
+  for (const method of ["log", "warn", "error"] as const) {
+    vi.spyOn(console, method).mockImplementation((text: unknown) => {
+      lines.push({ console: method, line: JSON.parse(String(text)) as Record<string, unknown> });
+    });
+  }
+  try {
+    await fn();
+  } finally {
+    vi.restoreAllMocks();
+  }
+  return lines;
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+/** A stand-in for the Analytics Engine dataset binding that keeps what it is given. */
+function fakeDataset() {
+  const points: AnalyticsEngineDataPoint[] = [];
+  return { points, dataset: { writeDataPoint: (point: AnalyticsEngineDataPoint) => void points.push(point) } };
+}
+
+/**
+ * Binds the fake dataset as `METRICS` on the counter's env for the duration of `fn`. The binding
+ * is set through the live object (its env is what it writes to), and removed again afterwards: the
+ * env object is shared, and other tests expect no binding.
+ */
+async function withMetrics<T>(name: string, fn: () => Promise<T>) {
+  const { points, dataset } = fakeDataset();
+  const stub = env.COUNTER.getByName(name);
+  const setBinding = (value: unknown) =>
+    runInDurableObject(stub, (instance: Counter) => {
+      const objectEnv = (instance as unknown as { env: Record<string, unknown> }).env;
+      if (value === undefined) delete objectEnv.METRICS;
+      else objectEnv.METRICS = value;
+    });
+  await setBinding(dataset);
+  try {
+    await fn();
+  } finally {
+    await setBinding(undefined);
+  }
+  return points;
+}
+
+/** Moves the counter's queue clock to `at` and fires its alarm (waiting for 03:00 is no option). */
+async function fireAt(name: string, at: number) {
+  const stub = env.COUNTER.getByName(name);
+  await runInDurableObject(stub, (counter: Counter) => {
+    counter.clock = () => at;
+  });
+  return runDurableObjectAlarm(stub);
+}
+
+describe("log lines", () => {
+  it("writes one operation line with its rows and one request line for an increment", async () => {
+    const name = uniqueName();
+    const lines = await linesOf(() => api(`/api/counters/${name}/increment`, json("POST", { by: 5 })));
+    expect(lines).toEqual([
+      {
+        console: "log",
+        line: {
+          level: "info",
+          message: "operation",
+          app: "counter",
+          op: "increment",
+          object: name,
+          outcome: "ok",
+          ms: expect.any(Number),
+          rowsRead: 2,
+          rowsWritten: 1,
+        },
+      },
+      {
+        console: "log",
+        line: {
+          level: "info",
+          message: "request",
+          app: "counter",
+          method: "POST",
+          route: "/api/counters/:name/increment",
+          object: name,
+          status: 200,
+          ms: expect.any(Number),
+          ray: null,
+        },
+      },
+    ]);
+  });
+
+  it("logs a change beyond the range as a warning (422) and the operation's outcome as out_of_range", async () => {
+    const name = uniqueName();
+    await api(`/api/counters/${name}`, json("PUT", { value: MAX_VALUE }));
+    const lines = await linesOf(() => api(`/api/counters/${name}/increment`, { method: "POST" }));
+    expect(lines).toEqual([
+      {
+        console: "log",
+        line: expect.objectContaining({ message: "operation", op: "increment", object: name, outcome: "out_of_range" }),
+      },
+      {
+        console: "warn",
+        line: expect.objectContaining({
+          level: "warn",
+          message: "request",
+          route: "/api/counters/:name/increment",
+          object: name,
+          status: 422,
+        }),
+      },
+    ]);
+  });
+
+  it("logs a scheduled reset's alarm run with the queue's report", async () => {
+    const name = uniqueName();
+    const created = await api(`/api/counters/${name}/schedule`, json("POST", { cron: "0 3 * * *", timezone: "UTC" }));
+    const { next } = (await created.json()) as { next: string };
+    const lines = await linesOf(() => fireAt(name, Date.parse(next) + 1));
+    expect(lines).toEqual([
+      {
+        console: "log",
+        line: {
+          level: "info",
+          message: "alarm run",
+          app: "counter",
+          op: "alarm",
+          object: name,
+          retryCount: 0,
+          outcome: "ok",
+          ms: expect.any(Number),
+          ran: 1,
+          succeeded: 1,
+          failed: 0,
+          deadLettered: 0,
+          rowsRead: expect.any(Number),
+          rowsWritten: expect.any(Number),
+          nextAlarm: expect.any(Number),
+        },
+      },
+    ]);
+  });
+
+  it("never logs the query string or the authorization header, only the route's pattern", async () => {
+    const name = uniqueName();
+    const lines = await linesOf(() =>
+      api(`/api/counters/${name}?token=s3cret-query`, { headers: { authorization: "Bearer s3cret-header" } }),
+    );
+    expect(lines.map(({ line }) => line.route ?? line.op)).toEqual(["get", "/api/counters/:name"]);
+    expect(JSON.stringify(lines)).not.toContain("s3cret");
+  });
+});
+
+describe("GET /api/health", () => {
+  it("answers the app and its package.json version without creating or waking any counter", async () => {
+    const before = await listDurableObjectIds(env.COUNTER);
+    let response!: Response;
+    const lines = await linesOf(async () => {
+      response = await api("/api/health");
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ ok: true, app: "counter", version });
+    // Only the request's own line: no object did any operation.
+    expect(lines).toEqual([
+      { console: "log", line: expect.objectContaining({ message: "request", route: "/api/health", object: null }) },
+    ]);
+    expect(await listDurableObjectIds(env.COUNTER)).toHaveLength(before.length);
+  });
+});
+
+describe("metrics (with a METRICS dataset bound)", () => {
+  it("writes one counter:change point per change: the operation, and the amount or the new value", async () => {
+    const name = uniqueName();
+    const points = await withMetrics(name, async () => {
+      await api(`/api/counters/${name}/increment`, json("POST", { by: 5 }));
+      await api(`/api/counters/${name}/decrement`, json("POST", { by: 2 }));
+      await api(`/api/counters/${name}`, json("PUT", { value: 100 }));
+      await api(`/api/counters/${name}`, { method: "DELETE" });
+      await api(`/api/counters/${name}`); // a read changes nothing: no point
+    });
+    expect(points).toEqual([
+      { indexes: ["counter:change"], blobs: ["increment"], doubles: [5] },
+      { indexes: ["counter:change"], blobs: ["decrement"], doubles: [2] },
+      { indexes: ["counter:change"], blobs: ["set"], doubles: [100] },
+      { indexes: ["counter:change"], blobs: ["reset"], doubles: [0] },
+    ]);
+  });
+
+  it("writes no point for a change that was refused", async () => {
+    const name = uniqueName();
+    await api(`/api/counters/${name}`, json("PUT", { value: -MAX_VALUE }));
+    const points = await withMetrics(name, async () => {
+      expect((await api(`/api/counters/${name}/decrement`, { method: "POST" })).status).toBe(422);
+    });
+    expect(points).toEqual([]);
+  });
+
+  it("writes a scheduled reset as a change, and the alarm run as a counter:alarm point", async () => {
+    const name = uniqueName();
+    const created = await api(
+      `/api/counters/${name}/schedule`,
+      json("POST", { cron: "0 3 * * *", timezone: "UTC", value: 7 }),
+    );
+    const { next } = (await created.json()) as { next: string };
+    const points = await withMetrics(name, () => fireAt(name, Date.parse(next) + 1));
+    expect(points).toEqual([
+      { indexes: ["counter:change"], blobs: ["scheduled-reset"], doubles: [7] },
+      // ran, succeeded, failed, dead-lettered, the platform's retry count, ms
+      { indexes: ["counter:alarm"], blobs: ["ok"], doubles: [1, 1, 0, 0, 0, expect.any(Number)] },
+    ]);
+  });
+});
