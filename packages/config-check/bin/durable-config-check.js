@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // @ts-check
 import { existsSync } from "node:fs";
-import { checkConfig, formatProblems } from "../src/index.js";
+import { checkConfig, checkWarnings, formatProblems } from "../src/index.js";
 
 const USAGE = `Usage: durable-config-check [wrangler.jsonc ...]
 
@@ -9,6 +9,7 @@ Checks each wrangler config (default: ./wrangler.jsonc, else ./wrangler.json) fo
 Object traps: duplicate or out-of-order migration tags, KV-backed classes (new_classes),
 deleted/renamed/transferred classes without an acknowledgement comment, bound classes that main
 does not export or no migration creates, and a missing or pre-2024-04-03 compatibility_date.
+Warns (without failing) when observability is not enabled: Workers Logs would keep nothing.
 
 Acknowledge an intended migration with a comment in the config, e.g.
   // durable-config-check: allow deleted_classes OldRoom
@@ -31,6 +32,8 @@ for (const file of files) {
   const problems = checkConfig(file);
   found += problems.length;
   if (problems.length) console.error(formatProblems(problems));
+  const warnings = checkWarnings(file);
+  if (warnings.length) console.error(formatProblems(warnings, "warning"));
 }
 const summary = `durable-config-check: ${files.join(", ")}: ${found ? `${found} problem${found === 1 ? "" : "s"}` : "no problems"}`;
 if (found) {

@@ -278,10 +278,40 @@ function kebab(name) {
  * Formats problems the way compilers do, `file:line:column`, so editors and CI logs link them.
  *
  * @param {Problem[]} problems
+ * @param {"error" | "warning"} [label]
  * @returns {string}
  */
-export function formatProblems(problems) {
+export function formatProblems(problems, label = "error") {
   return problems
-    .map((p) => `${p.file}:${p.line}:${p.column}  error  ${p.message}  [${p.rule}]\n    fix: ${p.fix}`)
+    .map((p) => `${p.file}:${p.line}:${p.column}  ${label}  ${p.message}  [${p.rule}]\n    fix: ${p.fix}`)
     .join("\n");
+}
+
+/**
+ * What a config may want but can deploy without: today, logs. Without `observability.enabled`
+ * Workers Logs keeps nothing of what the Worker and its objects log (their request, operation,
+ * alarm and dead-letter lines), so a failure in production leaves no trace to read. Warnings never
+ * change the exit status.
+ *
+ * @param {string} configPath
+ * @returns {Problem[]}
+ */
+export function checkWarnings(configPath) {
+  const file = path.normalize(path.relative(process.cwd(), configPath) || configPath);
+  const doc = parseJsonc(readFileSync(configPath, "utf8"));
+  const config = doc.value;
+  if (doc.errors.length || !config || typeof config !== "object" || Array.isArray(config)) return [];
+  const observability = /** @type {any} */ (config).observability;
+  if (observability?.enabled === true) return [];
+  const at = observability === undefined ? [] : ["observability"];
+  return [
+    {
+      file,
+      ...doc.locate(at),
+      rule: "observability",
+      message:
+        "observability.enabled is not true: Workers Logs will keep none of the lines the Worker and its Durable Objects log (requests, operations, alarm runs, dead letters).",
+      fix: 'Add "observability": { "enabled": true } (head_sampling_rate lowers the volume if it is too much).',
+    },
+  ];
 }

@@ -7,7 +7,7 @@
  *   const problems = checkConfig("wrangler.jsonc");
  *   if (problems.length) throw new Error(formatProblems(problems));
  */
-export { checkConfig, formatProblems, MIN_COMPATIBILITY_DATE } from "./check.js";
+export { checkConfig, checkWarnings, formatProblems, MIN_COMPATIBILITY_DATE } from "./check.js";
 export { acknowledgements, ACKNOWLEDGEABLE } from "./acknowledgements.js";
 export { moduleExports } from "./exports.js";
 export { parseJsonc } from "./jsonc.js";

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { checkConfig } from "../src/index.js";
+import { checkConfig, checkWarnings } from "../src/index.js";
 import { fixture, problemsOf } from "./helpers.ts";
 
 describe("a correct config", () => {
@@ -95,5 +95,19 @@ describe("syntax", () => {
     );
     const [problem] = checkConfig(path.join(dir, "wrangler.jsonc"));
     expect(problem).toMatchObject({ rule: "syntax", line: 4, column: 3, message: "Not valid JSONC: comma expected." });
+  });
+});
+
+describe("warnings", () => {
+  it("warns when observability is off, at its line, without making it a problem", () => {
+    expect(checkConfig(fixture("no-observability"))).toEqual([]);
+    const warnings = checkWarnings(fixture("no-observability"));
+    expect(warnings.map((w) => [w.rule, w.line])).toEqual([["observability", 6]]);
+    expect(warnings[0]?.message).toContain("Workers Logs will keep none of the lines");
+  });
+
+  it("warns when observability is missing, and not when it is enabled", () => {
+    expect(checkWarnings(fixture("acknowledged")).map((w) => w.rule)).toEqual(["observability"]);
+    expect(checkWarnings(fixture("good"))).toEqual([]);
   });
 });

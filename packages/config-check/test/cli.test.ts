@@ -31,6 +31,15 @@ describe("the durable-config-check command", () => {
     expect(result.stderr).toMatch(/: 2 problems\n$/);
   });
 
+  it("prints a warning when observability is off, and still exits 0", () => {
+    const result = run(fixture("no-observability"));
+    expect(result.status).toBe(0);
+    expect(result.stderr).toMatch(
+      /no-observability\/wrangler\.jsonc:6:\d+ {2}warning {2}observability\.enabled is not true/,
+    );
+    expect(result.stdout).toMatch(/: no problems\n$/);
+  });
+
   it("exits 2 when a config does not exist", () => {
     const result = run("no/such/wrangler.jsonc");
     expect(result.status).toBe(2);
