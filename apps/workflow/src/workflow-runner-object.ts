@@ -231,6 +231,7 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
       // attempts (6 by default) and fail the instance properly, undos included, so the queue's
       // limit sits above theirs; it decides only for what no step counts (a crash between steps).
       maxAttempts: 10,
+      onError: this.log.taskFailed,
       onDeadLetter: (letter) => {
         this.log.deadLetter(letter);
         this.abandon(letter);

@@ -188,7 +188,10 @@ export interface AlarmQueueOptions<H extends HandlerMap> {
   handlerTimeoutMs?: number;
   /** Per task name, overrides `handlerTimeoutMs` (e.g. `{ export: 600_000 }`). */
   handlerTimeouts?: Partial<Record<TaskName<H>, number>>;
-  /** Called with each handler failure (after it is persisted). Default: `console.error`. */
+  /**
+   * Called with each handler failure (after it is persisted). Default: one JSON line on
+   * `console.error` with the task's id, name, key, attempt and error (never its payload).
+   */
   onError?: (error: unknown, task: TaskInfo) => void;
   /**
    * Called once a task has moved to the dead letters, for alerting. Default: one JSON line on
@@ -365,7 +368,18 @@ export class AlarmQueue<H extends HandlerMap> {
     this.onError =
       options.onError ??
       ((error, task) =>
-        console.error(`alarm-queue: task ${task.id} "${task.name}" failed (attempt ${task.attempts + 1})`, error));
+        console.error(
+          JSON.stringify({
+            level: "error",
+            message: "alarm-queue: task failed",
+            task: task.id,
+            name: task.name,
+            key: task.key,
+            attempt: task.attempts + 1,
+            maxAttempts: task.maxAttempts,
+            error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+          }),
+        ));
     this.onDeadLetter = options.onDeadLetter ?? logDeadLetter;
     this.sql = options.sql ?? new Sql(ctx.storage);
     this.changes = changesOf(ctx.storage);

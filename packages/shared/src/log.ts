@@ -25,7 +25,7 @@
  * ```
  */
 import type { MiddlewareHandler } from "hono";
-import type { DeadLetter, RunReport } from "./alarm-queue";
+import type { DeadLetter, RunReport, TaskInfo } from "./alarm-queue";
 import { metric } from "./metrics";
 import type { Sql } from "./sql";
 
@@ -164,6 +164,24 @@ export class ObjectLog {
       throw error;
     }
   }
+
+  /**
+   * The alarm queue's `onError` hook: an error line per failed attempt of a task (it is retried
+   * with backoff until its last attempt), with its name, key and attempt, never its payload.
+   */
+  readonly taskFailed = (error: unknown, task: TaskInfo): void => {
+    logLine("error", "task failed", {
+      app: this.app,
+      op: "task",
+      object: this.object,
+      outcome: "error",
+      task: task.name,
+      key: task.key,
+      attempt: task.attempts + 1,
+      maxAttempts: task.maxAttempts,
+      error: errorName(error),
+    });
+  };
 
   /**
    * The alarm queue's `onDeadLetter` hook: an error line with the task's name, key, attempts and

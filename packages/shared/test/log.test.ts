@@ -217,6 +217,32 @@ describe("object lines", () => {
     ]);
   });
 
+  it("logs a failed attempt of a task with its name, key and attempt, never its payload", async () => {
+    const lines = await linesOf(() =>
+      inObject((log) =>
+        log.taskFailed(new TypeError("fetch failed"), { ...LETTER, id: 41, due: 1, attempts: 2, lastError: null }),
+      ),
+    );
+    expect(lines).toEqual([
+      {
+        level: "error",
+        line: {
+          level: "error",
+          message: "task failed",
+          app: "demo",
+          op: "task",
+          object: "ada",
+          outcome: "error",
+          task: "purge",
+          key: "purge",
+          attempt: 3,
+          maxAttempts: 5,
+          error: "TypeError: fetch failed",
+        },
+      },
+    ]);
+  });
+
   it("logs a dead letter with the task's name, key, attempts and last error, never its payload", async () => {
     const lines = await linesOf(() => inObject((log) => log.deadLetter(LETTER)));
     expect(lines).toEqual([
