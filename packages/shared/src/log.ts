@@ -45,6 +45,24 @@ export function logLine(level: LogLevel, message: string, fields: LogFields): vo
   else console.log(line);
 }
 
+const RANK: Record<LogLevel, number> = { info: 0, warn: 1, error: 2 };
+
+/**
+ * The least level an app writes: its `LOG_LEVEL` var, `"info"` (everything, the default), `"warn"`
+ * (refusals that point to a client bug, and failures) or `"error"`. Each line costs CPU (about as
+ * much as the counter's own work per increment, measured in local workerd: bench/README.md), so a
+ * high-traffic deployment may keep only what needs attention; Workers Logs'
+ * `head_sampling_rate` thins what is kept, not what is written.
+ */
+export function minimumLevel(env: unknown): LogLevel {
+  const level = (env as { LOG_LEVEL?: unknown } | undefined)?.LOG_LEVEL;
+  return level === "warn" || level === "error" ? level : "info";
+}
+
+function writes(level: LogLevel, env: unknown): boolean {
+  return RANK[level] >= RANK[minimumLevel(env)];
+}
+
 /** The statuses that mean the client sent something it should not have: a bug to fix on its side. */
 const CLIENT_BUGS = new Set([400, 413, 415, 422]);
 
@@ -64,7 +82,9 @@ export function requestLog(app: string, objectParam?: string): MiddlewareHandler
     const started = Date.now();
     await next();
     const status = c.res.status;
-    logLine(levelOf(status), "request", {
+    const level = levelOf(status);
+    if (!writes(level, c.env)) return;
+    logLine(level, "request", {
       app,
       method: c.req.method,
       route: c.req.routePath,
@@ -98,6 +118,7 @@ export class ObjectLog {
     const started = Date.now();
     const before = { ...this.sql.meter };
     const done = (outcome: string, level: LogLevel, extra: Record<string, unknown> = {}) =>
+      writes(level, this.env) &&
       logLine(level, "operation", {
         app: this.app,
         op,
@@ -146,7 +167,7 @@ export class ObjectLog {
     try {
       const report = await run();
       const ms = Date.now() - started;
-      logLine("info", "alarm run", { ...fields, outcome: "ok", ms, ...report });
+      if (writes("info", this.env)) logLine("info", "alarm run", { ...fields, outcome: "ok", ms, ...report });
       // doubles: ran, succeeded, failed, dead-lettered, the platform's retry count, ms
       metric(this.env, {
         index: `${this.app}:alarm`,

@@ -120,6 +120,47 @@ describe("request lines", () => {
   });
 });
 
+describe("LOG_LEVEL", () => {
+  const quiet = (level: string) => ({ LOG_LEVEL: level });
+
+  it("keeps refusals and failures and drops the info lines with LOG_LEVEL=warn", async () => {
+    const lines = await linesOf(async () => {
+      await app.request("/api/things/ada", {}, quiet("warn"));
+      await app.request("/api/things/ada", { method: "POST", body: "{}" }, quiet("warn"));
+      await app.request("/api/broken", {}, quiet("warn"));
+    });
+    expect(lines.map((l) => [l.level, l.line.message, l.line.status ?? null])).toEqual([
+      ["warn", "request", 422],
+      ["error", "unhandled error", null],
+      ["error", "request", 500],
+    ]);
+  });
+
+  it("keeps only failures with LOG_LEVEL=error, and everything when it is unset or unknown", async () => {
+    const failures = await linesOf(() =>
+      app.request("/api/things/ada", { method: "POST", body: "{}" }, quiet("error")),
+    );
+    expect(failures).toEqual([]);
+    const everything = await linesOf(() => app.request("/api/things/ada", {}, quiet("verbose")));
+    expect(everything.map((l) => l.line.status)).toEqual([200]);
+  });
+
+  it("applies to an object's operation lines through the env it was given", async () => {
+    const lines = await linesOf(() =>
+      runInDurableObject(env.STORAGE_FIXTURE.getByName("quiet"), (fixture: StorageFixture) => {
+        const log = new ObjectLog("demo", fixture.sql, "ada", quiet("warn"));
+        log.op("read", () => 1);
+        expect(() =>
+          log.op("explode", () => {
+            throw new Error("boom");
+          }),
+        ).toThrow("boom");
+      }),
+    );
+    expect(lines.map((l) => [l.level, l.line.op, l.line.outcome])).toEqual([["error", "explode", "error"]]);
+  });
+});
+
 describe("GET /api/health", () => {
   it("answers ok with the app and its version", async () => {
     const response = await app.request("/api/health");
