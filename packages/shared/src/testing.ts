@@ -1,8 +1,61 @@
-// Test-side helpers: unique names, JSON requests, what an object's operations cost in rows, a WebSocket client for upgrade
+// Test-side helpers: unique names, JSON requests, log lines and metric points, what an object's operations cost in rows, a WebSocket client for upgrade
 // responses, storage faults. Tests only; no app's Worker imports it, so it never ends up in a bundle.
 import { runInDurableObject } from "cloudflare:test";
 import type { DurableObject } from "cloudflare:workers";
+import { vi } from "vitest";
 import { costBetween, type Sql, type SqlMeter } from "./sql";
+
+/** One structured line (src/log.ts) and the console method that wrote it. */
+export interface LoggedLine {
+  console: "log" | "warn" | "error";
+  line: Record<string, unknown>;
+}
+
+/**
+ * Every JSON line written to the console while `fn` runs, in order, with the console method that
+ * wrote it. In these tests a Worker and its objects share one isolate, so the lines of both are
+ * seen: an operation's line comes before its request's (the operation ends first).
+ */
+export async function logLinesOf(fn: () => Promise<unknown> | unknown): Promise<LoggedLine[]> {
+  const lines: LoggedLine[] = [];
+  const spies = (["log", "warn", "error"] as const).map((method) =>
+    vi.spyOn(console, method).mockImplementation((text: unknown) => {
+      lines.push({ console: method, line: JSON.parse(String(text)) as Record<string, unknown> });
+    }),
+  );
+  try {
+    await fn();
+  } finally {
+    for (const spy of spies) spy.mockRestore();
+  }
+  return lines;
+}
+
+/**
+ * The Analytics Engine points the object behind `stub` writes while `fn` runs, through a stand-in
+ * `METRICS` binding set on its env (what `metric(env, ...)` reads) and removed afterwards: every
+ * object of a test isolate shares that env, and other tests expect no binding.
+ */
+export async function metricPointsOf<O extends DurableObject>(
+  stub: DurableObjectStub<O>,
+  fn: () => Promise<unknown>,
+): Promise<AnalyticsEngineDataPoint[]> {
+  const points: AnalyticsEngineDataPoint[] = [];
+  const METRICS = { writeDataPoint: (point?: AnalyticsEngineDataPoint) => void points.push(point!) };
+  const bind = (value: unknown) =>
+    runInDurableObject(stub, (instance: O) => {
+      const objectEnv = (instance as unknown as { env: Record<string, unknown> }).env;
+      if (value === undefined) delete objectEnv.METRICS;
+      else objectEnv.METRICS = value;
+    });
+  await bind(METRICS);
+  try {
+    await fn();
+  } finally {
+    await bind(undefined);
+  }
+  return points;
+}
 
 let sequence = 0;
 

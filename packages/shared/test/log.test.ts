@@ -10,25 +10,10 @@ import type { RunReport } from "../src/alarm-queue";
 import { ProblemError, health, onError } from "../src/http";
 import { ObjectLog, levelOf, requestLog } from "../src/log";
 import { metric } from "../src/metrics";
+import { logLinesOf } from "../src/testing";
 import type { StorageFixture } from "./fixtures/storage-fixture";
 
-/** Every JSON line written to the console while `fn` runs, with the console method that wrote it. */
-async function linesOf(
-  fn: () => Promise<unknown> | unknown,
-): Promise<{ level: string; line: Record<string, unknown> }[]> {
-  const lines: { level: string; line: Record<string, unknown> }[] = [];
-  for (const level of ["log", "warn", "error"] as const) {
-    vi.spyOn(console, level).mockImplementation((text: unknown) => {
-      lines.push({ level, line: JSON.parse(String(text)) as Record<string, unknown> });
-    });
-  }
-  try {
-    await fn();
-  } catch {
-    // the lines are what is asserted
-  }
-  return lines;
-}
+const linesOf = logLinesOf;
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -68,7 +53,7 @@ describe("request lines", () => {
     );
     expect(lines).toEqual([
       {
-        level: "log",
+        console: "log",
         line: {
           level: "info",
           message: "request",
@@ -88,13 +73,15 @@ describe("request lines", () => {
 
   it("logs a refusal that points to a client bug (422) as a warning, without its body", async () => {
     const lines = await linesOf(() => app.request("/api/things/ada", { method: "POST", body: '{"by":"secret text"}' }));
-    expect(lines).toMatchObject([{ level: "warn", line: { level: "warn", status: 422, route: "/api/things/:name" } }]);
+    expect(lines).toMatchObject([
+      { console: "warn", line: { level: "warn", status: 422, route: "/api/things/:name" } },
+    ]);
     expect(JSON.stringify(lines)).not.toContain("secret text");
   });
 
   it("logs a failure as an error line (the unhandled error's own line comes first)", async () => {
     const lines = await linesOf(() => app.request("/api/broken"));
-    expect(lines.map((l) => [l.level, l.line.message, l.line.status ?? null])).toEqual([
+    expect(lines.map((l) => [l.console, l.line.message, l.line.status ?? null])).toEqual([
       ["error", "unhandled error", null],
       ["error", "request", 500],
     ]);
@@ -129,7 +116,7 @@ describe("LOG_LEVEL", () => {
       await app.request("/api/things/ada", { method: "POST", body: "{}" }, quiet("warn"));
       await app.request("/api/broken", {}, quiet("warn"));
     });
-    expect(lines.map((l) => [l.level, l.line.message, l.line.status ?? null])).toEqual([
+    expect(lines.map((l) => [l.console, l.line.message, l.line.status ?? null])).toEqual([
       ["warn", "request", 422],
       ["error", "unhandled error", null],
       ["error", "request", 500],
@@ -157,7 +144,7 @@ describe("LOG_LEVEL", () => {
         ).toThrow("boom");
       }),
     );
-    expect(lines.map((l) => [l.level, l.line.op, l.line.outcome])).toEqual([["error", "explode", "error"]]);
+    expect(lines.map((l) => [l.console, l.line.op, l.line.outcome])).toEqual([["error", "explode", "error"]]);
   });
 });
 
@@ -182,7 +169,7 @@ describe("object lines", () => {
     );
     expect(lines).toEqual([
       {
-        level: "log",
+        console: "log",
         line: {
           level: "info",
           message: "operation",
@@ -211,7 +198,7 @@ describe("object lines", () => {
       }),
     );
     expect(lines).toMatchObject([
-      { level: "error", line: { op: "explode", outcome: "error", error: "RangeError: nope" } },
+      { console: "error", line: { op: "explode", outcome: "error", error: "RangeError: nope" } },
     ]);
   });
 
@@ -228,7 +215,7 @@ describe("object lines", () => {
     const lines = await linesOf(() => inObject((log) => log.alarm(async () => report, 2)));
     expect(lines).toEqual([
       {
-        level: "log",
+        console: "log",
         line: {
           level: "info",
           message: "alarm run",
@@ -252,7 +239,7 @@ describe("object lines", () => {
     );
     expect(lines).toMatchObject([
       {
-        level: "error",
+        console: "error",
         line: { message: "alarm run failed", retryCount: 0, outcome: "error", error: "Error: storage down" },
       },
     ]);
@@ -266,7 +253,7 @@ describe("object lines", () => {
     );
     expect(lines).toEqual([
       {
-        level: "error",
+        console: "error",
         line: {
           level: "error",
           message: "task failed",
@@ -288,7 +275,7 @@ describe("object lines", () => {
     const lines = await linesOf(() => inObject((log) => log.deadLetter(LETTER)));
     expect(lines).toEqual([
       {
-        level: "error",
+        console: "error",
         line: {
           level: "error",
           message: "task moved to the dead letters",
