@@ -4,7 +4,20 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { jsonBody, limitBody, notFound, onError, params, query, requireWebSocket } from "@durable-patterns/shared";
+import {
+  ProblemError,
+  health,
+  jsonBody,
+  limitBody,
+  notFound,
+  onError,
+  params,
+  problemType,
+  query,
+  requestLog,
+  requireWebSocket,
+} from "@durable-patterns/shared";
+import { version } from "../package.json";
 import { requireToken } from "./auth";
 import { rateLimitHeaders } from "./headers";
 import * as limiter from "./limiter";
@@ -18,6 +31,9 @@ export { RateLimiter } from "./rate-limiter-object";
 export { RateLimiterService } from "./service";
 
 const keyed = params(z.object({ key: rateLimitKey }));
+const keyedDeadLetter = params(
+  z.object({ key: rateLimitKey, id: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER) }),
+);
 const peekQuery = query(
   z.strictObject({
     policies: z
@@ -41,6 +57,8 @@ function accepted<T>(answer: limiter.Answer<T>): T {
 }
 
 const api = new Hono<{ Bindings: Env }>()
+  // For uptime checks: no token, and answered by the Worker alone, so it never wakes (or creates) a key's object.
+  .get("/health", health("rate-limiter", version))
   // Every body this API accepts is small (ten inline policies fit in 2 KiB).
   .use(limitBody(4096))
   .get("/keys/:key/websocket", requireToken({ allowQuery: true }), keyed, requireWebSocket, async (c) => {
@@ -66,9 +84,27 @@ const api = new Hono<{ Bindings: Env }>()
     const { key } = c.req.valid("param");
     accepted(await limiter.reset(c.env, key, c.req.valid("query").shards));
     return c.body(null, 204);
+  })
+  // The key's own object's dead letters (a sharded key's shards are objects of their own).
+  .get("/keys/:key/dead-letters", keyed, async (c) => {
+    const { key } = c.req.valid("param");
+    return c.json({ key, deadLetters: await limiter.objectFor(c.env, key).deadLetters() });
+  })
+  .post("/keys/:key/dead-letters/:id/retry", keyedDeadLetter, async (c) => {
+    const { key, id } = c.req.valid("param");
+    const result = await limiter.objectFor(c.env, key).retryDeadLetter(id);
+    if (!result.ok) {
+      throw new ProblemError(404, `Key "${key}" has no dead letter ${id}.`, {
+        type: problemType("no-such-dead-letter"),
+      });
+    }
+    return c.json({ key, task: result.task });
   });
 
 const app = new Hono<{ Bindings: Env }>()
+  // One log line per request: its route pattern (never the URL: `?token=` stays out), the key
+  // where the path has one, the status and the time taken.
+  .use(requestLog("rate-limiter", "key"))
   .route("/api", api)
   // A public route limited per client IP by the middleware other Workers can copy.
   .get(

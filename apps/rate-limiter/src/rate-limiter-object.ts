@@ -2,15 +2,19 @@ import { DurableObject } from "cloudflare:workers";
 import {
   AlarmQueue,
   CloseCode,
+  ObjectLog,
   Sql,
   acceptWebSocket,
   answerPings,
   broadcast,
   closeWebSocket,
+  metric,
   migrate,
   reciprocateClose,
   sendJson,
+  type DeadLetter,
   type Migration,
+  type Task,
 } from "@durable-patterns/shared";
 import { ALGORITHMS, type Decision, type StateColumns } from "./algorithms";
 import type { Policy } from "./policy";
@@ -79,6 +83,27 @@ export const CLOCK_STEP_GRACE_MS = 60_000;
  */
 export const PURGE_RETRY_MS = 60_000;
 
+/** A dead letter as the API shows it: what failed, how often and why; never its payload. */
+export interface DeadLetterSummary {
+  id: number;
+  name: string;
+  attempts: number;
+  lastError: string | null;
+  /** When it gave up, ISO 8601 (the object's clock). */
+  failedAt: string;
+}
+
+/** A dead letter moved back into the queue: the task, due now. */
+export interface RetriedTask {
+  id: number;
+  name: string;
+  /** When it runs, ISO 8601 (the object's clock): now. */
+  due: string;
+}
+
+/** The result of retrying a dead letter: the task, or why not. */
+export type RetryResult = { ok: true; task: RetriedTask } | { ok: false; reason: "no_such_dead_letter" };
+
 /**
  * The rate limits of one key. Every check reads and writes only the rows of the policies it
  * names, in one synchronous transaction: concurrent checks cannot interleave, so the limit is
@@ -95,6 +120,11 @@ export class RateLimiter extends DurableObject<Env> {
    */
   clock: () => number = Date.now;
 
+  /** One log line per operation (with its rows) and per alarm run; see "Operating it" in the README. */
+  private readonly log: ObjectLog;
+  /** The key's prefix for metrics: up to and including its first ':', or "" (never the whole key). */
+  private readonly keyPrefix: string;
+
   // cache: the queue over its tables, built on first use and again after a purge
   private scheduler?: AlarmQueue<{ expire: (payload: null) => void }>;
   /** Whether the quota table exists. Memory is a cache: probed on construction and after a purge. */
@@ -103,6 +133,8 @@ export class RateLimiter extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = new Sql(ctx.storage);
+    this.log = new ObjectLog("rate-limiter", this.sql, ctx.id.name ?? null, env);
+    this.keyPrefix = keyPrefixOf(ctx.id.name ?? "");
     this.schema = this.sql.hasTable("quota");
     // A key with state gets new migrations at once; a key without gets its tables with its first write.
     if (this.schema) migrate(ctx.storage, migrations);
@@ -118,6 +150,8 @@ export class RateLimiter extends DurableObject<Env> {
     return (this.scheduler ??= new AlarmQueue(this.ctx, {
       sql: this.sql,
       now: () => this.clock(),
+      onError: this.log.taskFailed,
+      onDeadLetter: this.log.deadLetter,
       handlers: {
         // Synchronous, so a reschedule commits together with the task's completion. Run out, the
         // task stays scheduled (as a retry) until the purge after the run has succeeded.
@@ -137,11 +171,23 @@ export class RateLimiter extends DurableObject<Env> {
    * consumed. A refused check writes nothing.
    */
   check(policies: Policy[], cost: number): QuotaResult {
-    return this.decideAndPublish(policies, (rows, now) => {
+    // The op's outcome is "denied" for a refused check, which is a result, not a refusal of the call.
+    const { result } = this.log.op("check", () => {
+      const result = this.decideCheck(policies, cost);
+      return result.allowed ? { ok: true, result } : { ok: false, reason: "denied", result };
+    });
+    return result;
+  }
+
+  private decideCheck(policies: Policy[], cost: number): QuotaResult {
+    // Each policy's own verdict, for the metrics: which policy refused a denied check.
+    let admitted: boolean[] = [];
+    const result = this.decideAndPublish(policies, (rows, now) => {
       let decisions = policies.map((policy, i) =>
         ALGORITHMS[policy.algorithm].check(policy, stateOf(policy, rows[i]!), now, cost),
       );
-      const allowed = decisions.every((decision) => decision.allowed);
+      admitted = decisions.map((decision) => decision.allowed);
+      const allowed = admitted.every(Boolean);
       if (allowed && cost > 0) this.store(policies, rows, decisions);
       if (!allowed) {
         // Refused by one policy means consumed by none: report the others as they stand.
@@ -153,10 +199,23 @@ export class RateLimiter extends DurableObject<Env> {
       }
       return { allowed, policies: policies.map((policy, i) => quotaOf(policy, decisions[i]!)) };
     });
+    // After the transaction has committed: a rolled-back check writes no point.
+    result.policies.forEach((quota, i) => {
+      metric(this.env, {
+        index: "rate-limiter:check",
+        blobs: [quota.name, admitted[i] ? "allowed" : "denied", this.keyPrefix],
+        doubles: [cost, quota.remaining],
+      });
+    });
+    return result;
   }
 
   /** Gives `cost` units back to each policy (a request that turned out not to count). */
   refund(policies: Policy[], cost: number): QuotaResult {
+    return this.log.op("refund", () => this.refundNow(policies, cost));
+  }
+
+  private refundNow(policies: Policy[], cost: number): QuotaResult {
     return this.decideAndPublish(policies, (rows, now) => {
       const decisions = policies.map((policy, i) =>
         ALGORITHMS[policy.algorithm].refund(policy, stateOf(policy, rows[i]!), now, cost),
@@ -191,7 +250,11 @@ export class RateLimiter extends DurableObject<Env> {
    * state for. `retryAfter` is the wait for one unit.
    */
   peek(policies?: Policy[]): QuotaResult {
-    const quotas = this.standing(policies).map((standing) => standing.quota);
+    return this.log.op("peek", () => this.peekNow(policies));
+  }
+
+  private peekNow(policies?: Policy[]): QuotaResult {
+    const quotas = this.standingNow(policies).map((standing) => standing.quota);
     return { allowed: quotas.every((quota) => quota.remaining > 0), policies: quotas };
   }
 
@@ -200,6 +263,10 @@ export class RateLimiter extends DurableObject<Env> {
    * the policy itself, so the Worker can add up the shards of a sharded key.
    */
   standing(policies?: Policy[]): ShardStanding[] {
+    return this.log.op("standing", () => this.standingNow(policies));
+  }
+
+  private standingNow(policies?: Policy[]): ShardStanding[] {
     const now = this.clock();
     const pairs: [Policy, QuotaRow | null][] = policies
       ? policies.map((policy) => [policy, this.load(policy.name)])
@@ -217,9 +284,34 @@ export class RateLimiter extends DurableObject<Env> {
   }
 
   /** Forgets every policy's state (and any pending alarm): the key starts over. */
-  async reset(): Promise<void> {
-    await this.purge();
-    this.publish([]);
+  reset(): Promise<void> {
+    return this.log.op("reset", async () => {
+      await this.purge();
+      this.publish([]);
+    });
+  }
+
+  /**
+   * The dead letters of this key's alarm queue, oldest first (at most 100): what failed, how often
+   * and why, never the payload. A key whose queue was never created has none, and gets no tables.
+   */
+  deadLetters(): DeadLetterSummary[] {
+    return this.log.op("dead-letters", () =>
+      this.hasQueue() ? this.queue.listDeadLetters({ limit: 100 }).items.map(toSummary) : [],
+    );
+  }
+
+  /** Moves dead letter `id` back into the queue, due now with its attempts reset. */
+  retryDeadLetter(id: number): RetryResult {
+    return this.log.op("retry-dead-letter", (): RetryResult => {
+      const task = this.hasQueue() ? this.queue.retryDeadLetter(id) : null;
+      return task ? { ok: true, task: toRetried(task) } : { ok: false, reason: "no_such_dead_letter" };
+    });
+  }
+
+  /** Whether the queue's tables exist, without creating them (constructing the queue would). */
+  private hasQueue(): boolean {
+    return this.scheduler !== undefined || AlarmQueue.exists(this.sql);
   }
 
   /**
@@ -230,8 +322,8 @@ export class RateLimiter extends DurableObject<Env> {
    */
   override async alarm(info?: AlarmInvocationInfo): Promise<void> {
     // Nothing was ever scheduled here (or it was purged): constructing the queue would create its tables.
-    if (!this.scheduler && !AlarmQueue.exists(this.sql)) return;
-    await this.queue.run(info);
+    if (!this.hasQueue()) return;
+    await this.log.alarm(() => this.queue.run(info), info?.retryCount);
     // Checked synchronously right before the purge: nothing live may be deleted.
     if (this.live() === null) await this.purge();
   }
@@ -239,7 +331,7 @@ export class RateLimiter extends DurableObject<Env> {
   /** Only WebSocket upgrades arrive here (the Worker has checked the token); the rest is RPC. */
   override async fetch(): Promise<Response> {
     const { response, socket } = acceptWebSocket(this.ctx, { tags: ["watcher"] });
-    sendJson(socket, { type: "quota", policies: this.peek().policies } satisfies ServerMessage);
+    sendJson(socket, { type: "quota", policies: this.peekNow().policies } satisfies ServerMessage);
     return response;
   }
 
@@ -344,6 +436,21 @@ export class RateLimiter extends DurableObject<Env> {
     if (this.ctx.getWebSockets("watcher").length === 0) return;
     broadcast(this.ctx, { type: "quota", policies } satisfies ServerMessage, { tag: "watcher" });
   }
+}
+
+/** The key's prefix: up to and including its first ':', or "" when it has none. */
+function keyPrefixOf(name: string): string {
+  const colon = name.indexOf(":");
+  return colon === -1 ? "" : name.slice(0, colon + 1);
+}
+
+function toSummary(letter: DeadLetter): DeadLetterSummary {
+  const { id, name, attempts, lastError, failedAt } = letter;
+  return { id, name, attempts, lastError, failedAt: new Date(failedAt).toISOString() };
+}
+
+function toRetried(task: Task): RetriedTask {
+  return { id: task.id, name: task.name, due: new Date(task.due).toISOString() };
 }
 
 /** A row's state columns, or none when there is no row or it was written by another algorithm. */
