@@ -7,65 +7,17 @@
  * lines of both, in the order they were written.
  */
 import { env } from "cloudflare:workers";
-import {
-  createExecutionContext,
-  listDurableObjectIds,
-  runDurableObjectAlarm,
-  runInDurableObject,
-} from "cloudflare:test";
-import { socketClient } from "@durable-patterns/shared/testing";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { createExecutionContext, listDurableObjectIds, runDurableObjectAlarm } from "cloudflare:test";
+import { logLinesOf, metricPointsOf, socketClient, type LoggedLine } from "@durable-patterns/shared/testing";
+import { describe, expect, it, vi } from "vitest";
 import { version } from "../package.json";
-import type { ChatRoom } from "../src/chat-room-object";
 import worker from "../src/index";
 import { IDLE_PURGE_MS } from "../src/protocol";
 import { api, join, joinRoomWithClock, roomStub, say, setClock, uniqueRoom } from "./helpers";
 
-type Line = { console: "log" | "warn" | "error"; line: Record<string, unknown> };
-
-/** Starts collecting every JSON line written to the console, with the console method that wrote it. */
-function captureLines(): Line[] {
-  const lines: Line[] = [];
-  for (const method of ["log", "warn", "error"] as const) {
-    vi.spyOn(console, method).mockImplementation((text: unknown) => {
-      lines.push({ console: method, line: JSON.parse(String(text)) as Record<string, unknown> });
-    });
-  }
-  return lines;
-}
-
-afterEach(() => vi.restoreAllMocks());
-
 /** What each line is about: its op (object lines) or its method and route (request lines). */
-const topics = (lines: Line[]) =>
+const topics = (lines: readonly LoggedLine[]) =>
   lines.map(({ line }) => (line.op as string | undefined) ?? `${String(line.method)} ${String(line.route)}`);
-
-/** A stand-in for the Analytics Engine dataset binding that keeps what it is given. */
-function fakeDataset() {
-  const points: AnalyticsEngineDataPoint[] = [];
-  return { points, dataset: { writeDataPoint: (point: AnalyticsEngineDataPoint) => void points.push(point) } };
-}
-
-/**
- * Binds the fake dataset as `METRICS` on the room's env for the duration of `fn`, through the live
- * object (its env is what it writes to), and removes it afterwards: other tests expect no binding.
- */
-async function withMetrics(room: string, fn: (points: AnalyticsEngineDataPoint[]) => Promise<unknown>) {
-  const { points, dataset } = fakeDataset();
-  const setBinding = (value: unknown) =>
-    runInDurableObject(roomStub(room), (instance: ChatRoom) => {
-      const objectEnv = (instance as unknown as { env: Record<string, unknown> }).env;
-      if (value === undefined) delete objectEnv.METRICS;
-      else objectEnv.METRICS = value;
-    });
-  await setBinding(dataset);
-  try {
-    await fn(points);
-  } finally {
-    await setBinding(undefined);
-  }
-  return points;
-}
 
 // Tokens on: the Worker is called with the secrets added to its env (as test/tokens.test.ts does),
 // so the lines can be checked for the token, the issuer's credential and the secret.
@@ -83,22 +35,23 @@ describe("log lines", () => {
   it("writes a join, a stored message and a leave as operation lines, without the text, the name or the token", async () => {
     const room = uniqueRoom();
     const text = "my PIN is 4711, don't tell anyone";
-    const lines = captureLines();
-
-    const issued = await call(`/api/rooms/${room}/tokens`, {
-      method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${ISSUER}` },
-      body: JSON.stringify({ name: "Zelda" }),
+    let token = "";
+    const lines = await logLinesOf(async (sofar) => {
+      const issued = await call(`/api/rooms/${room}/tokens`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${ISSUER}` },
+        body: JSON.stringify({ name: "Zelda" }),
+      });
+      ({ token } = await issued.json<{ token: string }>());
+      const client = await socketClient(
+        await call(`/api/rooms/${room}/websocket?name=Zelda&token=${token}`, { headers: { upgrade: "websocket" } }),
+      );
+      client.send({ type: "message", text });
+      for (;;) if (((await client.next()) as { type: string }).type === "message") break;
+      client.socket.close(1000, "bye");
+      await client.closed;
+      await vi.waitFor(() => expect(topics(sofar)).toContain("leave"));
     });
-    const { token } = await issued.json<{ token: string }>();
-    const client = await socketClient(
-      await call(`/api/rooms/${room}/websocket?name=Zelda&token=${token}`, { headers: { upgrade: "websocket" } }),
-    );
-    client.send({ type: "message", text });
-    for (;;) if (((await client.next()) as { type: string }).type === "message") break;
-    client.socket.close(1000, "bye");
-    await client.closed;
-    await vi.waitFor(() => expect(topics(lines)).toContain("leave"));
 
     expect(topics(lines)).toEqual([
       "POST /api/rooms/:room/tokens",
@@ -159,11 +112,13 @@ describe("log lines", () => {
 
   it("logs a refused request (422) as a warning without its body, and touches no room", async () => {
     const room = uniqueRoom();
-    const lines = captureLines();
-    const response = await api(`/api/rooms/${room}/tokens`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: '{"nom":"Zelda"}',
+    let response!: Response;
+    const lines = await logLinesOf(async () => {
+      response = await api(`/api/rooms/${room}/tokens`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: '{"nom":"Zelda"}',
+      });
     });
     expect(response.status).toBe(422);
     expect(lines).toEqual([
@@ -191,8 +146,7 @@ describe("log lines", () => {
     await setClock(room, start + IDLE_PURGE_MS);
 
     // The alarm is fired by hand: waiting 30 real minutes is no option in a test.
-    const lines = captureLines();
-    expect(await runDurableObjectAlarm(roomStub(room))).toBe(true);
+    const lines = await logLinesOf(async () => expect(await runDurableObjectAlarm(roomStub(room))).toBe(true));
     expect(lines).toEqual([
       {
         console: "log",
@@ -225,8 +179,10 @@ describe("log lines", () => {
 describe("GET /api/health", () => {
   it("answers the app and its package.json version without creating or waking any room", async () => {
     const before = await listDurableObjectIds(env.CHAT_ROOM);
-    const lines = captureLines();
-    const response = await api("/api/health");
+    let response!: Response;
+    const lines = await logLinesOf(async () => {
+      response = await api("/api/health");
+    });
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ ok: true, app: "chat-room", version });
     // Only the request's own line: no room did any operation.
@@ -240,7 +196,7 @@ describe("GET /api/health", () => {
 describe("metrics (with a METRICS dataset bound)", () => {
   it("writes a point per connection opened and closed and per message stored (its size, never its text)", async () => {
     const room = uniqueRoom();
-    const points = await withMetrics(room, async (written) => {
+    const points = await metricPointsOf(roomStub(room), async (written) => {
       const { client } = await join(room);
       await say(client, "héllo"); // 6 bytes in UTF-8
       // A resend of a stored message stores nothing: no point.
@@ -264,7 +220,7 @@ describe("metrics (with a METRICS dataset bound)", () => {
     const { room, start, client } = await joinRoomWithClock();
     await client.close();
     await setClock(room, start + IDLE_PURGE_MS);
-    const points = await withMetrics(room, () => runDurableObjectAlarm(roomStub(room)));
+    const points = await metricPointsOf(roomStub(room), () => runDurableObjectAlarm(roomStub(room)));
     // ran, succeeded, failed, dead-lettered, the platform's retry count, ms
     expect(points).toEqual([
       { indexes: ["chat-room:alarm"], blobs: ["ok"], doubles: [1, 1, 0, 0, 0, expect.any(Number)] },

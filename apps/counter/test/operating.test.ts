@@ -9,60 +9,12 @@
  */
 import { env } from "cloudflare:workers";
 import { listDurableObjectIds, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { logLinesOf, metricPointsOf } from "@durable-patterns/shared/testing";
+import { describe, expect, it } from "vitest";
 import { version } from "../package.json";
 import type { Counter } from "../src/counter-object";
 import { MAX_VALUE } from "../src/protocol";
 import { api, json, uniqueName } from "./helpers";
-
-type Line = { console: "log" | "warn" | "error"; line: Record<string, unknown> };
-
-/** Every JSON line written to the console while `fn` runs, with the console method that wrote it. */
-async function linesOf(fn: () => Promise<unknown>): Promise<Line[]> {
-  const lines: Line[] = [];
-  for (const method of ["log", "warn", "error"] as const) {
-    vi.spyOn(console, method).mockImplementation((text: unknown) => {
-      lines.push({ console: method, line: JSON.parse(String(text)) as Record<string, unknown> });
-    });
-  }
-  try {
-    await fn();
-  } finally {
-    vi.restoreAllMocks();
-  }
-  return lines;
-}
-
-afterEach(() => vi.restoreAllMocks());
-
-/** A stand-in for the Analytics Engine dataset binding that keeps what it is given. */
-function fakeDataset() {
-  const points: AnalyticsEngineDataPoint[] = [];
-  return { points, dataset: { writeDataPoint: (point: AnalyticsEngineDataPoint) => void points.push(point) } };
-}
-
-/**
- * Binds the fake dataset as `METRICS` on the counter's env for the duration of `fn`. The binding
- * is set through the live object (its env is what it writes to), and removed again afterwards: the
- * env object is shared, and other tests expect no binding.
- */
-async function withMetrics<T>(name: string, fn: () => Promise<T>) {
-  const { points, dataset } = fakeDataset();
-  const stub = env.COUNTER.getByName(name);
-  const setBinding = (value: unknown) =>
-    runInDurableObject(stub, (instance: Counter) => {
-      const objectEnv = (instance as unknown as { env: Record<string, unknown> }).env;
-      if (value === undefined) delete objectEnv.METRICS;
-      else objectEnv.METRICS = value;
-    });
-  await setBinding(dataset);
-  try {
-    await fn();
-  } finally {
-    await setBinding(undefined);
-  }
-  return points;
-}
 
 /** Moves the counter's queue clock to `at` and fires its alarm (waiting for 03:00 is no option). */
 async function fireAt(name: string, at: number) {
@@ -76,7 +28,7 @@ async function fireAt(name: string, at: number) {
 describe("log lines", () => {
   it("writes one operation line with its rows and one request line for an increment", async () => {
     const name = uniqueName();
-    const lines = await linesOf(() => api(`/api/counters/${name}/increment`, json("POST", { by: 5 })));
+    const lines = await logLinesOf(() => api(`/api/counters/${name}/increment`, json("POST", { by: 5 })));
     expect(lines).toEqual([
       {
         console: "log",
@@ -112,7 +64,7 @@ describe("log lines", () => {
   it("logs a change beyond the range as a warning (422) and the operation's outcome as out_of_range", async () => {
     const name = uniqueName();
     await api(`/api/counters/${name}`, json("PUT", { value: MAX_VALUE }));
-    const lines = await linesOf(() => api(`/api/counters/${name}/increment`, { method: "POST" }));
+    const lines = await logLinesOf(() => api(`/api/counters/${name}/increment`, { method: "POST" }));
     expect(lines).toEqual([
       {
         console: "log",
@@ -135,7 +87,7 @@ describe("log lines", () => {
     const name = uniqueName();
     const created = await api(`/api/counters/${name}/schedule`, json("POST", { cron: "0 3 * * *", timezone: "UTC" }));
     const { next } = (await created.json()) as { next: string };
-    const lines = await linesOf(() => fireAt(name, Date.parse(next) + 1));
+    const lines = await logLinesOf(() => fireAt(name, Date.parse(next) + 1));
     expect(lines).toEqual([
       {
         console: "log",
@@ -162,7 +114,7 @@ describe("log lines", () => {
 
   it("never logs the query string or the authorization header, only the route's pattern", async () => {
     const name = uniqueName();
-    const lines = await linesOf(() =>
+    const lines = await logLinesOf(() =>
       api(`/api/counters/${name}?token=s3cret-query`, { headers: { authorization: "Bearer s3cret-header" } }),
     );
     expect(lines.map(({ line }) => line.route ?? line.op)).toEqual(["get", "/api/counters/:name"]);
@@ -174,7 +126,7 @@ describe("GET /api/health", () => {
   it("answers the app and its package.json version without creating or waking any counter", async () => {
     const before = await listDurableObjectIds(env.COUNTER);
     let response!: Response;
-    const lines = await linesOf(async () => {
+    const lines = await logLinesOf(async () => {
       response = await api("/api/health");
     });
     expect(response.status).toBe(200);
@@ -190,7 +142,7 @@ describe("GET /api/health", () => {
 describe("metrics (with a METRICS dataset bound)", () => {
   it("writes one counter:change point per change: the operation, and the amount or the new value", async () => {
     const name = uniqueName();
-    const points = await withMetrics(name, async () => {
+    const points = await metricPointsOf(env.COUNTER.getByName(name), async () => {
       await api(`/api/counters/${name}/increment`, json("POST", { by: 5 }));
       await api(`/api/counters/${name}/decrement`, json("POST", { by: 2 }));
       await api(`/api/counters/${name}`, json("PUT", { value: 100 }));
@@ -208,7 +160,7 @@ describe("metrics (with a METRICS dataset bound)", () => {
   it("writes no point for a change that was refused", async () => {
     const name = uniqueName();
     await api(`/api/counters/${name}`, json("PUT", { value: -MAX_VALUE }));
-    const points = await withMetrics(name, async () => {
+    const points = await metricPointsOf(env.COUNTER.getByName(name), async () => {
       expect((await api(`/api/counters/${name}/decrement`, { method: "POST" })).status).toBe(422);
     });
     expect(points).toEqual([]);
@@ -221,7 +173,7 @@ describe("metrics (with a METRICS dataset bound)", () => {
       json("POST", { cron: "0 3 * * *", timezone: "UTC", value: 7 }),
     );
     const { next } = (await created.json()) as { next: string };
-    const points = await withMetrics(name, () => fireAt(name, Date.parse(next) + 1));
+    const points = await metricPointsOf(env.COUNTER.getByName(name), () => fireAt(name, Date.parse(next) + 1));
     expect(points).toEqual([
       { indexes: ["counter:change"], blobs: ["scheduled-reset"], doubles: [7] },
       // ran, succeeded, failed, dead-lettered, the platform's retry count, ms

@@ -5,6 +5,7 @@
  * holds: params, event payloads and step outputs stay out of the logs.
  */
 import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { logLinesOf, metricPointsOf } from "@durable-patterns/shared/testing";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { WorkflowRunner } from "../src/workflow-runner-object";
 import {
@@ -25,33 +26,6 @@ import { hooks } from "./workflows";
 
 /** A string that must never reach a log line. */
 const SECRET = "s3cret-4c1d-payload";
-
-type Line = { console: "log" | "warn" | "error"; line: Record<string, unknown> };
-
-/**
- * Every line written to the console while `fn` runs, with the console method that wrote it. A line
- * that is not JSON is kept as `{ text }`, so that it fails the tests' shape checks instead of
- * being lost.
- */
-async function linesOf(fn: () => Promise<unknown>): Promise<Line[]> {
-  const lines: Line[] = [];
-  for (const level of ["log", "warn", "error"] as const) {
-    vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
-      const text = args.map(String).join(" ");
-      try {
-        lines.push({ console: level, line: JSON.parse(text) as Record<string, unknown> });
-      } catch {
-        lines.push({ console: level, line: { text } });
-      }
-    });
-  }
-  try {
-    await fn();
-  } finally {
-    vi.restoreAllMocks();
-  }
-  return lines;
-}
 
 /** The instances this file created. */
 const created = new Set<string>();
@@ -82,7 +56,7 @@ describe("request and operation lines", () => {
   it("logs a created instance as the object's operation line, with its rows, then the request line", async () => {
     const id = uniqueId("logged");
     created.add(id);
-    const lines = await linesOf(() =>
+    const lines = await logLinesOf(() =>
       api("/api/instances", json("POST", { workflow: "test-steps", id, params: { n: 2, note: SECRET } })),
     );
     expect(lines).toEqual([
@@ -102,7 +76,7 @@ describe("request and operation lines", () => {
   it("logs a refused event (409) at info with the refusal's reason, and without its payload", async () => {
     const id = await start("test-steps", { n: 1 });
     await lifecycle(id, "terminate");
-    const lines = await linesOf(() => sendEvent(id, "ping", { card: SECRET }));
+    const lines = await logLinesOf(() => sendEvent(id, "ping", { card: SECRET }));
     expect(lines).toEqual([
       {
         console: "log",
@@ -125,7 +99,7 @@ describe("request and operation lines", () => {
 
   it("logs a refused restart (422, no such step) as a warning: the client asked for something that is not there", async () => {
     const id = await start("test-steps", { n: 1 });
-    const lines = await linesOf(() => lifecycle(id, "restart", { from: "no such step" }));
+    const lines = await logLinesOf(() => lifecycle(id, "restart", { from: "no such step" }));
     expect(lines).toEqual([
       {
         console: "log",
@@ -149,7 +123,7 @@ describe("request and operation lines", () => {
 describe("alarm run lines", () => {
   it("logs one line per run of an instance, with the queue's report and its rows", async () => {
     const id = await start("test-steps", { n: 2, note: SECRET });
-    const lines = await linesOf(() => run(id));
+    const lines = await logLinesOf(() => run(id));
     expect(lines).toEqual([
       {
         console: "log",
@@ -179,7 +153,7 @@ describe("alarm run lines", () => {
 
   it("passes the platform's retry count on to the line of a retried alarm", async () => {
     const id = await start("test-steps", { n: 1 });
-    const lines = await linesOf(() =>
+    const lines = await logLinesOf(() =>
       runInDurableObject(stub(id), (runner: WorkflowRunner) =>
         runner.alarm({ retryCount: 2, isRetry: true, scheduledTime: Date.now() }),
       ),
@@ -192,7 +166,7 @@ describe("what is never logged", () => {
   it("keeps params, event payloads and step outputs out of every line, from start to finish", async () => {
     const id = uniqueId("waiter");
     created.add(id);
-    const lines = await linesOf(async () => {
+    const lines = await logLinesOf(async () => {
       await start("test-waiter", { note: SECRET }, { id });
       await sendEvent(id, "ping", SECRET);
       await sendEvent(id, "ping", { nested: [SECRET] });
@@ -241,70 +215,44 @@ describe("GET /api/health", () => {
       },
     });
     const ctx = createExecutionContext();
-    const lines = await linesOf(async () => {
+    const lines = await logLinesOf(async () => {
       const response = await worker.fetch(new Request("https://workflow.example/api/health"), noBindings, ctx);
       expect(response.status).toBe(200);
       expect(await response.json()).toEqual({ ok: true, app: "workflow", version: "0.0.0" });
     });
     await waitOnExecutionContext(ctx);
-    expect(touched).toEqual([]);
+    // Only the LOG_LEVEL var, for its own request line: no object binding.
+    expect(touched).toEqual(["LOG_LEVEL"]);
     expect(lines).toEqual([
       { console: "log", line: { ...requestLine, method: "GET", route: "/api/health", object: null, status: 200 } },
     ]);
   });
 });
 
-/** A fake Analytics Engine dataset: records the points written to it. */
-function fakeDataset() {
-  const points: AnalyticsEngineDataPoint[] = [];
-  return { points, writeDataPoint: (point: AnalyticsEngineDataPoint = {}) => void points.push(point) };
-}
-
-/**
- * Binds `dataset` as the instance's `METRICS` while `fn` runs. The object's `env` is set inside the
- * object (wrangler.jsonc binds no dataset), and unset afterwards so no other test writes to it.
- */
-async function withMetrics<T>(id: string, dataset: ReturnType<typeof fakeDataset>, fn: () => Promise<T>) {
-  const setMetrics = (value: unknown) =>
-    runInDurableObject(stub(id), (runner: WorkflowRunner) => {
-      const objectEnv = (runner as unknown as { env: Record<string, unknown> }).env;
-      if (value === undefined) delete objectEnv.METRICS;
-      else objectEnv.METRICS = value;
-    });
-  await setMetrics(dataset);
-  try {
-    return await fn();
-  } finally {
-    await setMetrics(undefined);
-  }
-}
-
 describe("metrics", () => {
   it("writes one point per step attempt, one for the finished instance and one for the alarm run", async () => {
     const id = await start("test-steps", { n: 2, note: SECRET });
-    const dataset = fakeDataset();
     // The run is 5 s after the instance was created (on the instance's clock, which the test holds
     // still: each step attempt takes 0 ms on it).
-    await withMetrics(id, dataset, () => runAt(id, T0 + 5_000));
-    expect(dataset.points).toEqual([
+    const points = await metricPointsOf(stub(id), () => runAt(id, T0 + 5_000));
+    expect(points).toEqual([
       { indexes: ["workflow:step"], blobs: ["test-steps", "do", "complete"], doubles: [1, 0] },
       { indexes: ["workflow:step"], blobs: ["test-steps", "do", "complete"], doubles: [1, 0] },
       { indexes: ["workflow:instance"], blobs: ["test-steps", "complete"], doubles: [5_000] },
       // ran, succeeded, failed, dead-lettered, the platform's retry count, ms
       { indexes: ["workflow:alarm"], blobs: ["ok"], doubles: [1, 1, 0, 0, 0, expect.any(Number)] },
     ]);
-    expect(JSON.stringify(dataset.points)).not.toContain(SECRET);
+    expect(JSON.stringify(points)).not.toContain(SECRET);
   });
 
   it("marks a failed attempt that will be retried as retrying, and its retry by its attempt number", async () => {
     const id = await start("test-flaky", { limit: 1, delay: 1_000, backoff: "constant" });
     hooks.set(id, { failures: 1 });
-    const dataset = fakeDataset();
-    await withMetrics(id, dataset, async () => {
+    const points = await metricPointsOf(stub(id), async () => {
       await run(id);
       await runAt(id, T0 + 1_000);
     });
-    expect(dataset.points.filter((point) => point.indexes?.[0] !== "workflow:alarm")).toEqual([
+    expect(points.filter((point) => point.indexes?.[0] !== "workflow:alarm")).toEqual([
       { indexes: ["workflow:step"], blobs: ["test-flaky", "do", "retrying"], doubles: [1, 0] },
       { indexes: ["workflow:step"], blobs: ["test-flaky", "do", "complete"], doubles: [2, 0] },
       { indexes: ["workflow:instance"], blobs: ["test-flaky", "complete"], doubles: [1_000] },
@@ -314,9 +262,8 @@ describe("metrics", () => {
   it("marks a step that fails for good as errored, and the instance as errored", async () => {
     const id = await start("test-flaky", { limit: 0, delay: 1_000, backoff: "constant" });
     hooks.set(id, { nonRetryable: true });
-    const dataset = fakeDataset();
-    await withMetrics(id, dataset, () => run(id));
-    expect(dataset.points.filter((point) => point.indexes?.[0] !== "workflow:alarm")).toEqual([
+    const points = await metricPointsOf(stub(id), () => run(id));
+    expect(points.filter((point) => point.indexes?.[0] !== "workflow:alarm")).toEqual([
       { indexes: ["workflow:step"], blobs: ["test-flaky", "do", "errored"], doubles: [1, 0] },
       { indexes: ["workflow:instance"], blobs: ["test-flaky", "errored"], doubles: [0] },
     ]);
@@ -324,11 +271,8 @@ describe("metrics", () => {
 
   it("writes a point when an instance is terminated", async () => {
     const id = await start("test-steps", { n: 1 });
-    const dataset = fakeDataset();
-    await withMetrics(id, dataset, () => lifecycle(id, "terminate"));
-    expect(dataset.points).toEqual([
-      { indexes: ["workflow:instance"], blobs: ["test-steps", "terminated"], doubles: [0] },
-    ]);
+    const points = await metricPointsOf(stub(id), () => lifecycle(id, "terminate"));
+    expect(points).toEqual([{ indexes: ["workflow:instance"], blobs: ["test-steps", "terminated"], doubles: [0] }]);
   });
 
   it("writes nothing, and fails nothing, without a METRICS binding (wrangler.jsonc binds none)", async () => {

@@ -16,15 +16,22 @@ export interface LoggedLine {
  * wrote it. In these tests a Worker and its objects share one isolate, so the lines of both are
  * seen: an operation's line comes before its request's (the operation ends first).
  */
-export async function logLinesOf(fn: () => Promise<unknown> | unknown): Promise<LoggedLine[]> {
+export async function logLinesOf(
+  fn: (lines: readonly LoggedLine[]) => Promise<unknown> | unknown,
+): Promise<LoggedLine[]> {
   const lines: LoggedLine[] = [];
   const spies = (["log", "warn", "error"] as const).map((method) =>
-    vi.spyOn(console, method).mockImplementation((text: unknown) => {
-      lines.push({ console: method, line: JSON.parse(String(text)) as Record<string, unknown> });
+    vi.spyOn(console, method).mockImplementation((...args: unknown[]) => {
+      const text = args.map(String).join(" ");
+      try {
+        lines.push({ console: method, line: JSON.parse(text) as Record<string, unknown> });
+      } catch {
+        lines.push({ console: method, line: { text } }); // fails a test's shape check instead of being lost
+      }
     }),
   );
   try {
-    await fn();
+    await fn(lines); // the lines so far, for a test that waits for one written after an answer
   } finally {
     for (const spy of spies) spy.mockRestore();
   }
@@ -38,7 +45,7 @@ export async function logLinesOf(fn: () => Promise<unknown> | unknown): Promise<
  */
 export async function metricPointsOf<O extends DurableObject>(
   stub: DurableObjectStub<O>,
-  fn: () => Promise<unknown>,
+  fn: (points: readonly AnalyticsEngineDataPoint[]) => Promise<unknown>,
 ): Promise<AnalyticsEngineDataPoint[]> {
   const points: AnalyticsEngineDataPoint[] = [];
   const METRICS = { writeDataPoint: (point?: AnalyticsEngineDataPoint) => void points.push(point!) };
@@ -50,7 +57,7 @@ export async function metricPointsOf<O extends DurableObject>(
     });
   await bind(METRICS);
   try {
-    await fn();
+    await fn(points); // the points so far, for a test that waits for one written after an answer
   } finally {
     await bind(undefined);
   }
