@@ -8,7 +8,15 @@
  */
 import { env } from "cloudflare:workers";
 import { createExecutionContext, listDurableObjectIds, runDurableObjectAlarm } from "cloudflare:test";
-import { logLinesOf, metricPointsOf, socketClient, type LoggedLine } from "@durable-patterns/shared/testing";
+import {
+  alarmRunLine,
+  type LoggedLine,
+  logLinesOf,
+  metricPointsOf,
+  operationLine,
+  requestLine,
+  socketClient,
+} from "@durable-patterns/shared/testing";
 import { describe, expect, it, vi } from "vitest";
 import { version } from "../package.json";
 import worker from "../src/index";
@@ -60,50 +68,13 @@ describe("log lines", () => {
       "message",
       "leave",
     ]);
-    expect(lines[1]).toEqual({
-      console: "log",
-      line: {
-        level: "info",
-        message: "operation",
-        app: "chat-room",
-        op: "join",
-        object: room,
-        outcome: "ok",
-        ms: expect.any(Number),
-        rowsRead: expect.any(Number),
-        rowsWritten: 0,
-      },
-    });
-    expect(lines[2]).toEqual({
-      console: "log",
-      line: {
-        level: "info",
-        message: "request",
-        app: "chat-room",
-        method: "GET",
-        route: "/api/rooms/:room/websocket",
-        object: room,
-        status: 101,
-        ms: expect.any(Number),
-        ray: null,
-      },
-    });
+    expect(lines[1]).toEqual(operationLine("chat-room", { op: "join", object: room, rowsWritten: 0 }));
+    expect(lines[2]).toEqual(
+      requestLine("chat-room", { method: "GET", route: "/api/rooms/:room/websocket", object: room, status: 101 }),
+    );
     // One row written: the message (no clientId, so no index entry). test/storage-cost.test.ts
     // asserts each operation's rows exactly; here they only have to be there.
-    expect(lines[3]).toEqual({
-      console: "log",
-      line: {
-        level: "info",
-        message: "operation",
-        app: "chat-room",
-        op: "message",
-        object: room,
-        outcome: "ok",
-        ms: expect.any(Number),
-        rowsRead: expect.any(Number),
-        rowsWritten: 1,
-      },
-    });
+    expect(lines[3]).toEqual(operationLine("chat-room", { op: "message", object: room, rowsWritten: 1 }));
     expect(lines[4]!.line).toMatchObject({ op: "leave", object: room, outcome: "ok" });
 
     const logged = JSON.stringify(lines);
@@ -122,20 +93,7 @@ describe("log lines", () => {
     });
     expect(response.status).toBe(422);
     expect(lines).toEqual([
-      {
-        console: "warn",
-        line: {
-          level: "warn",
-          message: "request",
-          app: "chat-room",
-          method: "POST",
-          route: "/api/rooms/:room/tokens",
-          object: room,
-          status: 422,
-          ms: expect.any(Number),
-          ray: null,
-        },
-      },
+      requestLine("chat-room", { method: "POST", route: "/api/rooms/:room/tokens", object: room, status: 422 }),
     ]);
     expect(JSON.stringify(lines)).not.toContain("Zelda");
   });
@@ -148,26 +106,13 @@ describe("log lines", () => {
     // The alarm is fired by hand: waiting 30 real minutes is no option in a test.
     const lines = await logLinesOf(async () => expect(await runDurableObjectAlarm(roomStub(room))).toBe(true));
     expect(lines).toEqual([
-      {
-        console: "log",
-        line: {
-          level: "info",
-          message: "alarm run",
-          app: "chat-room",
-          op: "alarm",
-          object: room,
-          retryCount: 0,
-          outcome: "ok",
-          ms: expect.any(Number),
-          ran: 1,
-          succeeded: 1,
-          failed: 0,
-          deadLettered: 0,
-          rowsRead: expect.any(Number),
-          rowsWritten: expect.any(Number),
-          nextAlarm: expect.any(Number),
-        },
-      },
+      alarmRunLine("chat-room", room, {
+        ran: 1,
+        succeeded: 1,
+        failed: 0,
+        deadLettered: 0,
+        nextAlarm: expect.any(Number),
+      }),
       {
         console: "log",
         line: expect.objectContaining({ message: "operation", op: "purge", object: room, outcome: "ok" }),

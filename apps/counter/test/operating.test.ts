@@ -9,7 +9,7 @@
  */
 import { env } from "cloudflare:workers";
 import { listDurableObjectIds, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { logLinesOf, metricPointsOf } from "@durable-patterns/shared/testing";
+import { alarmRunLine, logLinesOf, metricPointsOf, operationLine, requestLine } from "@durable-patterns/shared/testing";
 import { describe, expect, it } from "vitest";
 import { version } from "../package.json";
 import type { Counter } from "../src/counter-object";
@@ -30,34 +30,8 @@ describe("log lines", () => {
     const name = uniqueName();
     const lines = await logLinesOf(() => api(`/api/counters/${name}/increment`, json("POST", { by: 5 })));
     expect(lines).toEqual([
-      {
-        console: "log",
-        line: {
-          level: "info",
-          message: "operation",
-          app: "counter",
-          op: "increment",
-          object: name,
-          outcome: "ok",
-          ms: expect.any(Number),
-          rowsRead: 2,
-          rowsWritten: 1,
-        },
-      },
-      {
-        console: "log",
-        line: {
-          level: "info",
-          message: "request",
-          app: "counter",
-          method: "POST",
-          route: "/api/counters/:name/increment",
-          object: name,
-          status: 200,
-          ms: expect.any(Number),
-          ray: null,
-        },
-      },
+      operationLine("counter", { op: "increment", object: name, rowsRead: 2, rowsWritten: 1 }),
+      requestLine("counter", { method: "POST", route: "/api/counters/:name/increment", object: name, status: 200 }),
     ]);
   });
 
@@ -89,26 +63,13 @@ describe("log lines", () => {
     const { next } = (await created.json()) as { next: string };
     const lines = await logLinesOf(() => fireAt(name, Date.parse(next) + 1));
     expect(lines).toEqual([
-      {
-        console: "log",
-        line: {
-          level: "info",
-          message: "alarm run",
-          app: "counter",
-          op: "alarm",
-          object: name,
-          retryCount: 0,
-          outcome: "ok",
-          ms: expect.any(Number),
-          ran: 1,
-          succeeded: 1,
-          failed: 0,
-          deadLettered: 0,
-          rowsRead: expect.any(Number),
-          rowsWritten: expect.any(Number),
-          nextAlarm: expect.any(Number),
-        },
-      },
+      alarmRunLine("counter", name, {
+        ran: 1,
+        succeeded: 1,
+        failed: 0,
+        deadLettered: 0,
+        nextAlarm: expect.any(Number),
+      }),
     ]);
   });
 

@@ -12,7 +12,7 @@
  */
 import { env } from "cloudflare:workers";
 import { listDurableObjectIds, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { logLinesOf, metricPointsOf } from "@durable-patterns/shared/testing";
+import { alarmRunLine, logLinesOf, metricPointsOf, operationLine } from "@durable-patterns/shared/testing";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { version } from "../package.json";
 import type { RateLimiter } from "../src/rate-limiter-object";
@@ -42,20 +42,7 @@ describe("log lines", () => {
     await check({ key: name, policies: [policy] }); // the first check also creates the tables and the purge
     const lines = await logLinesOf(() => check({ key: name, policies: [policy] }));
     expect(lines).toEqual([
-      {
-        console: "log",
-        line: {
-          level: "info",
-          message: "operation",
-          app: "rate-limiter",
-          op: "check",
-          object: name,
-          outcome: "ok",
-          ms: expect.any(Number),
-          rowsRead: 1,
-          rowsWritten: 1,
-        },
-      },
+      operationLine("rate-limiter", { op: "check", object: name, rowsRead: 1, rowsWritten: 1 }),
       {
         console: "log",
         line: {
@@ -94,20 +81,7 @@ describe("log lines", () => {
     });
     expect(status).toBe(429);
     expect(lines).toEqual([
-      {
-        console: "log",
-        line: {
-          level: "info",
-          message: "operation",
-          app: "rate-limiter",
-          op: "check",
-          object: name,
-          outcome: "denied",
-          ms: expect.any(Number),
-          rowsRead: 1,
-          rowsWritten: 0,
-        },
-      },
+      operationLine("rate-limiter", { op: "check", object: name, outcome: "denied", rowsRead: 1, rowsWritten: 0 }),
       {
         console: "log",
         line: expect.objectContaining({ level: "info", message: "request", route: "/api/check", status: 429 }),
@@ -123,26 +97,13 @@ describe("log lines", () => {
     await setClock(T0 + 66_000);
     const lines = await logLinesOf(() => runDurableObjectAlarm(stub(name)));
     expect(lines).toEqual([
-      {
-        console: "log",
-        line: {
-          level: "info",
-          message: "alarm run",
-          app: "rate-limiter",
-          op: "alarm",
-          object: name,
-          retryCount: 0,
-          outcome: "ok",
-          ms: expect.any(Number),
-          ran: 1,
-          succeeded: 1,
-          failed: 0,
-          deadLettered: 0,
-          rowsRead: expect.any(Number),
-          rowsWritten: expect.any(Number),
-          nextAlarm: expect.any(Number),
-        },
-      },
+      alarmRunLine("rate-limiter", name, {
+        ran: 1,
+        succeeded: 1,
+        failed: 0,
+        deadLettered: 0,
+        nextAlarm: expect.any(Number),
+      }),
     ]);
   });
 

@@ -5,7 +5,7 @@
  * holds: params, event payloads and step outputs stay out of the logs.
  */
 import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
-import { logLinesOf, metricPointsOf } from "@durable-patterns/shared/testing";
+import { alarmRunLine, logLinesOf, metricPointsOf, operationLine, requestLine } from "@durable-patterns/shared/testing";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { WorkflowRunner } from "../src/workflow-runner-object";
 import {
@@ -46,12 +46,6 @@ afterEach(async () => {
   created.clear();
 });
 
-/** What a request line holds besides what each test checks. */
-const requestLine = { level: "info", message: "request", app: "workflow", ms: expect.any(Number), ray: null };
-
-/** What an object's operation line holds besides what each test checks. */
-const operationLine = { level: "info", message: "operation", app: "workflow", ms: expect.any(Number) };
-
 describe("request and operation lines", () => {
   it("logs a created instance as the object's operation line, with its rows, then the request line", async () => {
     const id = uniqueId("logged");
@@ -60,15 +54,9 @@ describe("request and operation lines", () => {
       api("/api/instances", json("POST", { workflow: "test-steps", id, params: { n: 2, note: SECRET } })),
     );
     expect(lines).toEqual([
-      {
-        console: "log",
-        line: { ...operationLine, op: "create", object: id, outcome: "ok", rowsRead: 7, rowsWritten: 5 },
-      },
+      operationLine("workflow", { op: "create", object: id, rowsRead: 7, rowsWritten: 5 }),
       // The instance is named in the body, not the path: the request line has no object.
-      {
-        console: "log",
-        line: { ...requestLine, method: "POST", route: "/api/instances", object: null, status: 201 },
-      },
+      requestLine("workflow", { method: "POST", route: "/api/instances", object: null, status: 201 }),
     ]);
     expect(JSON.stringify(lines)).not.toContain(SECRET);
   });
@@ -78,21 +66,15 @@ describe("request and operation lines", () => {
     await lifecycle(id, "terminate");
     const lines = await logLinesOf(() => sendEvent(id, "ping", { card: SECRET }));
     expect(lines).toEqual([
-      {
-        console: "log",
-        line: { ...operationLine, op: "event", object: id, outcome: "illegal_transition", rowsRead: 1, rowsWritten: 0 },
-      },
+      operationLine("workflow", {
+        op: "event",
+        object: id,
+        outcome: "illegal_transition",
+        rowsRead: 1,
+        rowsWritten: 0,
+      }),
       // A 409 is the API working (the instance is over), not a client bug: info, not warn.
-      {
-        console: "log",
-        line: {
-          ...requestLine,
-          method: "POST",
-          route: "/api/instances/:id/events/:type",
-          object: id,
-          status: 409,
-        },
-      },
+      requestLine("workflow", { method: "POST", route: "/api/instances/:id/events/:type", object: id, status: 409 }),
     ]);
     expect(JSON.stringify(lines)).not.toContain(SECRET);
   });
@@ -101,21 +83,8 @@ describe("request and operation lines", () => {
     const id = await start("test-steps", { n: 1 });
     const lines = await logLinesOf(() => lifecycle(id, "restart", { from: "no such step" }));
     expect(lines).toEqual([
-      {
-        console: "log",
-        line: { ...operationLine, op: "restart", object: id, outcome: "no_such_step", rowsRead: 3, rowsWritten: 0 },
-      },
-      {
-        console: "warn",
-        line: {
-          ...requestLine,
-          level: "warn",
-          method: "POST",
-          route: "/api/instances/:id/restart",
-          object: id,
-          status: 422,
-        },
-      },
+      operationLine("workflow", { op: "restart", object: id, outcome: "no_such_step", rowsRead: 3, rowsWritten: 0 }),
+      requestLine("workflow", { method: "POST", route: "/api/instances/:id/restart", object: id, status: 422 }),
     ]);
   });
 });
@@ -125,26 +94,7 @@ describe("alarm run lines", () => {
     const id = await start("test-steps", { n: 2, note: SECRET });
     const lines = await logLinesOf(() => run(id));
     expect(lines).toEqual([
-      {
-        console: "log",
-        line: {
-          level: "info",
-          message: "alarm run",
-          app: "workflow",
-          op: "alarm",
-          object: id,
-          retryCount: 0,
-          outcome: "ok",
-          ms: expect.any(Number),
-          ran: 1,
-          succeeded: 1,
-          failed: 0,
-          deadLettered: 0,
-          rowsRead: expect.any(Number),
-          rowsWritten: expect.any(Number),
-          nextAlarm: null,
-        },
-      },
+      alarmRunLine("workflow", id, { ran: 1, succeeded: 1, failed: 0, deadLettered: 0, nextAlarm: null }),
     ]);
     // The run did complete the instance, and neither its params nor its output were logged.
     expect((await instance(id)).status).toBe("complete");
@@ -224,7 +174,7 @@ describe("GET /api/health", () => {
     // Only the LOG_LEVEL var, for its own request line: no object binding.
     expect(touched).toEqual(["LOG_LEVEL"]);
     expect(lines).toEqual([
-      { console: "log", line: { ...requestLine, method: "GET", route: "/api/health", object: null, status: 200 } },
+      requestLine("workflow", { method: "GET", route: "/api/health", object: null, status: 200 }),
     ]);
   });
 });

@@ -2,7 +2,9 @@
 // responses, storage faults. Tests only; no app's Worker imports it, so it never ends up in a bundle.
 import { runInDurableObject } from "cloudflare:test";
 import type { DurableObject } from "cloudflare:workers";
-import { vi } from "vitest";
+import { expect, vi } from "vitest";
+import type { RunReport } from "./alarm-queue";
+import { levelOf, type LogLevel } from "./log";
 import { costBetween, type Sql, type SqlMeter } from "./sql";
 
 /** One structured line (src/log.ts) and the console method that wrote it. */
@@ -36,6 +38,76 @@ export async function logLinesOf(
     for (const spy of spies) spy.mockRestore();
   }
   return lines;
+}
+
+const CONSOLE: Record<LogLevel, LoggedLine["console"]> = { info: "log", warn: "warn", error: "error" };
+
+/** The line `requestLog` writes for a request, as a `toEqual` expectation (`ms` any number; `ray` null in tests). */
+export function requestLine(
+  app: string,
+  request: { method: string; route: string; object: string | null; status: number },
+): LoggedLine {
+  const level = levelOf(request.status);
+  return {
+    console: CONSOLE[level],
+    line: { level, message: "request", app, ...request, ms: expect.any(Number), ray: null },
+  };
+}
+
+/**
+ * The line `ObjectLog.op` writes for an operation that did not throw, as a `toEqual` expectation:
+ * `outcome` "ok" and rows any number unless given.
+ */
+export function operationLine(
+  app: string,
+  operation: { op: string; object: string | null; outcome?: string; rowsRead?: number; rowsWritten?: number },
+): LoggedLine {
+  return {
+    console: "log",
+    line: {
+      level: "info",
+      message: "operation",
+      app,
+      outcome: "ok",
+      rowsRead: expect.any(Number),
+      rowsWritten: expect.any(Number),
+      ...operation,
+      ms: expect.any(Number),
+    },
+  };
+}
+
+/**
+ * The line `ObjectLog.alarm` writes for a run that succeeded, as a `toEqual` expectation: what the
+ * test gives of the queue's report (and `retryCount`, 0 by default); the rest any number, and
+ * `nextAlarm` a number or null.
+ */
+export function alarmRunLine(
+  app: string,
+  object: string | null,
+  report: Partial<RunReport> & { retryCount?: number } = {},
+): LoggedLine {
+  return {
+    console: "log",
+    line: {
+      level: "info",
+      message: "alarm run",
+      app,
+      op: "alarm",
+      object,
+      outcome: "ok",
+      ms: expect.any(Number),
+      retryCount: 0,
+      ran: expect.any(Number),
+      succeeded: expect.any(Number),
+      failed: expect.any(Number),
+      deadLettered: expect.any(Number),
+      rowsRead: expect.any(Number),
+      rowsWritten: expect.any(Number),
+      nextAlarm: expect.toSatisfy((next: unknown) => next === null || typeof next === "number"),
+      ...report,
+    },
+  };
 }
 
 /**
