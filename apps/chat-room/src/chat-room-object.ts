@@ -149,8 +149,7 @@ export class ChatRoom extends DurableObject<Env> {
     return (this.scheduler ??= new AlarmQueue(this.ctx, {
       sql: this.sql,
       now: () => this.clock(),
-      onError: this.log.taskFailed,
-      onDeadLetter: this.log.deadLetter,
+      ...this.log.queueHooks,
       handlers: { purge: () => this.purgeIfIdle() },
     }));
   }

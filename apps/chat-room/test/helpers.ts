@@ -4,12 +4,28 @@ import { injectDeleteAllFault, type SocketClient, socketClient, uniqueName } fro
 // Shared with the other apps' tests; imported from here like the rest.
 export { json } from "@durable-patterns/shared/testing";
 import { env, exports } from "cloudflare:workers";
-import { runInDurableObject } from "cloudflare:test";
+import { createExecutionContext, runInDurableObject } from "cloudflare:test";
 import type { ChatRoom } from "../src/chat-room-object";
+import worker from "../src/index";
 import type { ServerMessage } from "../src/protocol";
 
 /** A room name no other test uses, so tests never share an object. */
 export const uniqueRoom = (prefix = "r") => uniqueName(prefix);
+
+/**
+ * Join tokens on: the deployment under test has no CHAT_SECRET (every other test joins without a
+ * token), so token tests call the same Worker with these secrets added to its env: the room's
+ * signing secret and the credential of the backend that issues tokens (after its own login).
+ */
+export const TOKEN_SECRETS = { CHAT_SECRET: "test-secret-do-not-use", CHAT_ISSUER_SECRET: "issuer-secret-do-not-use" };
+export const withTokens = { ...env, ...TOKEN_SECRETS } as Env;
+
+/** Calls the Worker as `api` does, with join tokens on (`withTokens`, or the env given). */
+export function callWithTokens(path: string, init?: RequestInit, withEnv: Env = withTokens): Promise<Response> {
+  return Promise.resolve(
+    worker.fetch(new Request(`https://chat.example${path}`, init), withEnv, createExecutionContext()),
+  );
+}
 
 /** Calls the Worker as any HTTP client would. */
 export function api(path: string, init?: RequestInit): Promise<Response> {

@@ -7,9 +7,10 @@
  * lines of both, in the order they were written.
  */
 import { env } from "cloudflare:workers";
-import { createExecutionContext, listDurableObjectIds, runDurableObjectAlarm } from "cloudflare:test";
+import { runDurableObjectAlarm } from "cloudflare:test";
 import {
   alarmRunLine,
+  expectHealthy,
   type LoggedLine,
   logLinesOf,
   metricPointsOf,
@@ -19,9 +20,18 @@ import {
 } from "@durable-patterns/shared/testing";
 import { describe, expect, it, vi } from "vitest";
 import { version } from "../package.json";
-import worker from "../src/index";
 import { IDLE_PURGE_MS } from "../src/protocol";
-import { api, join, joinRoomWithClock, roomStub, say, setClock, uniqueRoom } from "./helpers";
+import {
+  api,
+  callWithTokens,
+  join,
+  joinRoomWithClock,
+  roomStub,
+  say,
+  setClock,
+  TOKEN_SECRETS,
+  uniqueRoom,
+} from "./helpers";
 
 /** What each line is about: its op (object lines) or its method and route (request lines). */
 const topics = (lines: readonly LoggedLine[]) =>
@@ -29,15 +39,8 @@ const topics = (lines: readonly LoggedLine[]) =>
 
 // Tokens on: the Worker is called with the secrets added to its env (as test/tokens.test.ts does),
 // so the lines can be checked for the token, the issuer's credential and the secret.
-const SECRET = "chat-secret-never-logged";
-const ISSUER = "issuer-secret-never-logged";
-const withSecret = { ...env, CHAT_SECRET: SECRET, CHAT_ISSUER_SECRET: ISSUER } as Env;
-
-function call(path: string, init?: RequestInit): Promise<Response> {
-  return Promise.resolve(
-    worker.fetch(new Request(`https://chat.example${path}`, init), withSecret, createExecutionContext()),
-  );
-}
+const { CHAT_SECRET: SECRET, CHAT_ISSUER_SECRET: ISSUER } = TOKEN_SECRETS;
+const call = callWithTokens;
 
 describe("log lines", () => {
   it("writes a join, a stored message and a leave as operation lines, without the text, the name or the token", async () => {
@@ -122,20 +125,8 @@ describe("log lines", () => {
 });
 
 describe("GET /api/health", () => {
-  it("answers the app and its package.json version without creating or waking any room", async () => {
-    const before = await listDurableObjectIds(env.CHAT_ROOM);
-    let response!: Response;
-    const lines = await logLinesOf(async () => {
-      response = await api("/api/health");
-    });
-    expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ ok: true, app: "chat-room", version });
-    // Only the request's own line: no room did any operation.
-    expect(lines).toEqual([
-      { console: "log", line: expect.objectContaining({ message: "request", route: "/api/health", object: null }) },
-    ]);
-    expect(await listDurableObjectIds(env.CHAT_ROOM)).toHaveLength(before.length);
-  });
+  it("answers the app and its package.json version without creating or waking any room", () =>
+    expectHealthy(() => api("/api/health"), env.CHAT_ROOM, "chat-room", version));
 });
 
 describe("metrics (with a METRICS dataset bound)", () => {

@@ -9,18 +9,11 @@ import { SignJWT, exportJWK, generateKeyPair } from "jose";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import worker from "../src/index";
 import { TOKEN_TTL_SECONDS, issueToken, tokenHolder, verifyToken } from "../src/tokens";
-import { uniqueRoom } from "./helpers";
+import { callWithTokens, TOKEN_SECRETS, uniqueRoom, withTokens } from "./helpers";
 
-const SECRET = "test-secret-do-not-use";
-/** The credential of the backend that issues tokens (after its own login), never the page's. */
-const ISSUER = "issuer-secret-do-not-use";
-const withSecret = { ...env, CHAT_SECRET: SECRET, CHAT_ISSUER_SECRET: ISSUER } as Env;
-
-function call(path: string, init?: RequestInit): Promise<Response> {
-  return Promise.resolve(
-    worker.fetch(new Request(`https://chat.example${path}`, init), withSecret, createExecutionContext()),
-  );
-}
+const { CHAT_SECRET: SECRET, CHAT_ISSUER_SECRET: ISSUER } = TOKEN_SECRETS;
+const withSecret = withTokens;
+const call = callWithTokens;
 
 /** `POST /api/rooms/:room/tokens {"name"}`, with `authorization` as given (none when undefined). */
 function requestToken(room: string, name: string, authorization?: string, env = withSecret) {

@@ -82,8 +82,7 @@ export class Counter extends DurableObject<Env> {
     return new AlarmQueue(this.ctx, {
       sql: this.sql,
       now: () => this.clock(),
-      onError: this.log.taskFailed,
-      onDeadLetter: this.log.deadLetter,
+      ...this.log.queueHooks,
       handlers: {
         // Synchronous: the reset commits in the same transaction that advances the task to its next
         // occurrence, so a reset happens exactly once per fire even if the alarm is retried.

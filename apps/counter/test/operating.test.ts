@@ -8,22 +8,18 @@
  * before the Worker answers), then the request's.
  */
 import { env } from "cloudflare:workers";
-import { listDurableObjectIds, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { alarmRunLine, logLinesOf, metricPointsOf, operationLine, requestLine } from "@durable-patterns/shared/testing";
+import {
+  alarmRunLine,
+  expectHealthy,
+  logLinesOf,
+  metricPointsOf,
+  operationLine,
+  requestLine,
+} from "@durable-patterns/shared/testing";
 import { describe, expect, it } from "vitest";
 import { version } from "../package.json";
-import type { Counter } from "../src/counter-object";
 import { MAX_VALUE } from "../src/protocol";
-import { api, json, uniqueName } from "./helpers";
-
-/** Moves the counter's queue clock to `at` and fires its alarm (waiting for 03:00 is no option). */
-async function fireAt(name: string, at: number) {
-  const stub = env.COUNTER.getByName(name);
-  await runInDurableObject(stub, (counter: Counter) => {
-    counter.clock = () => at;
-  });
-  return runDurableObjectAlarm(stub);
-}
+import { api, fireAt, json, uniqueName } from "./helpers";
 
 describe("log lines", () => {
   it("writes one operation line with its rows and one request line for an increment", async () => {
@@ -84,20 +80,8 @@ describe("log lines", () => {
 });
 
 describe("GET /api/health", () => {
-  it("answers the app and its package.json version without creating or waking any counter", async () => {
-    const before = await listDurableObjectIds(env.COUNTER);
-    let response!: Response;
-    const lines = await logLinesOf(async () => {
-      response = await api("/api/health");
-    });
-    expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ ok: true, app: "counter", version });
-    // Only the request's own line: no object did any operation.
-    expect(lines).toEqual([
-      { console: "log", line: expect.objectContaining({ message: "request", route: "/api/health", object: null }) },
-    ]);
-    expect(await listDurableObjectIds(env.COUNTER)).toHaveLength(before.length);
-  });
+  it("answers the app and its package.json version without creating or waking any counter", () =>
+    expectHealthy(() => api("/api/health"), env.COUNTER, "counter", version));
 });
 
 describe("metrics (with a METRICS dataset bound)", () => {

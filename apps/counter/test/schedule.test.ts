@@ -11,7 +11,7 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { describe, expect, it } from "vitest";
 import type { Counter } from "../src/counter-object";
 import type { Schedule } from "../src/protocol";
-import { api, connect, json, uniqueName } from "./helpers";
+import { api, connect, fireAt, json, uniqueName } from "./helpers";
 
 type Created = Schedule & { name: string };
 
@@ -28,15 +28,6 @@ function localTime(iso: string, timeZone: string): string {
   return new Intl.DateTimeFormat("en-GB", { timeZone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(
     new Date(iso),
   );
-}
-
-/** Moves the counter's queue clock to `at` and fires its alarm. */
-async function fireAt(name: string, at: number) {
-  const stub = env.COUNTER.getByName(name);
-  await runInDurableObject(stub, (counter: Counter) => {
-    counter.clock = () => at;
-  });
-  return runDurableObjectAlarm(stub);
 }
 
 describe("POST /api/counters/:name/schedule", () => {

@@ -150,8 +150,7 @@ export class RateLimiter extends DurableObject<Env> {
     return (this.scheduler ??= new AlarmQueue(this.ctx, {
       sql: this.sql,
       now: () => this.clock(),
-      onError: this.log.taskFailed,
-      onDeadLetter: this.log.deadLetter,
+      ...this.log.queueHooks,
       handlers: {
         // Synchronous, so a reschedule commits together with the task's completion. Run out, the
         // task stays scheduled (as a retry) until the purge after the run has succeeded.

@@ -62,8 +62,7 @@ export abstract class WorkflowScheduler extends DurableObject<Env> {
     return (this.scheduler ??= new AlarmQueue(this.ctx, {
       sql: this.sql,
       now: () => this.clock(),
-      onError: this.log.taskFailed,
-      onDeadLetter: this.log.deadLetter,
+      ...this.log.queueHooks,
       handlers: {
         // Synchronous, so it runs in the transaction that moves the cron task to its next
         // occurrence: each occurrence is handed on exactly once, with its own scheduled time.

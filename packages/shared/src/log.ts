@@ -187,6 +187,14 @@ export class ObjectLog {
   }
 
   /**
+   * Both of the alarm queue's hooks, logging failed attempts and dead letters: spread them into
+   * its options (`new AlarmQueue(ctx, { ...this.log.queueHooks, handlers })`).
+   */
+  get queueHooks(): { onError: (error: unknown, task: TaskInfo) => void; onDeadLetter: (letter: DeadLetter) => void } {
+    return { onError: this.taskFailed, onDeadLetter: this.deadLetter };
+  }
+
+  /**
    * The alarm queue's `onError` hook: an error line per failed attempt of a task (it is retried
    * with backoff until its last attempt), with its name, key and attempt, never its payload.
    */

@@ -1,6 +1,6 @@
 // Test-side helpers: unique names, JSON requests, log lines and metric points, what an object's operations cost in rows, a WebSocket client for upgrade
 // responses, storage faults. Tests only; no app's Worker imports it, so it never ends up in a bundle.
-import { runInDurableObject } from "cloudflare:test";
+import { listDurableObjectIds, runInDurableObject } from "cloudflare:test";
 import type { DurableObject } from "cloudflare:workers";
 import { expect, vi } from "vitest";
 import type { RunReport } from "./alarm-queue";
@@ -108,6 +108,27 @@ export function alarmRunLine(
       ...report,
     },
   };
+}
+
+/**
+ * What `GET /api/health` must do in every app: answer 200 `{"ok":true,app,version}` with only its
+ * own request line written, and create or wake no object of `namespace`.
+ */
+export async function expectHealthy(
+  call: () => Promise<Response>,
+  namespace: DurableObjectNamespace,
+  app: string,
+  version: string,
+): Promise<void> {
+  const before = await listDurableObjectIds(namespace);
+  let response!: Response;
+  const lines = await logLinesOf(async () => {
+    response = await call();
+  });
+  expect(response.status).toBe(200);
+  expect(await response.json()).toEqual({ ok: true, app, version });
+  expect(lines).toEqual([requestLine(app, { method: "GET", route: "/api/health", object: null, status: 200 })]);
+  expect(await listDurableObjectIds(namespace)).toHaveLength(before.length);
 }
 
 /**
