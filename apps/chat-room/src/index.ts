@@ -6,17 +6,14 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import { z } from "zod";
 import {
-  ProblemError,
-  health,
+  apiWorker,
   jsonBody,
   limitBody,
-  notFound,
   objectName,
-  onError,
   params,
+  ProblemError,
   problemType,
   query,
-  requestLog,
   requireWebSocket,
 } from "@durable-patterns/shared";
 import { version } from "../package.json";
@@ -163,8 +160,6 @@ const requireRoomToken: MiddlewareHandler<{ Bindings: Env }> = async (c, next) =
 };
 
 const api = new Hono<{ Bindings: Env }>()
-  // For uptime checks: answered by the Worker alone, so it never wakes (or creates) a room.
-  .get("/health", health("chat-room", version))
   // The only body this API accepts is a name; refuse anything larger before reading it.
   .use(limitBody(1024))
   .get("/rooms/:room/websocket", roomParam, query(JoinQuery), requireWebSocket, async (c) => {
@@ -223,13 +218,7 @@ const api = new Hono<{ Bindings: Env }>()
     },
   );
 
-const app = new Hono<{ Bindings: Env }>()
-  // One log line per request: its route pattern (never the query, which can hold a token), the
-  // room, the status and the time taken.
-  .use(requestLog("chat-room", "room"))
-  .route("/api", api);
-app.onError(onError);
-app.notFound(notFound);
+const app = apiWorker({ app: "chat-room", version, objectParam: "room" }, api);
 
 /** The API's route types, for Hono's typed client `hc<ChatApi>(url)`. */
 export type ChatApi = typeof app;

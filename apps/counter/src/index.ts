@@ -6,18 +6,15 @@ import { Hono } from "hono";
 import { z } from "zod";
 import {
   AlarmQueueError,
-  ProblemError,
-  health,
-  nextCronTime,
+  apiWorker,
   jsonBody,
   limitBody,
-  notFound,
+  nextCronTime,
   objectName,
-  onError,
   params,
   pickShard,
+  ProblemError,
   problemType,
-  requestLog,
   requireWebSocket,
   shardName,
   shardNames,
@@ -61,8 +58,6 @@ function changed(name: string, result: ChangeResult) {
 }
 
 const api = new Hono<{ Bindings: Env }>()
-  // For uptime checks: answered by the Worker alone, so it never wakes (or creates) a counter.
-  .get("/health", health("counter", version))
   // Every body this API accepts is a few bytes; refuse anything larger before reading it.
   .use(limitBody(1024))
   .get("/counters/:name", named, async (c) => {
@@ -142,12 +137,7 @@ async function changeShard(env: Env, name: string, delta: number) {
   return { name, shard, shardValue: result.value, shards };
 }
 
-const app = new Hono<{ Bindings: Env }>()
-  // One log line per request: its route pattern, the counter's name, the status and the time taken.
-  .use(requestLog("counter", "name"))
-  .route("/api", api);
-app.onError(onError);
-app.notFound(notFound);
+const app = apiWorker({ app: "counter", version, objectParam: "name" }, api);
 
 /** The API's route types, for Hono's typed client `hc<CounterApi>(url)`. */
 export type CounterApi = typeof app;

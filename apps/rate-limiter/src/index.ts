@@ -5,16 +5,13 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import {
-  ProblemError,
-  health,
+  apiWorker,
   jsonBody,
   limitBody,
-  notFound,
-  onError,
   params,
+  ProblemError,
   problemType,
   query,
-  requestLog,
   requireWebSocket,
 } from "@durable-patterns/shared";
 import { version } from "../package.json";
@@ -57,8 +54,6 @@ function accepted<T>(answer: limiter.Answer<T>): T {
 }
 
 const api = new Hono<{ Bindings: Env }>()
-  // For uptime checks: no token, and answered by the Worker alone, so it never wakes (or creates) a key's object.
-  .get("/health", health("rate-limiter", version))
   // Every body this API accepts is small (ten inline policies fit in 2 KiB).
   .use(limitBody(4096))
   .get("/keys/:key/websocket", requireToken({ allowQuery: true }), keyed, requireWebSocket, async (c) => {
@@ -101,11 +96,7 @@ const api = new Hono<{ Bindings: Env }>()
     return c.json({ key, task: result.task });
   });
 
-const app = new Hono<{ Bindings: Env }>()
-  // One log line per request: its route pattern (never the URL: `?token=` stays out), the key
-  // where the path has one, the status and the time taken.
-  .use(requestLog("rate-limiter", "key"))
-  .route("/api", api)
+const app = apiWorker({ app: "rate-limiter", version, objectParam: "key" }, api)
   // A public route limited per client IP by the middleware other Workers can copy.
   .get(
     "/demo",
@@ -115,8 +106,6 @@ const app = new Hono<{ Bindings: Env }>()
     }),
     (c) => c.json({ message: "Hello! This route admits 5 requests per 10 seconds per IP." }),
   );
-app.onError(onError);
-app.notFound(notFound);
 
 /** The API's route types, for Hono's typed client `hc<RateLimiterApi>(url)`. */
 export type RateLimiterApi = typeof app;

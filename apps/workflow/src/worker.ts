@@ -6,17 +6,14 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import {
-  ProblemError,
+  apiWorker,
   describeIssues,
-  health,
   jsonBody,
   limitBody,
-  notFound,
-  onError,
   params,
+  ProblemError,
   problemType,
   query,
-  requestLog,
   requireWebSocket,
 } from "@durable-patterns/shared";
 import { version } from "../package.json";
@@ -101,8 +98,6 @@ function refused(id: string | undefined, refusal: StartRefusal): never {
 /** The API for `workflows`, with its errors as problem+json. */
 function routes(workflows: WorkflowRegistry) {
   const api = new Hono<{ Bindings: Env }>()
-    // For uptime checks: answered by the Worker alone, before anything that touches an object.
-    .get("/health", health("workflow", version))
     // Params and event payloads are at most 1 MiB; refuse anything larger before reading it.
     .use(limitBody(MAX_BODY_BYTES))
     .post("/instances", jsonBody(CreateBody), async (c) => {
@@ -167,9 +162,7 @@ function routes(workflows: WorkflowRegistry) {
     })
     .get("/schedules", async (c) => c.json({ schedules: await syncSchedules(c.env, workflows) }));
   // One log line per request (route pattern, instance id, status, time; never a body).
-  const app = new Hono<{ Bindings: Env }>().use(requestLog("workflow", "id")).route("/api", api);
-  app.onError(onError);
-  app.notFound(notFound);
+  const app = apiWorker({ app: "workflow", version, objectParam: "id" }, api);
   return app;
 }
 

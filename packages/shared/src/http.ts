@@ -11,13 +11,22 @@
  *   jsonBody(z.object({ by: z.int() }), { optional: true }), (c) => ...);
  * ```
  */
-import type { ErrorHandler, Handler, MiddlewareHandler, NotFoundHandler } from "hono";
+import {
+  Hono,
+  type Env as HonoEnv,
+  type ErrorHandler,
+  type Handler,
+  type MiddlewareHandler,
+  type NotFoundHandler,
+} from "hono";
+import type { Schema } from "hono/types";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { validator } from "hono/validator";
 import { zValidator } from "@hono/zod-validator";
 import { z } from "zod";
+import { requestLog } from "./log";
 
 /** The body of an RFC 9457 problem response. Extra members carry machine-readable details. */
 export interface Problem {
@@ -252,3 +261,30 @@ export const requireWebSocket: MiddlewareHandler = async (c, next) => {
   }
   await next();
 };
+
+/**
+ * The Worker every app exports: its `api` routes mounted at `/api`, behind one log line per
+ * request (`requestLog`, with the object named by the `objectParam` route parameter), with
+ * `GET /api/health` answered before any of them (so before body limits, auth or any object), and
+ * problem+json for every error and unknown route. Chain more routes on the result (`.get("/demo",
+ * ...)`); `typeof` it is what Hono's typed client takes.
+ *
+ * @example
+ * ```ts
+ * const api = new Hono<{ Bindings: Env }>().use(limitBody(1024)).get("/counters/:name", ...);
+ * const app = apiWorker({ app: "counter", version, objectParam: "name" }, api);
+ * export default app satisfies ExportedHandler<Env>;
+ * ```
+ */
+export function apiWorker<E extends HonoEnv, S extends Schema, B extends string>(
+  options: { app: string; version: string; objectParam?: string },
+  api: Hono<E, S, B>,
+) {
+  const app = new Hono<E>()
+    .use(requestLog(options.app, options.objectParam))
+    .get("/api/health", health(options.app, options.version))
+    .route("/api", api);
+  app.onError(onError);
+  app.notFound(notFound);
+  return app;
+}
