@@ -43,7 +43,13 @@ export async function workerOptions(spec, benchDir, outDir) {
     modulesRoot: outDir,
     ...settings,
     // Secrets the app requires (a wrangler.jsonc names them but holds no values).
-    bindings: { ...settings.bindings, ...spec.secrets },
+    // The apps run with LOG_LEVEL=warn (refusals and failures only), so each variant measures the
+    // app's work; `counter-logged` runs the counter as deployed (every line) to price the logs.
+    bindings: {
+      ...settings.bindings,
+      ...(spec.wrangler ? { LOG_LEVEL: spec.logLevel ?? "warn" } : {}),
+      ...spec.secrets,
+    },
     // Each Worker gets its own loopback socket straight into workerd: no routing Worker in front,
     // so every variant pays the same path.
     unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],

@@ -26,6 +26,8 @@ export const FIXTURES_COMPATIBILITY_DATE = "2026-11-01";
  * @property {Record<string, { name: string, className: string }>} [workflows] Binding -> Cloudflare
  *   Workflow (Miniflare's local emulation), for Workers without a wrangler.jsonc.
  * @property {Record<string, string>} [secrets] Values for the secrets the app requires (bench-only values).
+ * @property {"info" | "warn" | "error"} [logLevel] The app's LOG_LEVEL (apps only; default "warn", see
+ *   build.mjs).
  * @property {{ file: string, replace: string, with: string }[]} [patches] Exact source text replaced
  *   while bundling (file relative to bench/); the build fails if the text is not found.
  */
@@ -48,6 +50,13 @@ export const workers = [
     compatibilityFlags: ["nodejs_compat"],
   },
   { name: "counter", entry: "src/workers/counter.ts", wrangler: "../apps/counter/wrangler.jsonc" },
+  // The counter as deployed: LOG_LEVEL=info, its two lines per increment (request and operation).
+  {
+    name: "counter-logged",
+    entry: "src/workers/counter.ts",
+    wrangler: "../apps/counter/wrangler.jsonc",
+    logLevel: "info",
+  },
   { name: "counter-naive", entry: "src/workers/counter-naive.ts", wrangler: "../apps/counter/wrangler.jsonc" },
   // The app's Worker in front of an object that does nothing: the Worker side of the app's requests.
   { name: "counter-worker", entry: "src/workers/counter-worker.ts", wrangler: "../apps/counter/wrangler.jsonc" },
@@ -170,6 +179,16 @@ export const variants = [
     app: "counter",
     title: "POST /api/counters/:name/increment, one name",
     worker: "counter",
+    request: increment,
+    meter: { binding: "COUNTER", name: "bench", source: "Sql meter (cursor rowsRead/rowsWritten), exact" },
+    limit: "bare-write",
+    workerSide: "counter-worker",
+  },
+  {
+    id: "counter-logged",
+    app: "counter",
+    title: "the same increment with LOG_LEVEL=info, as deployed: a request line and an operation line each",
+    worker: "counter-logged",
     request: increment,
     meter: { binding: "COUNTER", name: "bench", source: "Sql meter (cursor rowsRead/rowsWritten), exact" },
     limit: "bare-write",
