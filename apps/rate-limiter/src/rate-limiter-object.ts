@@ -170,12 +170,12 @@ export class RateLimiter extends DurableObject<Env> {
    * consumed. A refused check writes nothing.
    */
   check(policies: Policy[], cost: number): QuotaResult {
-    // The op's outcome is "denied" for a refused check, which is a result, not a refusal of the call.
-    const { result } = this.log.op("check", () => {
-      const result = this.decideCheck(policies, cost);
-      return result.allowed ? { ok: true, result } : { ok: false, reason: "denied", result };
-    });
-    return result;
+    // A refused check is a result, not a refusal of the call: its outcome is "denied".
+    return this.log.op(
+      "check",
+      () => this.decideCheck(policies, cost),
+      (result) => (result.allowed ? "ok" : "denied"),
+    );
   }
 
   private decideCheck(policies: Policy[], cost: number): QuotaResult {

@@ -27,7 +27,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { DeadLetter, RunReport, TaskInfo } from "./alarm-queue";
 import { metric } from "./metrics";
-import type { Sql } from "./sql";
+import { costBetween, type Sql } from "./sql";
 
 export type LogLevel = "info" | "warn" | "error";
 
@@ -112,23 +112,26 @@ export class ObjectLog {
 
   /**
    * Runs `fn` (synchronous or not) and logs its line: `outcome` is "ok", the refusal's `reason`
-   * when `fn` returns `{ ok: false, reason }`, or "error" when it throws (then rethrown).
+   * when `fn` returns `{ ok: false, reason }`, or "error" when it throws (then rethrown). An
+   * operation whose results have outcomes of their own (a check that is denied) passes `outcome`.
    */
-  op<T>(op: string, fn: () => T): T {
+  op<T>(op: string, fn: () => T, outcome: (result: Awaited<T>) => string = outcomeOf): T {
     const started = Date.now();
     const before = { ...this.sql.meter };
-    const done = (outcome: string, level: LogLevel, extra: Record<string, unknown> = {}) =>
-      writes(level, this.env) &&
+    const done = (ended: string, level: LogLevel, extra: Record<string, unknown> = {}) => {
+      if (!writes(level, this.env)) return;
+      const { rowsRead, rowsWritten } = costBetween(before, this.sql.meter);
       logLine(level, "operation", {
         app: this.app,
         op,
         object: this.object,
-        outcome,
+        outcome: ended,
         ms: Date.now() - started,
-        rowsRead: this.sql.meter.rowsRead - before.rowsRead,
-        rowsWritten: this.sql.meter.rowsWritten - before.rowsWritten,
+        rowsRead,
+        rowsWritten,
         ...extra,
       });
+    };
     const failed = (error: unknown) => {
       done("error", "error", { error: errorName(error) });
       throw error;
@@ -140,12 +143,12 @@ export class ObjectLog {
       return failed(error);
     }
     if (result instanceof Promise) {
-      return result.then((value: unknown) => {
-        done(outcomeOf(value), "info");
+      return result.then((value: Awaited<T>) => {
+        done(outcome(value), "info");
         return value;
       }, failed) as T;
     }
-    done(outcomeOf(result), "info");
+    done(outcome(result as Awaited<T>), "info");
     return result;
   }
 

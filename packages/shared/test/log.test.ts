@@ -191,6 +191,19 @@ describe("object lines", () => {
     expect(lines[0]!.line).toMatchObject({ op: "check", outcome: "too_large", rowsRead: 0, rowsWritten: 0 });
   });
 
+  it("logs the outcome an operation reads from its result, for results that are outcomes of their own", async () => {
+    const lines = await linesOf(() =>
+      inObject((log) =>
+        log.op(
+          "check",
+          () => ({ allowed: false }),
+          (result) => (result.allowed ? "ok" : "denied"),
+        ),
+      ),
+    );
+    expect(lines[0]!.line).toMatchObject({ op: "check", outcome: "denied" });
+  });
+
   it("logs an operation that throws as an error line and rethrows", async () => {
     const lines = await linesOf(() =>
       inObject(async (log) => {
