@@ -12,9 +12,9 @@ import {
   objectName,
   params,
   ProblemError,
-  problemType,
   query,
   requireWebSocket,
+  sameSecret,
 } from "@durable-patterns/shared";
 import { version } from "../package.json";
 import { HistoryQuery, JoinQuery, TokenBody } from "./protocol";
@@ -54,29 +54,15 @@ function issuerSecret(env: Env): string | undefined {
   return (env as Env & Secrets).CHAT_ISSUER_SECRET || undefined;
 }
 
-const encoder = new TextEncoder();
-
-/**
- * Whether `presented` equals `expected`, in time that depends on neither where they differ nor
- * their lengths: both are hashed with SHA-256 first, and the digests compared with
- * `timingSafeEqual` (as apps/rate-limiter/src/auth.ts does).
- */
-async function sameSecret(presented: string, expected: string): Promise<boolean> {
-  const [a, b] = await Promise.all(
-    [presented, expected].map((text) => crypto.subtle.digest("SHA-256", encoder.encode(text))),
-  );
-  return crypto.subtle.timingSafeEqual(a!, b!);
-}
-
 function issuerRefusal(detail: string, presented: boolean): ProblemError {
   return new ProblemError(401, detail, {
-    type: problemType("unauthorized"),
+    type: "unauthorized",
     headers: { "www-authenticate": `Bearer realm="chat-room-issuer"${presented ? ', error="invalid_token"' : ""}` },
   });
 }
 
 function notConfigured(detail: string): ProblemError {
-  return new ProblemError(503, detail, { type: problemType("not-configured") });
+  return new ProblemError(503, detail, { type: "not-configured" });
 }
 
 /**
@@ -106,14 +92,14 @@ async function authorizeIssuing(env: Env, headers: Headers): Promise<"body" | { 
     );
   }
   const bearer = bearerToken(headers.get("authorization") ?? undefined);
-  if (expected && bearer !== undefined && (await sameSecret(bearer, expected))) return "body";
+  if (expected && bearer !== undefined && sameSecret(bearer, expected)) return "body";
   const assertion = jwt ? (headers.get("cf-access-jwt-assertion") ?? bearer) : undefined;
   if (jwt && assertion !== undefined) {
     const identity = await verifyIdentity(jwt, assertion);
     if (identity.ok) return { name: identity.name };
     if (identity.reason === "unavailable") throw notConfigured(identity.detail);
     if (identity.reason === "no-name") {
-      throw new ProblemError(422, identity.detail, { type: problemType("identity-without-name") });
+      throw new ProblemError(422, identity.detail, { type: "identity-without-name" });
     }
     throw issuerRefusal(identity.detail, true);
   }
@@ -131,7 +117,7 @@ const issuing = new WeakMap<Request, "body" | { name: string }>();
 /** A 401 with the bearer challenge of RFC 6750 (`error="invalid_token"` when a token was sent). */
 function unauthorized(detail: string, presented: boolean): ProblemError {
   return new ProblemError(401, detail, {
-    type: problemType("invalid-token"),
+    type: "invalid-token",
     headers: { "www-authenticate": `Bearer realm="chat-room"${presented ? ', error="invalid_token"' : ""}` },
   });
 }
@@ -208,7 +194,7 @@ const api = new Hono<{ Bindings: Env }>()
       const secret = chatSecret(c.env);
       if (!secret) {
         throw new ProblemError(404, "Tokens are off: this deployment has no CHAT_SECRET, so join without one.", {
-          type: problemType("tokens-disabled"),
+          type: "tokens-disabled",
         });
       }
       // The issuer secret vouches for the name in the body; a JWT's own claims name its holder.

@@ -14,7 +14,6 @@ import {
   params,
   pickShard,
   ProblemError,
-  problemType,
   requireWebSocket,
   shardName,
   shardNames,
@@ -38,10 +37,10 @@ function checkSchedule({ cron, timezone }: ScheduleBody): void {
     next = nextCronTime(cron, timezone, Date.now());
   } catch (error) {
     if (!(error instanceof AlarmQueueError)) throw error;
-    throw new ProblemError(422, error.message, { type: problemType("invalid-schedule") });
+    throw new ProblemError(422, error.message, { type: "invalid-schedule" });
   }
   if (next === null) {
-    throw new ProblemError(422, `"${cron}" never fires again.`, { type: problemType("invalid-schedule") });
+    throw new ProblemError(422, `"${cron}" never fires again.`, { type: "invalid-schedule" });
   }
 }
 
@@ -52,7 +51,7 @@ function counter(env: Env, name: string) {
 function changed(name: string, result: ChangeResult) {
   if (result.ok) return { name, value: result.value };
   throw new ProblemError(422, `The change would take "${name}" beyond ±${result.limit}; it stays at ${result.value}.`, {
-    type: problemType("out-of-range"),
+    type: "out-of-range",
     extensions: { name, value: result.value, limit: result.limit },
   });
 }
@@ -94,7 +93,7 @@ const api = new Hono<{ Bindings: Env }>()
     const result = await counter(c.env, name).addSchedule(schedule);
     if (!result.ok) {
       throw new ProblemError(409, `"${name}" already has ${result.limit} schedules; cancel one first.`, {
-        type: problemType("too-many-schedules"),
+        type: "too-many-schedules",
         extensions: { limit: result.limit },
       });
     }
@@ -107,7 +106,7 @@ const api = new Hono<{ Bindings: Env }>()
   .delete("/counters/:name/schedule/:id", namedSchedule, async (c) => {
     const { name, id } = c.req.valid("param");
     if (!(await counter(c.env, name).cancelSchedule(id))) {
-      throw new ProblemError(404, `"${name}" has no schedule ${id}.`, { type: problemType("no-such-schedule") });
+      throw new ProblemError(404, `"${name}" has no schedule ${id}.`, { type: "no-such-schedule" });
     }
     return c.body(null, 204);
   })

@@ -10,7 +10,6 @@ import {
   limitBody,
   params,
   ProblemError,
-  problemType,
   query,
   requireWebSocket,
 } from "@durable-patterns/shared";
@@ -90,7 +89,7 @@ const api = new Hono<{ Bindings: Env }>()
     const result = await limiter.objectFor(c.env, key).retryDeadLetter(id);
     if (!result.ok) {
       throw new ProblemError(404, `Key "${key}" has no dead letter ${id}.`, {
-        type: problemType("no-such-dead-letter"),
+        type: "no-such-dead-letter",
       });
     }
     return c.json({ key, task: result.task });

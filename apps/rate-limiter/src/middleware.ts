@@ -19,7 +19,7 @@
  */
 import type { Context, Env as HonoEnv, MiddlewareHandler } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { ProblemError, problemType, type Problem } from "@durable-patterns/shared";
+import { ProblemError, type Problem } from "@durable-patterns/shared";
 import { rateLimitHeaders } from "./headers";
 import type { PolicyReference } from "./policy";
 import type { CheckRequest, QuotaResult } from "./protocol";
@@ -56,7 +56,7 @@ export function rateLimit<E extends HonoEnv>(options: RateLimitOptions<E>): Midd
     const headers = rateLimitHeaders(result);
     if (!result.allowed) {
       throw new ProblemError(429, `Rate limit exceeded; retry in ${headers["Retry-After"]} s.`, {
-        type: problemType("rate-limited"),
+        type: "rate-limited",
         headers,
       });
     }

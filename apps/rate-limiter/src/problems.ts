@@ -9,7 +9,7 @@
  * if (!result.ok) throw problemError(result); // onError answers 422 application/problem+json
  * ```
  */
-import { ProblemError, problemType, type Problem } from "@durable-patterns/shared";
+import { ProblemError, type Problem } from "@durable-patterns/shared";
 import type { Answer, Refusal } from "./limiter";
 
 /** The problem `type` slug of each reason (stable: clients switch on it). */
@@ -43,7 +43,7 @@ function extensionsOf(refusal: Refusal): Record<string, unknown> | undefined {
 /** The 422 problem error a refusal answers with over HTTP. */
 export function problemError(refusal: Refusal): ProblemError {
   return new ProblemError(422, refusal.detail, {
-    type: problemType(TYPES[refusal.reason]),
+    type: TYPES[refusal.reason],
     extensions: extensionsOf(refusal),
   });
 }

@@ -12,7 +12,6 @@ import {
   limitBody,
   params,
   ProblemError,
-  problemType,
   query,
   requireWebSocket,
 } from "@durable-patterns/shared";
@@ -40,15 +39,15 @@ const byIdAndEvent = params(z.object({ id: instanceId, eventId }));
 function refused(id: string | undefined, refusal: StartRefusal): never {
   switch (refusal.reason) {
     case "not_found":
-      throw new ProblemError(404, `There is no instance "${id}".`, { type: problemType("no-such-instance") });
+      throw new ProblemError(404, `There is no instance "${id}".`, { type: "no-such-instance" });
     case "exists":
-      throw new ProblemError(409, `An instance "${id}" already exists.`, { type: problemType("instance-exists") });
+      throw new ProblemError(409, `An instance "${id}" already exists.`, { type: "instance-exists" });
     case "illegal_transition":
       throw new ProblemError(
         409,
         `Cannot ${refusal.action === "event" ? "send an event to" : refusal.action} instance "${id}": it is ${refusal.status}.`,
         {
-          type: problemType("illegal-transition"),
+          type: "illegal-transition",
           // Not `status`: that member of a problem is the HTTP status.
           extensions: { instanceStatus: refusal.status, action: refusal.action },
         },
@@ -59,7 +58,7 @@ function refused(id: string | undefined, refusal: StartRefusal): never {
         `Instance "${id}" has no call ${refusal.count} of step "${refusal.step}" to restart from ` +
           `(it has ${refusal.calls} call${refusal.calls === 1 ? "" : "s"} of that name).`,
         {
-          type: problemType("no-such-step"),
+          type: "no-such-step",
           extensions: { step: refusal.step, count: refusal.count, calls: refusal.calls },
         },
       );
@@ -68,28 +67,28 @@ function refused(id: string | undefined, refusal: StartRefusal): never {
         409,
         `Instance "${id}" already holds ${refusal.limit} events of type "${refusal.type}" no step has consumed, ` +
           `and no wait is waiting for one. List them with GET /api/instances/${id}/events and delete some.`,
-        { type: problemType("too-many-events"), extensions: { eventType: refusal.type, limit: refusal.limit } },
+        { type: "too-many-events", extensions: { eventType: refusal.type, limit: refusal.limit } },
       );
     case "no_such_event":
       throw new ProblemError(404, `Instance "${id}" has no pending event ${refusal.eventId}.`, {
-        type: problemType("no-such-event"),
+        type: "no-such-event",
       });
     case "idempotency_key_reused":
       throw new ProblemError(
         422,
         `Instance "${id}" already has an event with idempotency key "${refusal.key}", of another type or payload.`,
-        { type: problemType("idempotency-key-reused"), extensions: { idempotencyKey: refusal.key } },
+        { type: "idempotency-key-reused", extensions: { idempotencyKey: refusal.key } },
       );
     case "unknown_workflow":
       throw new ProblemError(422, `There is no workflow "${refusal.workflow}".`, {
-        type: problemType("unknown-workflow"),
+        type: "unknown-workflow",
         extensions: { known: refusal.known },
       });
     case "invalid_input":
-      throw new ProblemError(400, refusal.detail, { type: problemType("invalid-input") });
+      throw new ProblemError(400, refusal.detail, { type: "invalid-input" });
     case "invalid_params":
       throw new ProblemError(422, `Invalid params: ${describeIssues(refusal.errors)}`, {
-        type: problemType("invalid-params"),
+        type: "invalid-params",
         extensions: { errors: refusal.errors },
       });
   }

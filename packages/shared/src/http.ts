@@ -58,7 +58,9 @@ export const problemType = (slug: string): string => `urn:durable-patterns:probl
 
 /**
  * An error that becomes a problem+json response. Throw it anywhere in a route (or a Durable
- * Object method called from one) and {@link onError} answers with it.
+ * Object method called from one) and {@link onError} answers with it. `type` is a slug of this
+ * project's problem types (`"out-of-range"` becomes {@link problemType}`("out-of-range")`) or an
+ * absolute URI kept as it is (a problem passed on from an RPC refusal); without it, `about:blank`.
  */
 export class ProblemError extends HTTPException {
   readonly problem: Problem;
@@ -70,7 +72,12 @@ export class ProblemError extends HTTPException {
   ) {
     super(status, { message: detail });
     this.problem = {
-      type: options.type ?? "about:blank",
+      type:
+        options.type === undefined
+          ? "about:blank"
+          : options.type.includes(":")
+            ? options.type
+            : problemType(options.type),
       title: options.title ?? TITLES[status] ?? "Error",
       status,
       detail,
@@ -164,7 +171,7 @@ interface ValidationFailure {
 function invalid(status: 400 | 422, where: string, error: ValidationFailure): ProblemError {
   const issues = issuesOf(error);
   return new ProblemError(status, `Invalid ${where}: ${describeIssues(issues)}`, {
-    type: problemType(`invalid-${where.replace(/\s+/g, "-")}`),
+    type: `invalid-${where.replace(/\s+/g, "-")}`,
     extensions: { errors: issues },
   });
 }
@@ -213,14 +220,14 @@ export function jsonBody<S extends z.ZodType>(schema: S, options: { optional?: b
     const empty = isJson ? (await c.req.text()).length === 0 : (await c.req.arrayBuffer()).byteLength === 0;
     if (empty) {
       if (!options.optional) {
-        throw new ProblemError(400, "A JSON body is required.", { type: problemType("missing-body") });
+        throw new ProblemError(400, "A JSON body is required.", { type: "missing-body" });
       }
       c.req.addValidatedData("json", parse({}) as object);
       return next();
     }
     if (!isJson) {
       throw new ProblemError(415, `Send the body as application/json (got "${mediaType || "no content type"}").`, {
-        type: problemType("unsupported-media-type"),
+        type: "unsupported-media-type",
       });
     }
     return validate(c, next);
@@ -237,7 +244,7 @@ export function jsonBody<S extends z.ZodType>(schema: S, options: { optional?: b
 export function limitBody(maxBytes: number): MiddlewareHandler {
   const tooLarge = (): never => {
     throw new ProblemError(413, `The body is larger than ${maxBytes} bytes.`, {
-      type: problemType("body-too-large"),
+      type: "body-too-large",
       extensions: { maxBytes },
     });
   };
@@ -255,7 +262,7 @@ export function limitBody(maxBytes: number): MiddlewareHandler {
 export const requireWebSocket: MiddlewareHandler = async (c, next) => {
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
     throw new ProblemError(426, "This route only accepts WebSocket upgrade requests (Upgrade: websocket).", {
-      type: problemType("websocket-required"),
+      type: "websocket-required",
       headers: { upgrade: "websocket" },
     });
   }

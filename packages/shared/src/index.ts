@@ -1,4 +1,5 @@
 export * from "./alarm-queue";
+export * from "./bearer";
 export * from "./deadline";
 export * from "./gcra";
 export * from "./http";
