@@ -6,10 +6,10 @@
 //
 // The steps live in scripts/starter/: export.mjs (files, package.json, tsconfig, wrangler.jsonc),
 // vendor.mjs (which shared modules the app uses), readme.mjs (the README), sources.mjs (parsers).
-import { readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { StarterError, exportApp, listApps } from "./starter/export.mjs";
+import { formatRewritten } from "./starter/format.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
@@ -49,13 +49,7 @@ try {
   process.exit(1);
 }
 
-// A shorter import path can make a wrapped import fit on one line: format what was rewritten with
-// the project's own Prettier config, so the copy passes its `prettier --check` from the start.
-const prettier = await import("prettier");
-for (const file of result.rewritten) {
-  const options = (await prettier.resolveConfig(file)) ?? {};
-  writeFileSync(file, await prettier.format(readFileSync(file, "utf8"), { ...options, filepath: file }));
-}
+await formatRewritten(result.rewritten);
 
 const shown = (list) => list.join(", ") || "none";
 console.log(`Wrote ${result.target} (package "${result.name}") from ${result.origin.path}.`);

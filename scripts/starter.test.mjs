@@ -1,6 +1,7 @@
 // Tests of `pnpm starter <app> <dir>`, fast and offline (no install): run with
 //   node --test scripts/starter.test.mjs
-// scripts/starter-ci.sh is the slow proof that every exported app installs, tests and deploys.
+// scripts/template-ci.sh is the slow proof that every template (an export kept in templates/) installs,
+// tests and deploys on its own.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -365,4 +366,100 @@ describe("reading the workspace's files", () => {
     assert.equal(projectName("/tmp/My Product!"), "my-product");
     assert.equal(projectName("/tmp/___", "counter"), "counter");
   });
+});
+
+describe("templates/<app>: what C3 and the Deploy button use", () => {
+  /** The fixture workspace with what a template carries: gallery metadata, generated types, a start section. */
+  function templateWorkspace() {
+    const ws = fixtureWorkspace('import { greet } from "@durable-patterns/shared";\nexport default greet;\n');
+    const manifestPath = join(ws, "apps", "demo", "package.json");
+    const cloudflare = {
+      label: "Demo",
+      products: ["Workers", "Durable Objects"],
+      bindings: { SECRET: { description: "A secret." } },
+    };
+    writeFileSync(manifestPath, JSON.stringify({ ...readJson(manifestPath), description: "A demo.", cloudflare }));
+    writeFileSync(join(ws, "apps", "demo", "worker-configuration.d.ts"), "interface Env {}\n");
+    writeFileSync(
+      join(ws, "apps", "demo", "README.md"),
+      "# demo\n\nWhat it teaches.\n\n## Start your own\n\n`npm create cloudflare@latest`, or `pnpm starter demo ../x`.\n\n## API\n\nRoutes.\n",
+    );
+    return { ws, cloudflare };
+  }
+
+  it("carries the app's cloudflare block (label, products, secrets' descriptions) right after its description", () => {
+    const { ws, cloudflare } = templateWorkspace();
+    const target = freshDir("demo");
+    exportApp({ root: ws, app: "demo", target, template: true });
+    const manifest = readJson(join(target, "package.json"));
+    assert.deepEqual(manifest.cloudflare, cloudflare);
+    assert.deepEqual(Object.keys(manifest).slice(0, 6), [
+      "name",
+      "version",
+      "private",
+      "type",
+      "description",
+      "cloudflare",
+    ]);
+  });
+
+  it("makes worker-configuration.d.ts at install (postinstall: wrangler types) instead of copying 600 KB of it", () => {
+    const { ws } = templateWorkspace();
+    const target = freshDir("demo");
+    exportApp({ root: ws, app: "demo", target });
+    assert.ok(!existsSync(join(target, "worker-configuration.d.ts")));
+    assert.equal(readJson(join(target, "package.json")).scripts.postinstall, "wrangler types");
+    assert.match(readFileSync(join(target, ".gitignore"), "utf8"), /^worker-configuration\.d\.ts$/m);
+  });
+
+  it("names no commit in a template, so it changes only when its app does", () => {
+    const { ws } = templateWorkspace();
+    const a = freshDir("demo");
+    const b = freshDir("demo");
+    exportApp({ root: ws, app: "demo", target: a, template: true });
+    exportApp({ root: ws, app: "demo", target: b, template: true });
+    for (const file of ["README.md", "src/shared/greet.ts", "package.json"]) {
+      assert.equal(readFileSync(join(a, file), "utf8"), readFileSync(join(b, file), "utf8"), file);
+      assert.doesNotMatch(readFileSync(join(a, file), "utf8"), /commit [0-9a-f]{7}/, file);
+    }
+  });
+
+  it("drops the README's 'Start your own' section (the project is that start) and keeps the rest", () => {
+    const { ws } = templateWorkspace();
+    const target = freshDir("demo");
+    exportApp({ root: ws, app: "demo", target, template: true });
+    const readme = readFileSync(join(target, "README.md"), "utf8");
+    assert.doesNotMatch(readme, /Start your own|pnpm starter demo \.\.\/x/);
+    assert.match(readme, /What it teaches\.\n\n## API\n\nRoutes\.\n/);
+  });
+
+  it("every app's template in the repository is what the app exports now (pnpm templates --check)", () => {
+    const result = spawnSync(process.execPath, [join(root, "scripts", "templates.mjs"), "--check"], {
+      encoding: "utf8",
+    });
+    assert.equal(result.status, 0, result.stderr);
+    for (const app of listApps(root)) assert.match(result.stdout, new RegExp(`templates/${app}: up to date`));
+  });
+});
+
+describe("the READMEs point at the templates", () => {
+  const repository = readJson(join(root, "package.json"))
+    .repository.url.replace(/^git\+https:\/\/github\.com\//, "")
+    .replace(/\.git$/, "");
+  const rootReadme = readFileSync(join(root, "README.md"), "utf8");
+
+  for (const app of listApps(root)) {
+    const command = `npm create cloudflare@latest my-${app} -- --template=${repository}/templates/${app}`;
+    const deploy = `https://deploy.workers.cloudflare.com/?url=https://github.com/${repository}/tree/main/templates/${app}`;
+
+    it(`${app}: its README and the root README give the C3 command and the Deploy button of templates/${app}`, () => {
+      const readme = readFileSync(join(root, "apps", app, "README.md"), "utf8");
+      const start = readme.slice(readme.indexOf("## Start your own"));
+      assert.ok(readme.includes("## Start your own"), "a Start your own section");
+      assert.ok(start.includes(command), command);
+      assert.ok(start.includes(deploy), deploy);
+      assert.ok(start.includes(`pnpm starter ${app} `));
+      assert.ok(rootReadme.includes(command) && rootReadme.includes(deploy), "root README");
+    });
+  }
 });

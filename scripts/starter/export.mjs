@@ -23,6 +23,9 @@ export class StarterError extends Error {}
 const SKIPPED = new Set(["node_modules", ".wrangler", ".turbo", "test-results", "dist", ".dev.vars", ".DS_Store"]);
 // Written by the starter instead of copied.
 const GENERATED = new Set(["package.json", "tsconfig.json", "README.md", "wrangler.jsonc"]);
+// Made at install (`postinstall: wrangler types`) instead of copied: 600 KB of generated text per
+// project, reproducible from wrangler.jsonc and the pinned wrangler.
+const MADE_AT_INSTALL = new Set(["worker-configuration.d.ts"]);
 const CODE = /\.(ts|tsx|mts|cts|js|mjs|cjs)$/;
 // The root devDependencies a standalone project needs for its lint script (eslint.config.js and
 // .prettierrc.json are copied from the root).
@@ -56,9 +59,10 @@ export function projectName(dir, fallback = "app") {
 
 /**
  * Exports `apps/<app>` of the workspace at `root` into `target` (created; must be empty).
- * Returns what it did, for the CLI's closing explanation.
+ * Returns what it did, for the CLI's closing explanation. A `template` (templates/<app>, kept in
+ * the repository) names no commit, so it changes only when the app does.
  */
-export function exportApp({ root, app, target }) {
+export function exportApp({ root, app, target, template = false }) {
   const apps = listApps(root);
   if (!apps.includes(app)) {
     throw new StarterError(`unknown app "${app}". Known apps: ${apps.join(", ") || "(none)"}`);
@@ -78,7 +82,7 @@ export function exportApp({ root, app, target }) {
   const trusted = allowedBuilds(workspaceYaml);
   const rootManifest = readJson(join(root, "package.json"));
   const appManifest = readJson(join(appDir, "package.json"));
-  const origin = describeOrigin(root, app);
+  const origin = template ? { app, path: `apps/${app}`, commit: null } : describeOrigin(root, app);
   const workspacePackages = findWorkspacePackages(root);
 
   const appFiles = walk(appDir);
@@ -170,7 +174,7 @@ export function exportApp({ root, app, target }) {
   const rewritten = []; // files whose imports changed: their line breaks may no longer be Prettier's
   for (const file of appFiles) {
     const rel = relative(appDir, file);
-    if (GENERATED.has(rel)) continue;
+    if (GENERATED.has(rel) || MADE_AT_INSTALL.has(rel)) continue;
     const dest = join(target, rel);
     let content = readFileSync(file);
     if (CODE.test(file)) {
@@ -198,6 +202,7 @@ export function exportApp({ root, app, target }) {
     }
   }
   if (scripts.lint) scripts.lint = `${scripts.lint} && prettier --check .`;
+  scripts.postinstall = "wrangler types";
   scripts.format ??= "prettier --write .";
   const manifest = {
     name,
@@ -205,6 +210,8 @@ export function exportApp({ root, app, target }) {
     private: true,
     type: "module",
     description: appManifest.description,
+    // What Cloudflare's template gallery and Deploy button read: label, products, secrets' descriptions.
+    ...(appManifest.cloudflare ? { cloudflare: appManifest.cloudflare } : {}),
     engines: { node: rootManifest.engines?.node ?? ">=22.12" },
     scripts,
     dependencies: sortKeys(dependencies),
@@ -256,6 +263,7 @@ export function exportApp({ root, app, target }) {
 }
 
 const GITIGNORE = `node_modules/
+worker-configuration.d.ts
 .wrangler/
 dist/
 test-results/

@@ -37,12 +37,24 @@ export function adaptReadme(source, { app, appDir, root, origin, vendored, rootR
       return bang ? "" : label;
     });
 
-  let text = rewriteLinks(source, appDir);
+  let text = rewriteLinks(withoutSection(source, START_YOUR_OWN), appDir);
   text = rewriteCommands(text, app);
   for (const { title, body } of appendix.values()) {
     text = text.trimEnd() + `\n\n## ${title}\n\n` + rewriteLinks(body, root).trim() + "\n";
   }
   return { text: insertHeader(text, headerFor(app, origin, vendored)), unlinked };
+}
+
+// How to start from the app (C3, Deploy button, `pnpm starter`): the project already is that start.
+const START_YOUR_OWN = "Start your own";
+
+/** The markdown without its `## <title>` section. */
+function withoutSection(markdown, title) {
+  const lines = markdown.split("\n");
+  const start = lines.findIndex((l) => l.trim() === `## ${title}`);
+  if (start === -1) return markdown;
+  const end = lines.findIndex((l, i) => i > start && /^#{1,2} /.test(l));
+  return [...lines.slice(0, start), ...(end === -1 ? [] : lines.slice(end))].join("\n");
 }
 
 function headerFor(app, origin, vendored) {

@@ -5,7 +5,7 @@
 //
 // `yaml` and `jsonc-parser` are root devDependencies: the starter runs inside this workspace after
 // `pnpm install` (as it already needs Prettier), never in the exported project. The CI proof
-// (scripts/starter-ci.sh) type-checks, tests and dry-run deploys every exported app, so a limit
+// (scripts/template-ci.sh) type-checks, tests and dry-run deploys every exported app, so a limit
 // that bites shows up as a red build.
 import { existsSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";

@@ -1,0 +1,414 @@
+// The chat page: one WebSocket to the room, which reconnects by itself and resumes where it left
+// off. Plain browser JavaScript, no build step: copy it freely.
+//
+// Everything people type is shown with textContent, never innerHTML: a message such as
+// <img src=x onerror=alert(1)> is displayed as those characters and never becomes markup.
+//
+// On every (re)connect the server's welcome carries what the page needs: who is present, and the
+// recent history, or, when the page sends `after=<last id>&epoch=<epoch>`, exactly the messages it
+// missed. Messages are kept by id, so nothing is shown twice and nothing is lost across a drop.
+//
+// The page acknowledges what it has read ({"type":"ack","id"}) every 32 messages or 64 KiB, and
+// with each heartbeat: the room closes a socket that falls too far behind (1008 too_far_behind,
+// e.g. a tab frozen in the background), and the page then reconnects and resumes like after a drop.
+//
+// Each message the page sends carries a random `clientId` and stays in the outbox until the room
+// acknowledges it (the broadcast back, with that clientId). After a reconnect the page sends again
+// whatever is still in the outbox, with the same clientIds: the room answers a message it had
+// already stored with the original (same id) instead of storing it twice.
+
+const ROOM = /^[A-Za-z0-9_-]{1,64}$/; // the same rules the Worker enforces
+const NAME_MAX = 32;
+const TEXT_MAX = 2_000;
+const HEARTBEAT_MS = 25_000; // "ping" this often; the runtime answers "pong" without waking the object
+const PONG_TIMEOUT_MS = 5_000; // no frame back by then: the connection is dead, even if the browser has not noticed
+const BACKOFF_BASE_MS = 500;
+const BACKOFF_CAP_MS = 15_000;
+const ROOM_FULL_DELAY_MS = 30_000; // a full room will not have space again in a second
+const ACK_EVERY_MESSAGES = 32; // acknowledge this often; the room closes a socket 1,000 messages
+const ACK_EVERY_BYTES = 64 * 1024; // or 512 KiB behind its last acknowledgement
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  title: $("title"),
+  joinForm: $("join"),
+  room: $("room"),
+  name: $("name"),
+  joinError: $("join-error"),
+  status: $("status"),
+  statusText: $("status-text"),
+  statusCountdown: $("status-countdown"), // aria-hidden: a screen reader hears the state, not every tick
+  people: $("people"),
+  peopleCount: $("people-count"),
+  log: $("log"),
+  older: $("older"),
+  empty: $("empty"),
+  messages: $("messages"),
+  composer: $("composer"),
+  text: $("text"),
+  send: $("send"),
+  error: $("error"),
+  announcer: $("announcer"),
+};
+
+/** What the page is showing: one room, joined under one name. */
+let room = null;
+let name = null;
+let you = null; // the server's user for this connection: { id, name, joinedAt }
+let epoch = null; // the room's life; a different one after a purge means "start over"
+let lastId = 0; // the newest message id shown; sent as `after` when reconnecting
+let oldestId = null; // the oldest shown, for "Load earlier messages"
+const shown = new Set(); // ids already in the list
+const people = new Map(); // connection id -> user
+const outbox = new Map(); // clientId -> text: sent, not yet acknowledged; resent after a reconnect
+
+let socket = null;
+const unacked = { id: 0, messages: 0, bytes: 0 }; // what was read since the last acknowledgement
+let attempt = 0; // failed connections since the last welcome; drives the backoff
+let tokensEnabled = true; // flips to false when the server says it has no CHAT_SECRET
+const timers = { retry: 0, countdown: 0, heartbeat: 0, pong: 0 };
+
+function join(candidateRoom, candidateName) {
+  const problem = !ROOM.test(candidateRoom)
+    ? `"${candidateRoom}" is not a valid room: use 1–64 letters, digits, _ or -.`
+    : validName(candidateName);
+  if (problem) {
+    ui.joinError.textContent = problem;
+    (ROOM.test(candidateRoom) ? ui.name : ui.room).setAttribute("aria-invalid", "true");
+    (ROOM.test(candidateRoom) ? ui.name : ui.room).focus();
+    return;
+  }
+  ui.room.removeAttribute("aria-invalid");
+  ui.name.removeAttribute("aria-invalid");
+  ui.joinError.textContent = "";
+  showError("");
+  if (candidateRoom !== room) {
+    forgetRoom();
+    outbox.clear(); // unacknowledged messages belong to the room they were written in
+  }
+  room = candidateRoom;
+  name = candidateName;
+  ui.room.value = room;
+  ui.name.value = name;
+  localStorage.setItem("chat-name", name);
+  history.replaceState(null, "", `?room=${encodeURIComponent(room)}`);
+  document.title = `${room} · Chat room`;
+  ui.title.textContent = `#${room}`;
+  attempt = 0;
+  connect();
+}
+
+function validName(candidate) {
+  if (candidate.length === 0) return "Enter a name to join with.";
+  if (candidate.length > NAME_MAX) return `Names are at most ${NAME_MAX} characters.`;
+  if ([...candidate].some((char) => char < " " || char === "\u007f")) return "Names cannot contain control characters.";
+  return null;
+}
+
+/** Clears everything shown for the previous room (or the previous life of this room). */
+function forgetRoom() {
+  epoch = null;
+  lastId = 0;
+  oldestId = null;
+  shown.clear();
+
+  ui.messages.replaceChildren();
+  ui.older.hidden = true;
+  updateEmpty();
+}
+
+async function connect() {
+  disconnect();
+  setState("connecting");
+  const url = new URL(`/api/rooms/${room}/websocket`, location.href);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  if (epoch !== null) {
+    url.searchParams.set("after", String(lastId));
+    url.searchParams.set("epoch", epoch);
+  }
+  const token = await fetchToken();
+  if (token === undefined) return reconnectLater();
+  if (token) url.searchParams.set("token", token);
+  url.searchParams.set("name", name); // after fetchToken: a token from your login may rename
+  const ws = new WebSocket(url);
+  ws.onopen = () => startHeartbeat(ws);
+  ws.onmessage = (event) => receive(event.data);
+  ws.onclose = (event) => reconnectLater(event); // also follows every error, including a failed handshake
+  socket = ws;
+}
+
+/**
+ * A fresh room token when the server uses them (its tokens are short-lived, so one per connect
+ * and per page of history), `null` when it does not, `undefined` when the server could not be
+ * reached.
+ */
+async function fetchToken() {
+  if (!tokensEnabled) return null;
+  const response = await fetch(`/api/rooms/${room}/tokens`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ name }),
+  }).catch(() => null);
+  if (!response) return undefined;
+  const body = await response.json().catch(() => ({}));
+  if (response.ok) {
+    // Behind an identity provider (e.g. Cloudflare Access) the token is issued to the name in its
+    // claims, whatever the page asked for: join under that name.
+    if (typeof body.name === "string" && body.name !== name) ui.name.value = name = body.name;
+    return body.token;
+  }
+  if (body.type === "urn:durable-patterns:problem:tokens-disabled") {
+    tokensEnabled = false;
+    return null;
+  }
+  showError(body.detail ?? `Could not get a token (HTTP ${response.status}).`);
+  return undefined;
+}
+
+/** Closes the current socket, if any, without triggering a reconnect. */
+function disconnect() {
+  for (const key of Object.keys(timers)) {
+    clearTimeout(timers[key]);
+    clearInterval(timers[key]);
+    timers[key] = 0;
+  }
+  if (!socket) return;
+  socket.onopen = socket.onmessage = socket.onclose = null;
+  socket.close();
+  socket = null;
+}
+
+function reconnectLater(event) {
+  disconnect();
+  // Exponential backoff with jitter, so clients dropped together do not all return at once.
+  const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt);
+  let delay = ceiling / 2 + (Math.random() * ceiling) / 2;
+  if (event?.code === 1008 && event.reason === "room_full") delay = ROOM_FULL_DELAY_MS + Math.random() * 5_000;
+  attempt += 1;
+  const due = Date.now() + delay;
+  const countdown = () => setState("reconnecting", Math.max(1, Math.ceil((due - Date.now()) / 1000)));
+  countdown();
+  timers.countdown = setInterval(countdown, 1000);
+  timers.retry = setTimeout(connect, delay);
+}
+
+/** A tab brought back to the front or a network that returns should not wait out the backoff. */
+function reconnectNow() {
+  if (!room || !timers.retry) return;
+  attempt = 0;
+  connect();
+}
+
+function startHeartbeat(ws) {
+  timers.heartbeat = setInterval(() => {
+    acknowledge();
+    ws.send("ping");
+    timers.pong = setTimeout(reconnectLater, PONG_TIMEOUT_MS);
+  }, HEARTBEAT_MS);
+}
+
+/** Tells the room what the page has read, when there is anything new. */
+function acknowledge() {
+  if (unacked.messages === 0 || socket?.readyState !== WebSocket.OPEN) return;
+  socket.send(JSON.stringify({ type: "ack", id: unacked.id }));
+  unacked.messages = unacked.bytes = 0;
+}
+
+function receive(data) {
+  clearTimeout(timers.pong); // any frame proves the connection is alive
+  if (data === "pong") return;
+  const message = JSON.parse(data);
+  switch (message.type) {
+    case "welcome":
+      // The room counts from the welcome (and a purged room numbers its messages from 1 again).
+      unacked.id = unacked.messages = unacked.bytes = 0;
+      return welcome(message);
+    case "message":
+      unacked.id = Math.max(unacked.id, message.id);
+      unacked.messages += 1;
+      unacked.bytes += new TextEncoder().encode(data).byteLength;
+      if (unacked.messages >= ACK_EVERY_MESSAGES || unacked.bytes >= ACK_EVERY_BYTES) acknowledge();
+      return addMessages([message]);
+    case "join":
+      people.set(message.user.id, message.user);
+      renderPeople();
+      return announce(`${message.user.name} joined`);
+    case "leave":
+      people.delete(message.user.id);
+      renderPeople();
+      return announce(`${message.user.name} left`);
+    case "error":
+      return showError(message.detail);
+  }
+}
+
+function welcome(message) {
+  attempt = 0;
+  you = message.you;
+  // Not resuming (first join), the room was purged, or more was missed than the welcome holds:
+  // show the welcome's history alone and let "Load earlier messages" page back from there.
+  if (epoch === null || message.reset || message.truncated) forgetRoom();
+  epoch = message.epoch;
+  addMessages(message.history);
+  if (oldestId === null && message.history.length > 0) oldestId = message.history[0].id;
+  ui.older.hidden = oldestId === null || oldestId <= 1;
+  people.clear();
+  for (const user of message.present) people.set(user.id, user);
+  renderPeople();
+  if (message.reset) announce("This room was cleared after being idle; it starts over.");
+  setState("live");
+  // What was sent but never acknowledged (the history above acknowledged what it holds): sent
+  // again with the same clientIds, so a message the room had stored is not stored twice.
+  for (const [clientId, text] of outbox) socket?.send(JSON.stringify({ type: "message", text, clientId }));
+}
+
+/** Shows messages in id order, skipping any already shown. */
+function addMessages(messages) {
+  const atBottom = ui.log.scrollHeight - ui.log.scrollTop - ui.log.clientHeight < 40;
+  for (const message of messages) {
+    if (message.clientId !== undefined) outbox.delete(message.clientId); // acknowledged
+    if (shown.has(message.id)) continue;
+    shown.add(message.id);
+    const item = renderMessage(message);
+    // Usually the newest; older ones (paging back) go before the first newer one.
+    const next = [...ui.messages.children].find((li) => Number(li.dataset.id) > message.id);
+    ui.messages.insertBefore(item, next ?? null);
+    lastId = Math.max(lastId, message.id);
+    oldestId = oldestId === null ? message.id : Math.min(oldestId, message.id);
+  }
+  updateEmpty();
+  if (atBottom) ui.log.scrollTop = ui.log.scrollHeight;
+}
+
+function renderMessage(message) {
+  const item = document.createElement("li");
+  item.className = "message";
+  item.dataset.id = String(message.id);
+  if (you && message.userId === you.id) item.classList.add("mine");
+  const meta = document.createElement("p");
+  meta.className = "meta";
+  const author = document.createElement("span");
+  author.className = "author";
+  author.textContent = message.name; // text, never markup
+  const time = document.createElement("time");
+  time.dateTime = new Date(message.at).toISOString();
+  time.textContent = new Date(message.at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  meta.append(author, " ", time);
+  const text = document.createElement("p");
+  text.className = "text";
+  text.textContent = message.text; // text, never markup
+  item.append(meta, text);
+  return item;
+}
+
+async function loadOlder() {
+  if (oldestId === null) return;
+  ui.older.disabled = true;
+  // When the server uses tokens, every route of the room needs one, as a bearer header.
+  const token = await fetchToken();
+  const headers = token ? { authorization: `Bearer ${token}` } : {};
+  const response =
+    token === undefined
+      ? null
+      : await fetch(`/api/rooms/${room}/messages?before=${oldestId}&limit=50`, { headers }).catch(() => null);
+  ui.older.disabled = false;
+  if (!response?.ok) return showError("Could not load earlier messages; try again in a moment.");
+  const page = await response.json();
+  const height = ui.log.scrollHeight;
+  addMessages(page.messages.reverse());
+  ui.log.scrollTop += ui.log.scrollHeight - height; // keep the reader's place
+  ui.older.hidden = page.next === null;
+}
+
+function renderPeople() {
+  const users = [...people.values()].sort((a, b) => a.joinedAt - b.joinedAt);
+  ui.people.replaceChildren(
+    ...users.map((user) => {
+      const item = document.createElement("li");
+      item.textContent = user.name; // text, never markup
+      if (you && user.id === you.id) {
+        const self = document.createElement("span");
+        self.className = "you";
+        self.textContent = " (you)";
+        item.append(self);
+      }
+      return item;
+    }),
+  );
+  ui.peopleCount.textContent = String(users.length);
+}
+
+function send(event) {
+  event.preventDefault();
+  const text = ui.text.value.trim();
+  if (!text) return;
+  if (text.length > TEXT_MAX) return showError(`Messages are at most ${TEXT_MAX} characters.`);
+  // The room's other rules, checked here too: a message it refuses would stay in the outbox.
+  if (
+    [...text].some((char) => (char < " " && char !== "\n" && char !== "\t") || char === "\u007f") ||
+    !text.isWellFormed()
+  ) {
+    return showError("Messages cannot contain control characters.");
+  }
+  if (socket?.readyState !== WebSocket.OPEN) return showError("Not connected; your message is still here.");
+  showError("");
+  // 128 random bits; getRandomValues also works where randomUUID does not (plain http).
+  const clientId = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join(
+    "",
+  );
+  outbox.set(clientId, text);
+  socket.send(JSON.stringify({ type: "message", text, clientId }));
+  ui.text.value = "";
+  resizeComposer();
+}
+
+function updateEmpty() {
+  ui.empty.hidden = ui.messages.children.length > 0;
+}
+
+function announce(text) {
+  ui.announcer.textContent = text;
+}
+
+function showError(text) {
+  ui.error.textContent = text;
+}
+
+function setState(state, seconds) {
+  const live = state === "live";
+  ui.status.dataset.state = state;
+  ui.statusText.textContent = { live: "Live", connecting: "Connecting…", reconnecting: "Reconnecting" }[state];
+  ui.statusCountdown.textContent = state === "reconnecting" ? ` in ${seconds} s` : "";
+  ui.text.disabled = ui.send.disabled = !live;
+  ui.log.classList.toggle("stale", !live);
+}
+
+function resizeComposer() {
+  ui.text.style.height = "auto";
+  ui.text.style.height = `${Math.min(ui.text.scrollHeight, 160)}px`;
+}
+
+ui.joinForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  join(ui.room.value.trim(), ui.name.value.trim());
+});
+ui.composer.addEventListener("submit", send);
+ui.text.addEventListener("input", resizeComposer);
+// Enter sends, Shift+Enter starts a new line.
+ui.text.addEventListener("keydown", (event) => {
+  if (event.key !== "Enter" || event.shiftKey || event.isComposing) return;
+  event.preventDefault();
+  ui.composer.requestSubmit();
+});
+ui.older.addEventListener("click", loadOlder);
+addEventListener("online", reconnectNow);
+document.addEventListener("visibilitychange", () => document.hidden || reconnectNow());
+
+const params = new URLSearchParams(location.search);
+const initialRoom = params.get("room") ?? "lobby";
+const initialName = params.get("name") ?? localStorage.getItem("chat-name") ?? "";
+ui.room.value = initialRoom;
+ui.name.value = initialName;
+updateEmpty();
+if (initialName) join(initialRoom, initialName.trim());
+else ui.name.focus();

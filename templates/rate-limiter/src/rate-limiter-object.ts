@@ -1,0 +1,486 @@
+import { DurableObject } from "cloudflare:workers";
+import {
+  AlarmQueue,
+  CloseCode,
+  ObjectLog,
+  Sql,
+  acceptWebSocket,
+  answerPings,
+  broadcast,
+  closeWebSocket,
+  metric,
+  migrate,
+  reciprocateClose,
+  sendJson,
+  type DeadLetter,
+  type Migration,
+  type Task,
+} from "./shared";
+import { ALGORITHMS, type Decision, type StateColumns } from "./algorithms";
+import type { Policy } from "./policy";
+import type { PolicyQuota, QuotaResult, ServerMessage } from "./protocol";
+import type { ShardStanding } from "./sharding";
+
+const migrations: Migration[] = [
+  {
+    name: "create quota",
+    // One row per policy used on this key, holding the policy's numbers and its algorithm's
+    // state. WITHOUT ROWID makes the name the table's own key: an update writes one row, where a
+    // rowid table with a text key would also write its index entry.
+    //
+    // `lim` is the policy's limit (LIMIT is an SQL keyword). `a`, `b` and `c` hold the state, as
+    // its algorithm's codec in src/algorithms/columns.ts (the only code that reads them by
+    // meaning) writes it; `expires` is when that state runs out (epoch ms):
+    //
+    //   algorithm        a                        b                        c
+    //   gcra             TAT, whole µs            its fraction, in ticks   ticks per µs (0: whole µs)
+    //   sliding-window   window start, epoch ms   this window's count      the window before's count
+    //   fixed-window     window start, epoch ms   its count                0, unused
+    //
+    // The columns keep these generic names because they are a deployed schema: renaming them is
+    // a migration that rewrites every key's rows, for no change in behaviour. One generic shape
+    // also keeps one row per policy whatever its algorithm.
+    sql: `CREATE TABLE quota (
+            name TEXT PRIMARY KEY,
+            algorithm TEXT NOT NULL,
+            lim INTEGER NOT NULL,
+            period INTEGER NOT NULL,
+            burst INTEGER,
+            a INTEGER NOT NULL,
+            b INTEGER NOT NULL,
+            c INTEGER NOT NULL,
+            expires INTEGER NOT NULL
+          ) WITHOUT ROWID`,
+  },
+];
+
+interface QuotaRow extends Record<string, string | number | null> {
+  name: string;
+  algorithm: string;
+  lim: number;
+  period: number;
+  burst: number | null;
+  a: number;
+  b: number;
+  c: number;
+  expires: number;
+}
+
+/** The one timed task: purge this key once every policy's state has run out. */
+const EXPIRE = "expire";
+
+/**
+ * How long state is kept past its expiry. A clock that steps back (NTP, another isolate's clock)
+ * by up to this much still finds the window or bucket it had counted in: a key purged the moment
+ * its window ended would start that window over, empty, after a step back across its end.
+ */
+export const CLOCK_STEP_GRACE_MS = 60_000;
+
+/**
+ * When the expire task finds nothing live it stays scheduled this much later until the purge that
+ * `alarm()` runs after it has succeeded (a successful `deleteAll()` deletes it with everything
+ * else): a purge that fails is retried by the platform's alarm retries, and after them by this.
+ */
+export const PURGE_RETRY_MS = 60_000;
+
+/** A dead letter as the API shows it: what failed, how often and why; never its payload. */
+export interface DeadLetterSummary {
+  id: number;
+  name: string;
+  attempts: number;
+  lastError: string | null;
+  /** When it gave up, ISO 8601 (the object's clock). */
+  failedAt: string;
+}
+
+/** A dead letter moved back into the queue: the task, due now. */
+export interface RetriedTask {
+  id: number;
+  name: string;
+  /** When it runs, ISO 8601 (the object's clock): now. */
+  due: string;
+}
+
+/** The result of retrying a dead letter: the task, or why not. */
+export type RetryResult = { ok: true; task: RetriedTask } | { ok: false; reason: "no_such_dead_letter" };
+
+/**
+ * The rate limits of one key. Every check reads and writes only the rows of the policies it
+ * names, in one synchronous transaction: concurrent checks cannot interleave, so the limit is
+ * exact. A key with no quota state holds no storage at all: its tables are created by its first
+ * write and deleted, with everything else, when its state has run out.
+ */
+export class RateLimiter extends DurableObject<Env> {
+  /** Metered SQL: tests read `sql.meter` to assert the storage cost of each operation. */
+  readonly sql: Sql;
+
+  /**
+   * The clock, epoch ms. Tests replace it (through `runInDurableObject`) to put requests exactly
+   * at window edges: workerd's `Date.now()` only advances across I/O.
+   */
+  clock: () => number = Date.now;
+
+  /** One log line per operation (with its rows) and per alarm run; see "Operating it" in the README. */
+  private readonly log: ObjectLog;
+  /** The key's prefix for metrics: up to and including its first ':', or "" (never the whole key). */
+  private readonly keyPrefix: string;
+
+  // cache: the queue over its tables, built on first use and again after a purge
+  private scheduler?: AlarmQueue<{ expire: (payload: null) => void }>;
+  /** Whether the quota table exists. Memory is a cache: probed on construction and after a purge. */
+  private schema: boolean;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = new Sql(ctx.storage);
+    this.log = new ObjectLog("rate-limiter", this.sql, ctx.id.name ?? null, env);
+    this.keyPrefix = keyPrefixOf(ctx.id.name ?? "");
+    this.schema = this.sql.hasTable("quota");
+    // A key with state gets new migrations at once; a key without gets its tables with its first write.
+    if (this.schema) migrate(ctx.storage, migrations);
+    answerPings(ctx);
+  }
+
+  /**
+   * The alarm queue, created on first use (its constructor creates its tables): only when a task
+   * must be scheduled, or in `alarm()` when its tables exist. A check of a known policy, a peek,
+   * a refund, a reset and a socket never touch it.
+   */
+  private get queue() {
+    return (this.scheduler ??= new AlarmQueue(this.ctx, {
+      sql: this.sql,
+      now: () => this.clock(),
+      ...this.log.queueHooks,
+      handlers: {
+        // Synchronous, so a reschedule commits together with the task's completion. Run out, the
+        // task stays scheduled (as a retry) until the purge after the run has succeeded.
+        [EXPIRE]: (_payload: null) => {
+          const expires = this.live();
+          this.queue.schedule(EXPIRE, null, {
+            ...(expires !== null ? { at: expires } : { delay: PURGE_RETRY_MS }),
+            key: EXPIRE,
+          });
+        },
+      },
+    }));
+  }
+
+  /**
+   * Checks `cost` units against every policy at once: admitted only if all admit, and only then
+   * consumed. A refused check writes nothing.
+   */
+  check(policies: Policy[], cost: number): QuotaResult {
+    // A refused check is a result, not a refusal of the call: its outcome is "denied".
+    return this.log.op(
+      "check",
+      () => this.decideCheck(policies, cost),
+      (result) => (result.allowed ? "ok" : "denied"),
+    );
+  }
+
+  private decideCheck(policies: Policy[], cost: number): QuotaResult {
+    // Each policy's own verdict, for the metrics: which policy refused a denied check.
+    let admitted: boolean[] = [];
+    const result = this.decideAndPublish(policies, (rows, now) => {
+      let decisions = policies.map((policy, i) =>
+        ALGORITHMS[policy.algorithm].check(policy, stateOf(policy, rows[i]!), now, cost),
+      );
+      admitted = decisions.map((decision) => decision.allowed);
+      const allowed = admitted.every(Boolean);
+      if (allowed && cost > 0) this.store(policies, rows, decisions);
+      if (!allowed) {
+        // Refused by one policy means consumed by none: report the others as they stand.
+        decisions = decisions.map((decision, i) =>
+          decision.allowed
+            ? ALGORITHMS[policies[i]!.algorithm].check(policies[i]!, stateOf(policies[i]!, rows[i]!), now, 0)
+            : decision,
+        );
+      }
+      return { allowed, policies: policies.map((policy, i) => quotaOf(policy, decisions[i]!)) };
+    });
+    // After the transaction has committed: a rolled-back check writes no point.
+    result.policies.forEach((quota, i) => {
+      metric(this.env, {
+        index: "rate-limiter:check",
+        blobs: [quota.name, admitted[i] ? "allowed" : "denied", this.keyPrefix],
+        doubles: [cost, quota.remaining],
+      });
+    });
+    return result;
+  }
+
+  /** Gives `cost` units back to each policy (a request that turned out not to count). */
+  refund(policies: Policy[], cost: number): QuotaResult {
+    return this.log.op("refund", () => this.refundNow(policies, cost));
+  }
+
+  private refundNow(policies: Policy[], cost: number): QuotaResult {
+    return this.decideAndPublish(policies, (rows, now) => {
+      const decisions = policies.map((policy, i) =>
+        ALGORITHMS[policy.algorithm].refund(policy, stateOf(policy, rows[i]!), now, cost),
+      );
+      // Nothing stored means nothing consumed: a refund never creates a row.
+      const stored = rows.map((row) => row !== null);
+      this.store(
+        policies.filter((_, i) => stored[i]),
+        rows.filter((_, i) => stored[i]),
+        decisions.filter((_, i) => stored[i]),
+      );
+      return { allowed: true, policies: policies.map((policy, i) => quotaOf(policy, decisions[i]!)) };
+    });
+  }
+
+  /**
+   * Reads the clock, then in one transaction each policy's stored row (null if none), and hands
+   * both to `decide`; its result goes to the watchers and back to the caller.
+   */
+  private decideAndPublish(
+    policies: Policy[],
+    decide: (rows: (QuotaRow | null)[], now: number) => QuotaResult,
+  ): QuotaResult {
+    const now = this.clock();
+    const result = this.transaction(() => decide(this.loadAll(policies), now));
+    this.publish(result.policies);
+    return result;
+  }
+
+  /**
+   * Where each policy stands, consuming nothing. Without `policies`, every policy this key has
+   * state for. `retryAfter` is the wait for one unit.
+   */
+  peek(policies?: Policy[]): QuotaResult {
+    return this.log.op("peek", () => this.peekNow(policies));
+  }
+
+  private peekNow(policies?: Policy[]): QuotaResult {
+    const quotas = this.standingNow(policies).map((standing) => standing.quota);
+    return { allowed: quotas.every((quota) => quota.remaining > 0), policies: quotas };
+  }
+
+  /**
+   * Each policy (as stored, without `policies`) with where it stands: what a peek shows, plus
+   * the policy itself, so the Worker can add up the shards of a sharded key.
+   */
+  standing(policies?: Policy[]): ShardStanding[] {
+    return this.log.op("standing", () => this.standingNow(policies));
+  }
+
+  private standingNow(policies?: Policy[]): ShardStanding[] {
+    const now = this.clock();
+    const pairs: [Policy, QuotaRow | null][] = policies
+      ? policies.map((policy) => [policy, this.load(policy.name)])
+      : this.schema
+        ? this.sql.all<QuotaRow>("SELECT * FROM quota ORDER BY name").map((row) => [policyOf(row), row])
+        : [];
+    return pairs.map(([policy, row]) => {
+      const algorithm = ALGORITHMS[policy.algorithm];
+      const state = stateOf(policy, row);
+      const asItStands = algorithm.check(policy, state, now, 0);
+      const oneUnit = algorithm.check(policy, state, now, 1);
+      const quota = { ...quotaOf(policy, asItStands), retryAfter: seconds(oneUnit.retryAfterMs) };
+      return { policy, quota };
+    });
+  }
+
+  /** Forgets every policy's state (and any pending alarm): the key starts over. */
+  reset(): Promise<void> {
+    return this.log.op("reset", async () => {
+      await this.purge();
+      this.publish([]);
+    });
+  }
+
+  /**
+   * The dead letters of this key's alarm queue, oldest first (at most 100): what failed, how often
+   * and why, never the payload. A key whose queue was never created has none, and gets no tables.
+   */
+  deadLetters(): DeadLetterSummary[] {
+    return this.log.op("dead-letters", () =>
+      this.hasQueue() ? this.queue.listDeadLetters({ limit: 100 }).items.map(toSummary) : [],
+    );
+  }
+
+  /** Moves dead letter `id` back into the queue, due now with its attempts reset. */
+  retryDeadLetter(id: number): RetryResult {
+    return this.log.op("retry-dead-letter", (): RetryResult => {
+      const task = this.hasQueue() ? this.queue.retryDeadLetter(id) : null;
+      return task ? { ok: true, task: toRetried(task) } : { ok: false, reason: "no_such_dead_letter" };
+    });
+  }
+
+  /** Whether the queue's tables exist, without creating them (constructing the queue would). */
+  private hasQueue(): boolean {
+    return this.scheduler !== undefined || AlarmQueue.exists(this.sql);
+  }
+
+  /**
+   * All timed work runs through the shared alarm queue, the only code that sets the alarm. After
+   * the run, a key with nothing live is purged, whatever made the alarm fire: the expire task, or
+   * the platform retrying an invocation whose purge failed. The expire task stays scheduled until
+   * the purge has succeeded, so a failed purge is retried even after the platform gives up.
+   */
+  override async alarm(info?: AlarmInvocationInfo): Promise<void> {
+    // Nothing was ever scheduled here (or it was purged): constructing the queue would create its tables.
+    if (!this.hasQueue()) return;
+    await this.log.alarm(() => this.queue.run(info), info?.retryCount);
+    // Checked synchronously right before the purge: nothing live may be deleted.
+    if (this.live() === null) await this.purge();
+  }
+
+  /** Only WebSocket upgrades arrive here (the Worker has checked the token); the rest is RPC. */
+  override async fetch(): Promise<Response> {
+    const { response, socket } = acceptWebSocket(this.ctx, { tags: ["watcher"] });
+    sendJson(socket, { type: "quota", policies: this.peekNow().policies } satisfies ServerMessage);
+    return response;
+  }
+
+  /** Watchers only listen: anything they send (but the `ping` heartbeat) is a protocol error. */
+  override async webSocketMessage(ws: WebSocket): Promise<void> {
+    closeWebSocket(ws, CloseCode.unsupported, "this socket only sends quota updates; send nothing but 'ping'");
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    reciprocateClose(ws, code, reason);
+  }
+
+  /**
+   * Deletes everything, tables and alarm included (compatibility date >= 2026-02-24). The tables
+   * come back with the next write, not before: a key without state holds nothing. A key that
+   * holds nothing is not touched. Sockets are not storage: watchers stay connected.
+   */
+  private async purge(): Promise<void> {
+    if (!this.schema && !this.scheduler && !AlarmQueue.exists(this.sql)) return;
+    await this.ctx.storage.deleteAll();
+    this.scheduler = undefined;
+    // Probed, not assumed: a write that got in while deleteAll() was pending must not be ignored.
+    this.schema = this.sql.hasTable("quota");
+  }
+
+  /**
+   * Until when this key's state must be kept: its last expiry plus {@link CLOCK_STEP_GRACE_MS},
+   * or `null` once that has passed (or there is no state).
+   */
+  private live(): number | null {
+    if (!this.schema) return null;
+    const expires = this.sql.one<{ expires: number | null }>("SELECT max(expires) AS expires FROM quota")?.expires;
+    if (expires === null || expires === undefined) return null;
+    const keep = expires + CLOCK_STEP_GRACE_MS;
+    return keep > this.clock() ? keep : null;
+  }
+
+  private load(name: string): QuotaRow | null {
+    // No table, no row: a key never written reads nothing (and creates nothing).
+    return this.schema ? this.sql.one<QuotaRow>("SELECT * FROM quota WHERE name = ?", name) : null;
+  }
+
+  /** Each policy's row (null if none), in the policies' order, read with one statement. */
+  private loadAll(policies: Policy[]): (QuotaRow | null)[] {
+    if (!this.schema) return policies.map(() => null);
+    if (policies.length === 1) return [this.load(policies[0]!.name)];
+    const names = policies.map((policy) => policy.name);
+    // One seek per name, UNION ALL'd: `name IN (...)` reads each row twice (measured).
+    const rows = this.sql.all<QuotaRow>(
+      names.map(() => "SELECT * FROM quota WHERE name = ?").join(" UNION ALL "),
+      ...names,
+    );
+    return names.map((name) => rows.find((row) => row.name === name) ?? null);
+  }
+
+  /**
+   * One transaction. The tables and the queue may be created inside it (a key's first write); if
+   * it rolls back, so does their creation, and memory must not claim otherwise.
+   */
+  private transaction<T>(fn: () => T): T {
+    const before = { schema: this.schema, scheduler: this.scheduler };
+    try {
+      return this.sql.transaction(fn);
+    } catch (error) {
+      this.schema = before.schema;
+      this.scheduler = before.scheduler;
+      throw error;
+    }
+  }
+
+  /**
+   * Writes the new state of each policy. A policy's first row also (re)schedules the purge for
+   * when all state has run out; later checks write only their own rows: when the alarm fires
+   * it finds live state and moves itself to the latest expiry.
+   */
+  private store(policies: Policy[], rows: (QuotaRow | null)[], decisions: Decision<StateColumns>[]): void {
+    if (policies.length === 0) return;
+    if (!this.schema) {
+      migrate(this.ctx.storage, migrations);
+      this.schema = true;
+    }
+    // One statement for every policy (9 values each: 10 policies stay under the 100 bound
+    // parameters a statement may have): one call into SQLite instead of one per policy.
+    let firstUse = 0;
+    const values = policies.flatMap((policy, i) => {
+      const { state: columns, expiresAt } = decisions[i]!;
+      if (rows[i] === null) firstUse = Math.max(firstUse, expiresAt);
+      const { name, algorithm, limit, period, burst } = policy;
+      return [name, algorithm, limit, period, burst ?? null, columns.a, columns.b, columns.c, expiresAt];
+    });
+    this.sql.run(
+      `INSERT INTO quota (name, algorithm, lim, period, burst, a, b, c, expires)
+       VALUES ${policies.map(() => "(?, ?, ?, ?, ?, ?, ?, ?, ?)").join(", ")}
+       ON CONFLICT (name) DO UPDATE SET algorithm = excluded.algorithm, lim = excluded.lim, period = excluded.period,
+         burst = excluded.burst, a = excluded.a, b = excluded.b, c = excluded.c, expires = excluded.expires`,
+      ...values,
+    );
+    if (firstUse > 0) this.queue.schedule(EXPIRE, null, { at: firstUse + CLOCK_STEP_GRACE_MS, key: EXPIRE });
+  }
+
+  private publish(policies: PolicyQuota[]): void {
+    if (this.ctx.getWebSockets("watcher").length === 0) return;
+    broadcast(this.ctx, { type: "quota", policies } satisfies ServerMessage, { tag: "watcher" });
+  }
+}
+
+/** The key's prefix: up to and including its first ':', or "" when it has none. */
+function keyPrefixOf(name: string): string {
+  const colon = name.indexOf(":");
+  return colon === -1 ? "" : name.slice(0, colon + 1);
+}
+
+function toSummary(letter: DeadLetter): DeadLetterSummary {
+  const { id, name, attempts, lastError, failedAt } = letter;
+  return { id, name, attempts, lastError, failedAt: new Date(failedAt).toISOString() };
+}
+
+function toRetried(task: Task): RetriedTask {
+  return { id: task.id, name: task.name, due: new Date(task.due).toISOString() };
+}
+
+/** A row's state columns, or none when there is no row or it was written by another algorithm. */
+function stateOf(policy: Policy, row: QuotaRow | null): StateColumns | null {
+  return row && row.algorithm === policy.algorithm ? row : null;
+}
+
+function policyOf(row: QuotaRow): Policy {
+  const policy: Policy = {
+    name: row.name,
+    algorithm: row.algorithm as Policy["algorithm"],
+    limit: row.lim,
+    period: row.period,
+  };
+  if (row.burst !== null) policy.burst = row.burst;
+  return policy;
+}
+
+/** Whole seconds, rounded up: a client that waits this long is never early. */
+function seconds(ms: number): number {
+  return Math.max(0, Math.ceil(ms / 1000));
+}
+
+function quotaOf(policy: Policy, decision: Decision<StateColumns>): PolicyQuota {
+  return {
+    name: policy.name,
+    algorithm: policy.algorithm,
+    limit: policy.limit,
+    period: policy.period,
+    remaining: decision.remaining,
+    reset: seconds(decision.resetMs),
+    retryAfter: seconds(decision.retryAfterMs),
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * The rate limiter for other Workers, over a service binding (RPC): no HTTP, no token (a
+ * service binding is only reachable by Workers you bind it to), typed end to end.
+ *
+ * No method throws for a request it refuses: each answers `{ ok: true, ... }` or a refusal,
+ * `{ ok: false, reason, detail, ..., problem }`, with `reason` to switch on (see
+ * {@link Refusal}) and `problem` the RFC 9457 body the HTTP API would send.
+ *
+ * @example
+ * ```jsonc
+ * // the other Worker's wrangler.jsonc
+ * "services": [{ "binding": "LIMITER", "service": "rate-limiter", "entrypoint": "RateLimiterService" }]
+ * ```
+ * ```ts
+ * const result = await env.LIMITER.check({ key: `ip:${ip}`, policies: ["api"] });
+ * if (!result.ok) return Response.json(result.problem, { status: result.problem.status }); // e.g. "unknown_policy"
+ * if (!result.allowed) return new Response("Too Many Requests", { status: 429, headers: result.headers });
+ * ```
+ */
+import { WorkerEntrypoint } from "cloudflare:workers";
+import { rateLimitHeaders } from "./headers";
+import * as limiter from "./limiter";
+import type { Answer, Refusal } from "./limiter";
+import type { PolicyReference } from "./policy";
+import { withProblem, type RefusalWithProblem } from "./problems";
+import type { CheckRequest, QuotaResult, RefundRequest } from "./protocol";
+
+export type { Refusal, RefusalWithProblem };
+
+/** A result with the IETF header fields already serialized, to copy onto a response. */
+export type WithHeaders<T extends QuotaResult> = T & { headers: Record<string, string> };
+
+/** What a method answers: `{ ok: true, ...result }`, or the refusal with its `problem`. */
+export type ServiceAnswer<T> = ({ ok: true } & T) | RefusalWithProblem;
+
+function withHeaders<T extends QuotaResult>(answer: Answer<T>): ServiceAnswer<WithHeaders<T>> {
+  if (!answer.ok) return withProblem(answer);
+  return { ...answer, headers: rateLimitHeaders(answer) };
+}
+
+/**
+ * What `reset` answers: how many shards were reset, or the refusal, with the same RFC 9457
+ * problem the HTTP API would send. Nothing is reset when it is refused.
+ */
+export type ResetResult = ServiceAnswer<{ shards: number }>;
+
+export class RateLimiterService extends WorkerEntrypoint<Env> {
+  /** Checks and (when every policy admits) consumes `cost` units. Invalid input is a refusal. */
+  async check(request: CheckRequest): Promise<ServiceAnswer<WithHeaders<limiter.CheckResult>>> {
+    return withHeaders(await limiter.check(this.env, request));
+  }
+
+  /** Where `key` stands, consuming nothing. */
+  async peek(key: string, policies?: PolicyReference[]): Promise<ServiceAnswer<WithHeaders<QuotaResult>>> {
+    return withHeaders(await limiter.peek(this.env, key, policies));
+  }
+
+  /**
+   * Gives units back (a request that should not count after all). For a sharded key, pass the
+   * `shard.index` the check answered as `request.shard`.
+   */
+  async refund(key: string, request: RefundRequest): Promise<ServiceAnswer<WithHeaders<limiter.CheckResult>>> {
+    return withHeaders(await limiter.refund(this.env, key, request));
+  }
+
+  /**
+   * Forgets all state of `key`, on every shard the server's `SHARDS` setting gives it. `shards`
+   * is optional and, when given, must be that count (an integer from 1 to 64).
+   */
+  async reset(key: string, shards?: number): Promise<ResetResult> {
+    return withProblem(await limiter.reset(this.env, key, shards));
+  }
+}
