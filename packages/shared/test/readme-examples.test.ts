@@ -1,0 +1,199 @@
+/**
+ * README examples as tests (src/readme-examples.ts): which commands are read, how a shown answer
+ * is parsed, and what a placeholder lets through, on small READMEs written here.
+ */
+import { describe, expect, it } from "vitest";
+import { ANY, expectShown, parseShownJson, readmeExamples, type ReadmeCall } from "../src/readme-examples";
+
+const calls = (markdown: string) => readmeExamples(markdown) as ReadmeCall[];
+
+const fence = "```";
+const readme = (body: string) => `# demo\n\n${fence}sh\n${body}\n${fence}\n`;
+
+describe("readmeExamples", () => {
+  it("reads method, path, headers and body of each curl against $BASE, joining continued lines", () => {
+    const [get, post] = calls(
+      readme(
+        [
+          "BASE=http://localhost:8787",
+          "curl $BASE/api/things/a?x=1",
+          '# {"name":"a"}',
+          "curl -X PUT \"$BASE/api/things/a\" -H 'content-type: application/json' \\",
+          '  -H "authorization: Bearer $TOKEN" -d \'{"value":1}\'',
+          '# 201 {"name":"a","value":1}',
+        ].join("\n"),
+      ),
+    );
+    expect(get).toMatchObject({ line: 5, request: { method: "GET", path: "/api/things/a?x=1", headers: {} } });
+    expect(get!.answer).toEqual({ status: 200, headers: {}, body: { name: "a" } });
+    expect(post!.request).toEqual({
+      method: "PUT",
+      path: "/api/things/a",
+      headers: { "content-type": "application/json", authorization: "Bearer $TOKEN" },
+      body: '{"value":1}',
+    });
+    expect(post!.answer).toEqual({ status: 201, headers: {}, body: { name: "a", value: 1 } });
+  });
+
+  it("skips curls to other hosts, other commands, and blocks that are not shell", () => {
+    const text =
+      readme("BASE=http://localhost:1\ncurl https://api.cloudflare.com/x\npnpm --filter demo dev\n# {}") +
+      `\n${fence}ts\ncurl $BASE/not-shell\n${fence}\n`;
+    expect(readmeExamples(text)).toEqual([]);
+  });
+
+  it("reads an HTTP status line with headers, (204 No Content), (201) with a body, and no answer at all", () => {
+    const examples = calls(
+      readme(
+        [
+          "BASE=http://h",
+          "curl -i $BASE/a",
+          "# HTTP/1.1 429 Too Many Requests",
+          "# Retry-After: 55",
+          '# RateLimit: "demo";r=0;t=55',
+          "curl -X DELETE $BASE/b",
+          "# (204 No Content)",
+          "curl -X POST $BASE/c --json '{}'",
+          '# (201) {"token":"abc…"}',
+          "# Then, an explanation that is not an answer:",
+          "curl $BASE/d",
+        ].join("\n"),
+      ),
+    );
+    expect(examples.map((e) => e.answer)).toEqual([
+      { status: 429, headers: { "retry-after": "55", ratelimit: '"demo";r=0;t=55' }, body: undefined },
+      { status: 204, headers: {}, body: undefined },
+      { status: 201, headers: {}, body: { token: "abc…" } },
+      undefined,
+    ]);
+    expect(examples[2]!.request.headers).toEqual({ "content-type": "application/json", accept: "application/json" });
+  });
+
+  it("reads a body continued over several comment lines until its brackets close", () => {
+    const [example] = calls(readme('BASE=http://h\ncurl $BASE/a\n# {"a":1,\n#  "b":[2,\n#  3]}\n# next words'));
+    expect(example!.answer!.body).toEqual({ a: 1, b: [2, 3] });
+  });
+});
+
+describe("WebSocket sessions", () => {
+  it("reads wscat's bare and websocat's commented transcripts, skipping narration", () => {
+    const sessions = readmeExamples(
+      readme(
+        [
+          "npx wscat -c ws://localhost:1/api/a/websocket",
+          '< {"type":"value","value":0}',
+          '> {"type":"increment","by":2}',
+          "> ping",
+          "< pong",
+          'websocat "ws://localhost:1/api/rooms/r/websocket?name=Ada"',
+          '# < {"type":"welcome","you":{"id":"5b0c…"},...}',
+          "# (the connection drops; she sends it again)",
+          "# > hi",
+        ].join("\n"),
+      ),
+    );
+    expect(sessions).toEqual([
+      {
+        kind: "socket",
+        line: 4,
+        command: "npx wscat -c ws://localhost:1/api/a/websocket",
+        path: "/api/a/websocket",
+        transcript: [
+          { receive: { type: "value", value: 0 } },
+          { send: '{"type":"increment","by":2}' },
+          { send: "ping" },
+          { receive: "pong" },
+        ],
+      },
+      {
+        kind: "socket",
+        line: 9,
+        command: 'websocat "ws://localhost:1/api/rooms/r/websocket?name=Ada"',
+        path: "/api/rooms/r/websocket?name=Ada",
+        transcript: [{ receive: { type: "welcome", you: { id: "5b0c…" }, "…rest": true } }, { send: "hi" }],
+      },
+    ]);
+  });
+});
+
+describe("shown bodies and their placeholders", () => {
+  it("parses …, {…}, [...] as any value and ... among members or items as 'and more'", () => {
+    expect(parseShownJson('{"a":…,"b":{…},"c":[...],"d":"…","e":[{"x":1},...],"f":{"y":1,...}}')).toEqual({
+      a: ANY,
+      b: ANY,
+      c: ANY,
+      d: ANY,
+      e: [{ x: 1 }, "…rest"],
+      f: { y: 1, "…rest": true },
+    });
+  });
+
+  it("accepts any value for a placeholder, a string by its start, and more members or items after ...", () => {
+    const shown = parseShownJson('{"id":"5b0c…","at":…,"list":[1,...],"more":{"k":1,...}}');
+    expect(() =>
+      expectShown({ id: "5b0cffee", at: 17, list: [1, 2, 3], more: { k: 1, j: 2 } }, shown, "ok"),
+    ).not.toThrow();
+  });
+
+  it("refuses a different value, a missing or unshown member, a wrong start and a different length", () => {
+    const fails = (actual: unknown, shown: string) => () => expectShown(actual, parseShownJson(shown), "case");
+    expect(fails({ a: 2 }, '{"a":1}')).toThrow(/\.a: 2 where the README shows 1/);
+    expect(fails({}, '{"a":1}')).toThrow(/\.a: missing/);
+    expect(fails({ a: 1, b: 2 }, '{"a":1}')).toThrow(/members the README does not show: b/);
+    expect(fails({ id: "ffff" }, '{"id":"5b0c…"}')).toThrow(/does not start with/);
+    expect(fails([1, 2], "[1]")).toThrow(/2 items where the README shows 1/);
+  });
+
+  it("needs only the same type for a varying member (a random shard, the next fire)", () => {
+    expect(() => expectShown({ shard: 3 }, { shard: 11 }, "ok", ["shard"])).not.toThrow();
+    expect(() => expectShown({ shard: "3" }, { shard: 11 }, "case", ["shard"])).toThrow(/is not a number/);
+  });
+});
+
+describe("sections, captured values and what the reader fills in", () => {
+  const text = [
+    "# demo",
+    "",
+    "## Open",
+    "",
+    "```sh",
+    "curl $BASE/open",
+    "```",
+    "",
+    "## Tokens",
+    "",
+    "```sh",
+    "BASE=http://h   # with SECRET set",
+    'TOKEN=$(curl -s -X POST -H "authorization: Bearer $SECRET" $BASE/tokens | jq -r .token)',
+    '# (201) {"token":"abc.…","expiresAt":"…"}',
+    'curl -H "authorization: Bearer $TOKEN" $BASE/count',
+    '# {"count":1,"detail":"needs a token: ..."}',
+    "```",
+  ].join("\n");
+
+  it("reads only the section asked for, keeping the README's line numbers", () => {
+    const examples = readmeExamples(text, { section: "Tokens" }) as ReadmeCall[];
+    expect(examples.map((e) => [e.line, e.request.path])).toEqual([
+      [13, "/tokens"],
+      [15, "/count"],
+    ]);
+  });
+
+  it("turns NAME=$(curl … | jq -r .field) into a call whose answer's field is captured", () => {
+    const [issue] = readmeExamples(text, { section: "Tokens" }) as ReadmeCall[];
+    expect(issue!.capture).toEqual({ name: "TOKEN", field: "token" });
+    expect(issue!.request.headers.authorization).toBe("Bearer $SECRET");
+    expect(issue!.answer).toMatchObject({ status: 201, body: { token: "abc.…", expiresAt: ANY } });
+  });
+
+  it("matches a string shown ending in ... by its start, and a varying path by its type only", () => {
+    expect(() =>
+      expectShown({ detail: "needs a token: for room x" }, { detail: "needs a token: ..." }, "ok"),
+    ).not.toThrow();
+    const shown = { you: { id: "5b0c…" }, messages: [{ id: 1 }] };
+    expect(() => expectShown({ you: { id: "ffff" }, messages: [{ id: 1 }] }, shown, "ok", ["you.id"])).not.toThrow();
+    expect(() => expectShown({ you: { id: "ffff" }, messages: [{ id: 2 }] }, shown, "case", ["you.id"])).toThrow(
+      /messages\[0\]\.id: 2/,
+    );
+  });
+});
