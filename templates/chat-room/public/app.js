@@ -65,7 +65,7 @@ const outbox = new Map(); // clientId -> text: sent, not yet acknowledged; resen
 let socket = null;
 const unacked = { id: 0, messages: 0, bytes: 0 }; // what was read since the last acknowledgement
 let attempt = 0; // failed connections since the last welcome; drives the backoff
-let tokensEnabled = true; // flips to false when the server says it has no CHAT_SECRET
+let tokensEnabled = null; // whether rooms need tokens: asked once (GET /api/tokens), then known
 const timers = { retry: 0, countdown: 0, heartbeat: 0, pong: 0 };
 
 function join(candidateRoom, candidateName) {
@@ -143,6 +143,13 @@ async function connect() {
  * reached.
  */
 async function fetchToken() {
+  if (tokensEnabled === null) {
+    const answer = await fetch("/api/tokens")
+      .then((response) => (response.ok ? response.json() : null))
+      .catch(() => null);
+    if (!answer) return undefined;
+    tokensEnabled = answer.tokens === true;
+  }
   if (!tokensEnabled) return null;
   const response = await fetch(`/api/rooms/${room}/tokens`, {
     method: "POST",

@@ -148,6 +148,9 @@ const requireRoomToken: MiddlewareHandler<{ Bindings: Env }> = async (c, next) =
 const api = new Hono<{ Bindings: Env }>()
   // The only body this API accepts is a name; refuse anything larger before reading it.
   .use(limitBody(1024))
+  // Whether rooms here need tokens, for a page to ask before it joins: probing the token route
+  // instead would log a red 404 in the browser's console on every visit to an open deployment.
+  .get("/tokens", (c) => c.json({ tokens: chatSecret(c.env) !== undefined }))
   .get("/rooms/:room/websocket", roomParam, query(JoinQuery), requireWebSocket, async (c) => {
     const { room: name } = c.req.valid("param");
     const join = c.req.valid("query");

@@ -130,6 +130,16 @@ describe("issuing a token (POST /api/rooms/:room/tokens) with CHAT_SECRET set", 
     }
   });
 
+  it("says whether rooms need tokens (GET /api/tokens), so a page can ask without provoking an error", async () => {
+    const open = { ...env, CHAT_SECRET: "", CHAT_ISSUER_SECRET: "" } as Env;
+    const closed = await callWithTokens("/api/tokens");
+    expect(closed.status).toBe(200);
+    expect(await closed.json()).toEqual({ tokens: true });
+    const answer = await callWithTokens("/api/tokens", undefined, open);
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toEqual({ tokens: false });
+  });
+
   it("answers 404 tokens-disabled without CHAT_SECRET, so local rooms stay open", async () => {
     const open = { ...env, CHAT_SECRET: "", CHAT_ISSUER_SECRET: "" } as Env;
     const response = await requestToken(uniqueRoom(), "Ada", undefined, open);

@@ -194,6 +194,17 @@ export function query<S extends z.ZodType>(schema: S) {
 
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
 
+/** The validated body's middleware type: what a typed client (Hono's `hc`) sends, and what a route reads. */
+export type JsonBody<S extends z.ZodType, Optional extends boolean> = MiddlewareHandler<
+  HonoEnv,
+  string,
+  {
+    // The schema's input (fields with defaults may be left out); the whole body with `optional`.
+    in: Optional extends true ? { json?: z.input<S> } : { json: z.input<S> };
+    out: { json: z.output<S> };
+  }
+>;
+
 /**
  * Validates a JSON body against `schema`.
  *
@@ -205,7 +216,10 @@ const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
  *
  * Pair it with {@link limitBody} so a huge body is refused before it is read.
  */
-export function jsonBody<S extends z.ZodType>(schema: S, options: { optional?: boolean } = {}) {
+export function jsonBody<S extends z.ZodType, Optional extends boolean = false>(
+  schema: S,
+  options: { optional?: Optional } = {},
+): JsonBody<S, Optional> {
   const parse = (value: unknown): z.output<S> => {
     const result = schema.safeParse(value);
     if (!result.success) throw invalid(422, "body", result.error);
@@ -234,7 +248,7 @@ export function jsonBody<S extends z.ZodType>(schema: S, options: { optional?: b
     }
     return validate(c, next);
   };
-  return checked;
+  return checked as unknown as JsonBody<S, Optional>;
 }
 
 /**

@@ -70,6 +70,20 @@ describe("chatting", () => {
     assert.equal(await adaPage.getByLabel("Message", { exact: true }).inputValue(), "");
   });
 
+  it("joins an open deployment without a single error in the browser console (no failed token probe)", async () => {
+    const page = await ada.newPage();
+    const errors = [];
+    page.on("console", (message) => {
+      if (message.type() === "error") errors.push(message.text());
+    });
+    page.on("response", (response) => {
+      if (response.status() >= 400) errors.push(`${response.status()} ${response.url()}`);
+    });
+    await page.goto(`${BASE_URL}/?room=${uniqueName("quiet")}&name=Ada`);
+    await expectText(page.locator("#status"), "Live");
+    assert.deepEqual(errors, []);
+  });
+
   it("shows the history to someone who joins later, and who is here", async () => {
     const room = uniqueName("history");
     const adaPage = await openRoom(ada, room, "Ada");
