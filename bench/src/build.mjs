@@ -48,6 +48,7 @@ export async function workerOptions(spec, benchDir, outDir) {
     bindings: {
       ...settings.bindings,
       ...(spec.wrangler ? { LOG_LEVEL: spec.logLevel ?? "warn" } : {}),
+      ...spec.vars,
       ...spec.secrets,
     },
     // Each Worker gets its own loopback socket straight into workerd: no routing Worker in front,

@@ -28,6 +28,8 @@ export const FIXTURES_COMPATIBILITY_DATE = "2026-11-01";
  * @property {Record<string, string>} [secrets] Values for the secrets the app requires (bench-only values).
  * @property {"info" | "warn" | "error"} [logLevel] The app's LOG_LEVEL (apps only; default "warn", see
  *   build.mjs).
+ * @property {Record<string, unknown>} [vars] Vars set over the app's wrangler.jsonc ones (e.g. a
+ *   feature the app ships off).
  * @property {{ file: string, replace: string, with: string }[]} [patches] Exact source text replaced
  *   while bundling (file relative to bench/); the build fails if the text is not found.
  */
@@ -71,6 +73,14 @@ export const workers = [
     entry: "src/workers/rate-limiter-naive.ts",
     wrangler: "../apps/rate-limiter/wrangler.jsonc",
     secrets: { RATE_LIMITER_TOKEN: BENCH_TOKEN },
+  },
+  // The same app with its denial cache on (DENIAL_CACHE, off in wrangler.jsonc): its own objects.
+  {
+    name: "rate-limiter-cached",
+    entry: "src/workers/rate-limiter.ts",
+    wrangler: "../apps/rate-limiter/wrangler.jsonc",
+    secrets: { RATE_LIMITER_TOKEN: BENCH_TOKEN },
+    vars: { DENIAL_CACHE: true },
   },
   {
     name: "rate-limiter-worker",
@@ -119,6 +129,10 @@ export const workers = [
  * @property {string} [workerSide] The variant serving the same request with the same Worker in
  *   front of an object that does nothing: its CPU per request over bare-post's is the Worker side,
  *   this variant's over it the object side.
+ * @property {number} [status] The status every answer must have (default: any 2xx), e.g. 429 for
+ *   a variant that measures refusals.
+ * @property {{ method: string, path: string, headers?: Record<string, string>, body?: string }} [setup]
+ *   One request sent before the warm-up (it must answer 2xx), e.g. to block the variant's key.
  */
 
 const increment = {
@@ -143,6 +157,13 @@ const LIMIT = 1_000_000_000;
 const gcra = { name: "gcra", algorithm: "gcra", limit: LIMIT, period: 31_622_400 };
 const hourly = { name: "hourly", algorithm: "sliding-window", limit: LIMIT, period: 3600 };
 const daily = { name: "daily", algorithm: "fixed-window", limit: LIMIT, period: 86_400 };
+/** A key blocked by an override (limit 0 for a day): every check of it is refused with a day's wait. */
+const blockKey = (key) => ({
+  method: "PUT",
+  path: `/api/keys/${key}/overrides`,
+  headers: { "content-type": "application/json", authorization: `Bearer ${BENCH_TOKEN}` },
+  body: JSON.stringify({ gcra: { limit: 0, period: 86_400 } }),
+});
 /** The naive limiter's window: one minute, the common case (its array holds every request in it). */
 const perMinute = { name: "per-minute", algorithm: "fixed-window", limit: LIMIT, period: 60 };
 
@@ -254,6 +275,28 @@ export const variants = [
     request: checkRequest("bench-3", [gcra, hourly, daily]),
     limit: "bare-post",
     workerSide: "rate-limiter-3-worker",
+  },
+  {
+    id: "rate-limiter-denied",
+    app: "rate-limiter",
+    title: "POST /api/check refused (429): a key blocked by an override, every check asks its object",
+    worker: "rate-limiter",
+    setup: blockKey("bench-denied"),
+    request: checkRequest("bench-denied", [gcra]),
+    status: 429,
+    meter: { binding: "RATE_LIMITER", name: "bench-denied", source: "Sql meter (cursor rowsRead/rowsWritten), exact" },
+    limit: "bare-post",
+  },
+  {
+    id: "rate-limiter-denied-cached",
+    app: "rate-limiter",
+    title: "the same refused check with DENIAL_CACHE on: answered from the isolate's memory",
+    worker: "rate-limiter-cached",
+    setup: blockKey("bench-denied"),
+    request: checkRequest("bench-denied", [gcra]),
+    status: 429,
+    meter: { binding: "RATE_LIMITER", name: "bench-denied", source: "Sql meter (cursor rowsRead/rowsWritten), exact" },
+    limit: "bare-post",
   },
   {
     id: "rate-limiter-naive",

@@ -135,6 +135,14 @@ async function main() {
     return result;
   };
 
+  // Setup: what a variant needs in place before its first request (e.g. a blocked key).
+  for (const variant of variants) {
+    if (!variant.setup) continue;
+    const { method, path: setupPath, headers, body } = variant.setup;
+    const response = await fetch(new URL(setupPath, urls[variant.worker]), { method, headers, body });
+    await response.arrayBuffer();
+    if (!response.ok) failures.push(`${variant.id} setup: HTTP ${response.status}`);
+  }
   // Warm-up: creates every object and JIT-compiles every path before anything is measured.
   for (const variant of variants) {
     progress(`warm-up ${variant.id}`);
@@ -240,7 +248,13 @@ function memoryBackedTmp() {
 
 /** Runs one bounded burst of load in a child process and returns its summary. */
 function runLoad(url, variant, seconds) {
-  const job = { url: url.href, ...variant.request, duration: seconds, connections: plan.connections };
+  const job = {
+    url: url.href,
+    ...variant.request,
+    status: variant.status,
+    duration: seconds,
+    connections: plan.connections,
+  };
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(benchDir, "src", "load.mjs"), JSON.stringify(job)], {
       stdio: ["ignore", "pipe", "inherit"],
@@ -302,7 +316,7 @@ async function sendAll(variant, url, n, phase = "rows count") {
   for (let i = 0; i < n; i++) {
     const response = await fetch(url, { method, headers, body });
     await response.arrayBuffer();
-    if (!response.ok) failed.push(response.status);
+    if (variant.status ? response.status !== variant.status : !response.ok) failed.push(response.status);
   }
   if (failed.length) failures.push(`${variant.id} ${phase}: ${failed.length}/${n} failed, first HTTP ${failed[0]}`);
 }
