@@ -22,15 +22,45 @@ function sfString(value: string): string {
   return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
 
-/** The header fields for a check's result, ready to set on a response. */
+/**
+ * The header fields for a check's result, ready to set on a response. Policies in shadow mode are
+ * left out of `RateLimit-Policy`, `RateLimit` and `Retry-After` (a client must not slow down for
+ * a limit that is not enforced) and reported in `RateLimit-Shadow` instead, in the same form,
+ * with the boolean parameter `denied` on those that would have refused:
+ * `RateLimit-Shadow: "new-api";q=5;w=10;r=0;t=8;denied`.
+ */
 export function rateLimitHeaders(result: QuotaResult): Record<string, string> {
-  if (result.policies.length === 0) return {};
-  const headers: Record<string, string> = {
-    "RateLimit-Policy": result.policies.map((p) => `${sfString(p.name)};q=${p.limit};w=${p.period}`).join(", "),
-    RateLimit: result.policies.map((p) => `${sfString(p.name)};r=${p.remaining};t=${p.reset}`).join(", "),
-  };
-  if (!result.allowed) {
-    headers["Retry-After"] = String(Math.max(1, ...result.policies.map((p) => p.retryAfter)));
+  const headers: Record<string, string> = {};
+  const enforced = result.policies.filter((p) => p.mode !== "shadow");
+  const shadow = result.policies.filter((p) => p.mode === "shadow");
+  if (enforced.length > 0) {
+    headers["RateLimit-Policy"] = enforced.map((p) => `${sfString(p.name)};q=${p.limit};w=${p.period}`).join(", ");
+    headers.RateLimit = enforced.map((p) => `${sfString(p.name)};r=${p.remaining};t=${p.reset}`).join(", ");
+    if (!result.allowed) headers["Retry-After"] = String(Math.max(1, ...enforced.map((p) => p.retryAfter)));
+  }
+  if (shadow.length > 0) {
+    headers["RateLimit-Shadow"] = shadow
+      .map(
+        (p) =>
+          `${sfString(p.name)};q=${p.limit};w=${p.period};r=${p.remaining};t=${p.reset}${p.retryAfter > 0 ? ";denied" : ""}`,
+      )
+      .join(", ");
   }
   return headers;
+}
+
+/**
+ * The legacy `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` (seconds) of the
+ * enforced policy with the fewest units left, for clients written against GitHub's or Twitter's
+ * headers before the IETF fields. One policy only: these headers cannot list several.
+ */
+export function legacyRateLimitHeaders(result: QuotaResult): Record<string, string> {
+  const enforced = result.policies.filter((p) => p.mode !== "shadow");
+  if (enforced.length === 0) return {};
+  const tightest = enforced.reduce((a, b) => (b.remaining < a.remaining ? b : a));
+  return {
+    "X-RateLimit-Limit": String(tightest.limit),
+    "X-RateLimit-Remaining": String(tightest.remaining),
+    "X-RateLimit-Reset": String(tightest.reset),
+  };
 }

@@ -12,7 +12,7 @@ import * as limiter from "./limiter";
 import { rateLimit } from "./middleware";
 import { policyName } from "./policy";
 import { problemError, withProblem } from "./problems";
-import { CheckBody, RefundBody, rateLimitKey } from "./protocol";
+import { CheckBody, OverridesBody, RefundBody, rateLimitKey } from "./protocol";
 import { MAX_SHARDS } from "./sharding";
 
 export { RateLimiter } from "./rate-limiter-object";
@@ -53,7 +53,9 @@ const api = new Hono<{ Bindings: Env }>()
   })
   .use(requireToken())
   .post("/check", jsonBody(CheckBody), async (c) => {
-    const result = accepted(await limiter.checkValid(c.env, c.req.valid("json")));
+    // DENIAL_CACHE: denials this isolate remembers are answered without the object (README, "Denial cache").
+    const cache = limiter.denialCacheOn(c.env);
+    const result = accepted(await limiter.checkValid(c.env, c.req.valid("json"), { cache }));
     return c.json(result, result.allowed ? 200 : 429, rateLimitHeaders(result));
   })
   .get("/keys/:key", keyed, peekQuery, async (c) => {
@@ -69,6 +71,19 @@ const api = new Hono<{ Bindings: Env }>()
   .delete("/keys/:key", keyed, resetQuery, async (c) => {
     const { key } = c.req.valid("param");
     accepted(await limiter.reset(c.env, key, c.req.valid("query").shards));
+    return c.body(null, 204);
+  })
+  .get("/keys/:key/overrides", keyed, async (c) => {
+    const { key } = c.req.valid("param");
+    return c.json({ key, ...accepted(await limiter.getOverrides(c.env, key)) });
+  })
+  .put("/keys/:key/overrides", keyed, jsonBody(OverridesBody), async (c) => {
+    const { key } = c.req.valid("param");
+    return c.json({ key, ...accepted(await limiter.setOverrides(c.env, key, c.req.valid("json"))) });
+  })
+  .delete("/keys/:key/overrides", keyed, async (c) => {
+    const { key } = c.req.valid("param");
+    accepted(await limiter.deleteOverrides(c.env, key));
     return c.body(null, 204);
   })
   // The key's own object's dead letters (a sharded key's shards are objects of their own).

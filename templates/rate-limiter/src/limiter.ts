@@ -9,9 +9,11 @@
  */
 import { describeIssues, issuesOf, pickShard, shardName, shardNames } from "./shared";
 import { z } from "zod";
+import { DenialCache } from "./denial-cache";
 import {
   PolicyReferenceError,
   capacity,
+  enforced,
   namedPolicies,
   resolvePolicies,
   type Policy,
@@ -19,9 +21,11 @@ import {
 } from "./policy";
 import {
   CheckBody,
+  OverridesBody,
   RefundBody,
   rateLimitKey,
   type CheckRequest,
+  type Overrides,
   type QuotaResult,
   type RefundRequest,
 } from "./protocol";
@@ -37,7 +41,8 @@ import { mergeShards, shardCount, shardCountSchema, shardPolicy } from "./shardi
  * - `shard_count_mismatch`: a `shards` other than the key's configured count, `shards`.
  * - `too_many_shards`: `policy` (limit `limit`) cannot be split over the key's `shards`.
  * - `invalid_shard`: a refund's `shard` is missing or out of range for the key's `shards`.
- * - `sharded_key`: the key is spread over `shards` objects, which have no live quota socket.
+ * - `sharded_key`: the key is spread over `shards` objects, which have no live quota socket and
+ *   take no overrides.
  *
  * @example
  * ```ts
@@ -86,10 +91,13 @@ export function policiesFor(env: Env, references: readonly PolicyReference[]): C
   }
 }
 
-/** A cost no policy could ever admit is refused up front: it is a bug, not a reason to wait. */
+/**
+ * A cost no policy could ever admit is refused up front: it is a bug, not a reason to wait. A
+ * policy in shadow mode never refuses: it reports such a cost as a denial it did not enforce.
+ */
 function costRefusal(policies: Policy[], cost: number): Refusal | null {
   for (const policy of policies) {
-    if (cost > capacity(policy)) {
+    if (enforced(policy) && cost > capacity(policy)) {
       return {
         ok: false,
         reason: "cost_exceeds_limit",
@@ -150,7 +158,47 @@ function perShard(policies: Policy[], shards: number): Checked<Policy[]> {
 }
 
 /** What a check or refund answers: the result, plus which shard it went to when the key is sharded. */
-export type CheckResult = QuotaResult & { shard?: { index: number; of: number } };
+export type CheckResult = QuotaResult & {
+  shard?: { index: number; of: number };
+  /** Present when the answer is a denial remembered by this isolate's {@link DenialCache}. */
+  cached?: true;
+};
+
+/**
+ * This isolate's remembered denials (see src/denial-cache.ts), used by checks that ask for it
+ * (`cache: true` over RPC, the `DENIAL_CACHE` var over HTTP). Every refund, reset and change of
+ * overrides through this isolate forgets the key's denials, whether or not its checks use them.
+ */
+export const denials = new DenialCache();
+
+/** Whether the `DENIAL_CACHE` var turns the cache on for HTTP checks: `true` (or `"true"`, from the dashboard). */
+export function denialCacheOn(env: Env): boolean {
+  const value: unknown = env.DENIAL_CACHE;
+  return value === true || value === "true";
+}
+
+/** Options of a check beyond its body. */
+export interface CheckOptions {
+  /** Answer from this isolate's remembered denials, and remember new ones (see {@link denials}). */
+  cache?: boolean;
+}
+
+/** The object `name` checks `policies`, or its denial remembered in this isolate. */
+async function checkObject(
+  env: Env,
+  name: string,
+  policies: Policy[],
+  cost: number,
+  options: CheckOptions,
+): Promise<CheckResult> {
+  if (!options.cache) return objectFor(env, name).check(policies, cost);
+  const remembered = denials.get(name, policies, cost);
+  if (remembered) return { ...remembered, cached: true };
+  const ticket = denials.ticket();
+  const result = await objectFor(env, name).check(policies, cost);
+  denials.remember(name, policies, cost, result, ticket);
+  return result;
+}
 
 /**
  * Checks (and when admitted consumes) `cost` units of `key` against all `policies` at once.
@@ -162,14 +210,18 @@ export type CheckResult = QuotaResult & { shard?: { index: number; of: number } 
  * if (!result.allowed) return new Response("slow down", { status: 429, headers: rateLimitHeaders(result) });
  * ```
  */
-export async function check(env: Env, request: CheckRequest): Promise<Answer<CheckResult>> {
+export async function check(env: Env, request: CheckRequest, options: CheckOptions = {}): Promise<Answer<CheckResult>> {
   const body = parse(CheckBody, request);
   if (!body.ok) return body;
-  return checkValid(env, body.value);
+  return checkValid(env, body.value, options);
 }
 
 /** {@link check} for a body already validated against `CheckBody` (the HTTP route's, by its middleware). */
-export async function checkValid(env: Env, body: z.output<typeof CheckBody>): Promise<Answer<CheckResult>> {
+export async function checkValid(
+  env: Env,
+  body: z.output<typeof CheckBody>,
+  options: CheckOptions = {},
+): Promise<Answer<CheckResult>> {
   const { key, policies: references, cost, shards: asked } = body;
   const policies = policiesFor(env, references);
   if (!policies.ok) return policies;
@@ -178,13 +230,14 @@ export async function checkValid(env: Env, body: z.output<typeof CheckBody>): Pr
   const shards = shardsOf(env, key);
   const mismatch = askedRefusal(key, shards, asked);
   if (mismatch) return mismatch;
-  if (shards === 1) return { ok: true, ...(await objectFor(env, key).check(policies.value, cost)) };
+  if (shards === 1) return { ok: true, ...(await checkObject(env, key, policies.value, cost, options)) };
   const split = perShard(policies.value, shards);
   if (!split.ok) return split;
   const overShardCost = costRefusal(split.value, cost);
   if (overShardCost) return overShardCost;
+  // A denial is remembered per shard: the next check may go to another shard, which is asked.
   const index = pickShard(shards);
-  const result = await objectFor(env, shardName(key, index)).check(split.value, cost);
+  const result = await checkObject(env, shardName(key, index), split.value, cost, options);
   return { ok: true, ...result, shard: { index, of: shards } };
 }
 
@@ -202,7 +255,10 @@ export async function refund(env: Env, key: string, request: RefundRequest): Pro
   if (!policies.ok) return policies;
   const shards = shardsOf(env, validKey.value);
   if (shards === 1 && (shard === undefined || shard === 0)) {
-    return { ok: true, ...(await objectFor(env, validKey.value).refund(policies.value, cost)) };
+    const result = await denials.forgetAround([validKey.value], () =>
+      objectFor(env, validKey.value).refund(policies.value, cost),
+    );
+    return { ok: true, ...result };
   }
   if (shard === undefined || shard >= shards) {
     const range = shards === 1 ? "it has one object, shard 0" : `0 to ${shards - 1}`;
@@ -218,7 +274,8 @@ export async function refund(env: Env, key: string, request: RefundRequest): Pro
   }
   const split = perShard(policies.value, shards);
   if (!split.ok) return split;
-  const result = await objectFor(env, shardName(validKey.value, shard)).refund(split.value, cost);
+  const name = shardName(validKey.value, shard);
+  const result = await denials.forgetAround([name], () => objectFor(env, name).refund(split.value, cost));
   return { ok: true, ...result, shard: { index: shard, of: shards } };
 }
 
@@ -265,8 +322,65 @@ export async function reset(env: Env, key: string, shards?: unknown): Promise<An
   const refusal = askedRefusal(validKey.value, configured, asked?.value.shards);
   if (refusal) return refusal;
   const names = configured === 1 ? [validKey.value] : [validKey.value, ...shardNames(validKey.value, configured)];
-  await Promise.all(names.map((name) => objectFor(env, name).reset()));
+  await denials.forgetAround(names, () => Promise.all(names.map((name) => objectFor(env, name).reset())));
   return { ok: true, shards: configured };
+}
+
+/**
+ * The key's own object, for its overrides: a sharded key has none (each shard enforces a share of
+ * the configured policy), which is the `sharded_key` refusal.
+ */
+function unshardedKey(env: Env, key: string): Checked<string> {
+  const validKey = parse(rateLimitKey, key);
+  if (!validKey.ok) return validKey;
+  const shards = shardsOf(env, validKey.value);
+  if (shards === 1) return validKey;
+  return {
+    ok: false,
+    reason: "sharded_key",
+    detail: `Key "${validKey.value}" is spread over ${shards} shards, which take no overrides: give it its own policy instead.`,
+    shards,
+  };
+}
+
+/** The key's overrides, policy name to `{ limit, period, burst? }`. */
+export async function getOverrides(env: Env, key: string): Promise<Answer<{ overrides: Overrides }>> {
+  const validKey = unshardedKey(env, key);
+  if (!validKey.ok) return validKey;
+  return { ok: true, overrides: await objectFor(env, validKey.value).getOverrides() };
+}
+
+/**
+ * Replaces the key's overrides: each check of a policy named there uses the override's `limit`
+ * and `period` instead of the configured ones (`limit: 0` blocks). Stored in the key's object.
+ *
+ * @example
+ * ```ts
+ * await setOverrides(env, "user:42", { api: { limit: 1000, period: 1 } }); // a paying customer
+ * await setOverrides(env, "ip:198.51.100.7", { api: { limit: 0, period: 3600 } }); // blocked
+ * ```
+ */
+export async function setOverrides(
+  env: Env,
+  key: string,
+  overrides: unknown,
+): Promise<Answer<{ overrides: Overrides }>> {
+  const validKey = unshardedKey(env, key);
+  if (!validKey.ok) return validKey;
+  const body = parse(OverridesBody, overrides);
+  if (!body.ok) return body;
+  const stored = await denials.forgetAround([validKey.value], () =>
+    objectFor(env, validKey.value).setOverrides(body.value),
+  );
+  return { ok: true, overrides: stored };
+}
+
+/** Removes the key's overrides: the configured policies apply again. */
+export async function deleteOverrides(env: Env, key: string): Promise<Answer<object>> {
+  const validKey = unshardedKey(env, key);
+  if (!validKey.ok) return validKey;
+  await denials.forgetAround([validKey.value], () => objectFor(env, validKey.value).deleteOverrides());
+  return { ok: true };
 }
 
 /** Opens `key`'s quota WebSocket. A sharded key has none: each check goes to one shard. */

@@ -29,6 +29,12 @@ export const policyName = z
 const algorithm = z.enum(["gcra", "sliding-window", "fixed-window"] satisfies AlgorithmName[]);
 const limit = z.int().min(1, "must be at least 1").max(MAX_LIMIT);
 const period = z.int().min(1, "must be at least 1 second").max(MAX_PERIOD, `must be at most ${MAX_PERIOD} seconds`);
+/**
+ * `enforce` (the default) refuses what the policy does not admit; `shadow` counts and reports (in
+ * the answer, the `RateLimit-Shadow` header, logs and metrics) but never refuses: a new limit can
+ * be tried on live traffic before it is enforced.
+ */
+export const policyMode = z.enum(["enforce", "shadow"]);
 
 /**
  * Seconds a full GCRA bucket takes to refill (`burst × period / limit`), rounded up; BigInt
@@ -47,6 +53,7 @@ export const PolicyDefinition = z
     limit,
     period,
     burst: limit.optional(),
+    mode: policyMode.optional(),
   })
   .refine((p) => p.burst === undefined || p.algorithm === "gcra", {
     message: "burst applies to the gcra algorithm only",
@@ -78,6 +85,8 @@ export interface Policy {
   limit: number;
   period: number;
   burst?: number;
+  /** Present only for a policy tried in shadow: counted and reported, never refusing. */
+  mode?: "shadow";
 }
 
 /** The units a policy can grant at once: its burst for GCRA, its limit otherwise. */
@@ -85,16 +94,26 @@ export function capacity(policy: Policy): number {
   return policy.algorithm === "gcra" ? (policy.burst ?? policy.limit) : policy.limit;
 }
 
-/** The name of an inline policy sent without one: its parameters, e.g. `gcra-10-per-1s`. */
+/**
+ * The name of an inline policy sent without one: its parameters, e.g. `gcra-10-per-1s` (with
+ * `-shadow` for one in shadow mode, which keeps its own count).
+ */
 export function defaultName(p: PolicyDefinition): string {
   const burst = p.burst !== undefined && p.burst !== p.limit ? `-burst-${p.burst}` : "";
-  return `${p.algorithm}-${p.limit}-per-${p.period}s${burst}`;
+  const shadow = p.mode === "shadow" ? "-shadow" : "";
+  return `${p.algorithm}-${p.limit}-per-${p.period}s${burst}${shadow}`;
 }
 
 function resolved(name: string, p: PolicyDefinition): Policy {
   const policy: Policy = { name, algorithm: p.algorithm, limit: p.limit, period: p.period };
   if (p.algorithm === "gcra") policy.burst = p.burst ?? p.limit;
+  if (p.mode === "shadow") policy.mode = "shadow";
   return policy;
+}
+
+/** Whether `policy` may refuse a request (it is not in shadow mode). */
+export function enforced(policy: { mode?: "shadow" }): boolean {
+  return policy.mode !== "shadow";
 }
 
 /** The `POLICIES` var is wrong: the message lists every problem, for the deploy log. */

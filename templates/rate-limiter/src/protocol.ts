@@ -4,7 +4,7 @@
  * written once.
  */
 import { z } from "zod";
-import { MAX_LIMIT, MAX_POLICIES, PolicyReference } from "./policy";
+import { MAX_LIMIT, MAX_PERIOD, MAX_POLICIES, PolicyReference, policyName, refillSeconds } from "./policy";
 import { MAX_SHARDS, shardCountSchema } from "./sharding";
 import type { AlgorithmName } from "./algorithms";
 
@@ -47,6 +47,34 @@ export const RefundBody = z.strictObject({
 });
 export type RefundRequest = z.input<typeof RefundBody>;
 
+/**
+ * A key's own limit for one policy, in place of the configured one (a paying customer, a blocked
+ * abuser): the policy keeps its algorithm and takes this `limit` per `period` (and `burst`, for
+ * GCRA; default the limit). `limit: 0` blocks the key under that policy.
+ */
+export const Override = z
+  .strictObject({
+    limit: z.int().min(0).max(MAX_LIMIT),
+    period: z.int().min(1, "must be at least 1 second").max(MAX_PERIOD, `must be at most ${MAX_PERIOD} seconds`),
+    burst: z.int().min(1).max(MAX_LIMIT).optional(),
+  })
+  // As for a configured GCRA policy (src/policy.ts): a full bucket refills within a year, so its
+  // state and its purge time stay in range.
+  .refine((o) => o.burst === undefined || o.limit === 0 || refillSeconds(o) <= BigInt(MAX_PERIOD), {
+    message: "a full bucket would take more than one year to refill (burst × period / limit); lower the burst",
+    path: ["burst"],
+  });
+export type Override = z.output<typeof Override>;
+
+/**
+ * Body of `PUT /api/keys/:key/overrides` (and what GET answers as `overrides`): policy name to its
+ * override, e.g. `{"api":{"limit":1000,"period":1}}`. A PUT replaces all of the key's overrides.
+ */
+export const OverridesBody = z
+  .record(policyName, Override)
+  .refine((overrides) => Object.keys(overrides).length <= MAX_POLICIES, `at most ${MAX_POLICIES} policies`);
+export type Overrides = Record<string, Override>;
+
 /** Where a policy stands for one key. Times are whole seconds, rounded up. */
 export interface PolicyQuota {
   name: string;
@@ -60,6 +88,10 @@ export interface PolicyQuota {
   reset: number;
   /** Seconds until a request of the asked cost would be admitted (of cost 1 for a peek); 0 if now. */
   retryAfter: number;
+  /** Present for a policy in shadow mode: it is counted and reported, but never refuses. */
+  mode?: "shadow";
+  /** Present when the key's own override replaced the configured `limit` and `period`. */
+  overridden?: true;
 }
 
 /** The answer to a check, refund or peek. */

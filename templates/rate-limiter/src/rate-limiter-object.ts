@@ -17,8 +17,9 @@ import {
   type Task,
 } from "./shared";
 import { ALGORITHMS, type Decision, type StateColumns } from "./algorithms";
-import type { Policy } from "./policy";
-import type { PolicyQuota, QuotaResult, ServerMessage } from "./protocol";
+import { keyPrefix } from "./failure";
+import { capacity, enforced, type Policy } from "./policy";
+import type { Override, Overrides, PolicyQuota, QuotaResult, ServerMessage } from "./protocol";
 import type { ShardStanding } from "./sharding";
 
 const migrations: Migration[] = [
@@ -65,6 +66,18 @@ interface QuotaRow extends Record<string, string | number | null> {
   c: number;
   expires: number;
 }
+
+/**
+ * The name of a key's override of a policy is this prefix and the policy's name, a row of the
+ * quota table (algorithm `override`, state columns 0, `expires` 0). `~` is in no policy name and
+ * sorts after every character one may hold, so `name < '~'` is exactly the state rows: a check
+ * reads a policy's row and its override in the same statement, and a key without overrides pays
+ * no extra row for them.
+ */
+const OVERRIDE = "~";
+
+/** A policy as one key enforces it: the configured one, or with the key's override. */
+type Effective = Policy & { overridden?: true };
 
 /** The one timed task: purge this key once every policy's state has run out. */
 const EXPIRE = "expire";
@@ -134,7 +147,7 @@ export class RateLimiter extends DurableObject<Env> {
     super(ctx, env);
     this.sql = new Sql(ctx.storage);
     this.log = new ObjectLog("rate-limiter", this.sql, ctx.id.name ?? null, env);
-    this.keyPrefix = keyPrefixOf(ctx.id.name ?? "");
+    this.keyPrefix = keyPrefix(ctx.id.name ?? "");
     this.schema = this.sql.hasTable("quota");
     // A key with state gets new migrations at once; a key without gets its tables with its first write.
     if (this.schema) migrate(ctx.storage, migrations);
@@ -170,39 +183,45 @@ export class RateLimiter extends DurableObject<Env> {
    * consumed. A refused check writes nothing.
    */
   check(policies: Policy[], cost: number): QuotaResult {
-    // A refused check is a result, not a refusal of the call: its outcome is "denied".
+    // A refused check is a result, not a refusal of the call: its outcome is "denied". One that
+    // a policy in shadow mode would have refused is "shadow_denied".
     return this.log.op(
       "check",
       () => this.decideCheck(policies, cost),
-      (result) => (result.allowed ? "ok" : "denied"),
+      (result) => (!result.allowed ? "denied" : result.policies.some(shadowDenied) ? "shadow_denied" : "ok"),
     );
   }
 
   private decideCheck(policies: Policy[], cost: number): QuotaResult {
     // Each policy's own verdict, for the metrics: which policy refused a denied check.
     let admitted: boolean[] = [];
-    const result = this.decideAndPublish(policies, (rows, now) => {
-      let decisions = policies.map((policy, i) =>
-        ALGORITHMS[policy.algorithm].check(policy, stateOf(policy, rows[i]!), now, cost),
-      );
+    const result = this.decideAndPublish(policies, (effective, rows, now) => {
+      let decisions = effective.map((policy, i) => decide(policy, stateOf(policy, rows[i]!), now, cost));
       admitted = decisions.map((decision) => decision.allowed);
-      const allowed = admitted.every(Boolean);
-      if (allowed && cost > 0) this.store(policies, rows, decisions);
+      // A policy in shadow mode is counted, never obeyed.
+      const allowed = admitted.every((yes, i) => yes || !enforced(effective[i]!));
+      if (allowed && cost > 0) {
+        // Each policy that admits consumes; one in shadow that would refuse keeps its state.
+        this.store(
+          effective.filter((_, i) => admitted[i]),
+          rows.filter((_, i) => admitted[i]),
+          decisions.filter((_, i) => admitted[i]),
+        );
+      }
       if (!allowed) {
         // Refused by one policy means consumed by none: report the others as they stand.
         decisions = decisions.map((decision, i) =>
-          decision.allowed
-            ? ALGORITHMS[policies[i]!.algorithm].check(policies[i]!, stateOf(policies[i]!, rows[i]!), now, 0)
-            : decision,
+          decision.allowed ? decide(effective[i]!, stateOf(effective[i]!, rows[i]!), now, 0) : decision,
         );
       }
-      return { allowed, policies: policies.map((policy, i) => quotaOf(policy, decisions[i]!)) };
+      return { allowed, policies: effective.map((policy, i) => quotaOf(policy, decisions[i]!)) };
     });
     // After the transaction has committed: a rolled-back check writes no point.
     result.policies.forEach((quota, i) => {
+      const verdict = admitted[i] ? "allowed" : quota.mode === "shadow" ? "shadow-denied" : "denied";
       metric(this.env, {
         index: "rate-limiter:check",
-        blobs: [quota.name, admitted[i] ? "allowed" : "denied", this.keyPrefix],
+        blobs: [quota.name, verdict, this.keyPrefix],
         doubles: [cost, quota.remaining],
       });
     });
@@ -215,31 +234,38 @@ export class RateLimiter extends DurableObject<Env> {
   }
 
   private refundNow(policies: Policy[], cost: number): QuotaResult {
-    return this.decideAndPublish(policies, (rows, now) => {
-      const decisions = policies.map((policy, i) =>
-        ALGORITHMS[policy.algorithm].refund(policy, stateOf(policy, rows[i]!), now, cost),
+    return this.decideAndPublish(policies, (effective, rows, now) => {
+      // A blocked policy (an override of limit 0) has nothing to give back.
+      const decisions = effective.map((policy, i) =>
+        policy.limit === 0
+          ? blocked(policy)
+          : ALGORITHMS[policy.algorithm].refund(policy, stateOf(policy, rows[i]!), now, cost),
       );
       // Nothing stored means nothing consumed: a refund never creates a row.
-      const stored = rows.map((row) => row !== null);
+      const stored = rows.map((row, i) => row !== null && effective[i]!.limit > 0);
       this.store(
-        policies.filter((_, i) => stored[i]),
+        effective.filter((_, i) => stored[i]),
         rows.filter((_, i) => stored[i]),
         decisions.filter((_, i) => stored[i]),
       );
-      return { allowed: true, policies: policies.map((policy, i) => quotaOf(policy, decisions[i]!)) };
+      return { allowed: true, policies: effective.map((policy, i) => quotaOf(policy, decisions[i]!)) };
     });
   }
 
   /**
-   * Reads the clock, then in one transaction each policy's stored row (null if none), and hands
-   * both to `decide`; its result goes to the watchers and back to the caller.
+   * Reads the clock, then in one transaction each policy's stored row (null if none) and override,
+   * and hands the policies as this key enforces them, their rows and the time to `decide`; its
+   * result goes to the watchers and back to the caller.
    */
   private decideAndPublish(
     policies: Policy[],
-    decide: (rows: (QuotaRow | null)[], now: number) => QuotaResult,
+    decide: (effective: Effective[], rows: (QuotaRow | null)[], now: number) => QuotaResult,
   ): QuotaResult {
     const now = this.clock();
-    const result = this.transaction(() => decide(this.loadAll(policies), now));
+    const result = this.transaction(() => {
+      const { effective, rows } = this.loadAll(policies);
+      return decide(effective, rows, now);
+    });
     this.publish(result.policies);
     return result;
   }
@@ -267,22 +293,76 @@ export class RateLimiter extends DurableObject<Env> {
 
   private standingNow(policies?: Policy[]): ShardStanding[] {
     const now = this.clock();
-    const pairs: [Policy, QuotaRow | null][] = policies
-      ? policies.map((policy) => [policy, this.load(policy.name)])
-      : this.schema
-        ? this.sql.all<QuotaRow>("SELECT * FROM quota ORDER BY name").map((row) => [policyOf(row), row])
-        : [];
+    const pairs: [Effective, QuotaRow | null][] = [];
+    if (policies) {
+      const { effective, rows } = this.loadAll(policies);
+      effective.forEach((policy, i) => pairs.push([policy, rows[i]!]));
+    } else if (this.schema) {
+      const all = this.sql.all<QuotaRow>("SELECT * FROM quota ORDER BY name");
+      const overrides = new Map(all.filter(isOverride).map((row) => [row.name.slice(OVERRIDE.length), row]));
+      for (const row of all.filter((row) => !isOverride(row))) {
+        pairs.push([withOverride(policyOf(row), overrides.get(row.name) ?? null), row]);
+      }
+    }
     return pairs.map(([policy, row]) => {
-      const algorithm = ALGORITHMS[policy.algorithm];
       const state = stateOf(policy, row);
-      const asItStands = algorithm.check(policy, state, now, 0);
-      const oneUnit = algorithm.check(policy, state, now, 1);
+      const asItStands = decide(policy, state, now, 0);
+      const oneUnit = decide(policy, state, now, 1);
       const quota = { ...quotaOf(policy, asItStands), retryAfter: seconds(oneUnit.retryAfterMs) };
       return { policy, quota };
     });
   }
 
-  /** Forgets every policy's state (and any pending alarm): the key starts over. */
+  /** The key's overrides, policy name to override (empty when it has none). */
+  getOverrides(): Overrides {
+    return this.log.op("get-overrides", () => this.overridesNow());
+  }
+
+  private overridesNow(): Overrides {
+    if (!this.schema) return {};
+    const rows = this.sql.all<QuotaRow>("SELECT * FROM quota WHERE name >= ? ORDER BY name", OVERRIDE);
+    return Object.fromEntries(rows.map((row) => [row.name.slice(OVERRIDE.length), overrideOf(row)]));
+  }
+
+  /**
+   * Replaces the key's overrides with `overrides` (all of them: a policy left out goes back to its
+   * configured limit). Its state is kept: a check under an override counts from where it stands.
+   */
+  setOverrides(overrides: Overrides): Overrides {
+    return this.log.op("set-overrides", () => {
+      this.transaction(() => {
+        if (!this.schema) {
+          migrate(this.ctx.storage, migrations);
+          this.schema = true;
+        }
+        this.sql.run("DELETE FROM quota WHERE name >= ?", OVERRIDE);
+        for (const [name, { limit, period, burst }] of Object.entries(overrides)) {
+          this.sql.run(
+            `INSERT INTO quota (name, algorithm, lim, period, burst, a, b, c, expires) VALUES (?, 'override', ?, ?, ?, 0, 0, 0, 0)`,
+            OVERRIDE + name,
+            limit,
+            period,
+            burst ?? null,
+          );
+        }
+      });
+      return this.overridesNow();
+    });
+  }
+
+  /**
+   * Removes the key's overrides: its configured policies apply again. A key left with no live
+   * state is purged at once, so it holds no storage.
+   */
+  deleteOverrides(): Promise<void> {
+    return this.log.op("delete-overrides", async () => {
+      if (!this.schema) return;
+      this.sql.run("DELETE FROM quota WHERE name >= ?", OVERRIDE);
+      if (this.live() === null) await this.purge();
+    });
+  }
+
+  /** Forgets every policy's state (and any pending alarm): the key starts over. Overrides stay. */
   reset(): Promise<void> {
     return this.log.op("reset", async () => {
       await this.purge();
@@ -347,9 +427,19 @@ export class RateLimiter extends DurableObject<Env> {
    * Deletes everything, tables and alarm included (compatibility date >= 2026-02-24). The tables
    * come back with the next write, not before: a key without state holds nothing. A key that
    * holds nothing is not touched. Sockets are not storage: watchers stay connected.
+   *
+   * A key with overrides keeps them (a blocked abuser stays blocked however long it stays away):
+   * only its state rows and its expire task go, in one transaction.
    */
   private async purge(): Promise<void> {
     if (!this.schema && !this.scheduler && !AlarmQueue.exists(this.sql)) return;
+    if (this.schema && this.sql.one("SELECT 1 AS found FROM quota WHERE name >= ? LIMIT 1", OVERRIDE)) {
+      this.transaction(() => {
+        this.sql.run("DELETE FROM quota WHERE name < ?", OVERRIDE);
+        if (this.hasQueue()) this.queue.cancel({ key: EXPIRE });
+      });
+      return;
+    }
     await this.ctx.storage.deleteAll();
     this.scheduler = undefined;
     // Probed, not assumed: a write that got in while deleteAll() was pending must not be ignored.
@@ -362,28 +452,35 @@ export class RateLimiter extends DurableObject<Env> {
    */
   private live(): number | null {
     if (!this.schema) return null;
+    // Override rows expire at 0: they keep nothing alive.
     const expires = this.sql.one<{ expires: number | null }>("SELECT max(expires) AS expires FROM quota")?.expires;
     if (expires === null || expires === undefined) return null;
     const keep = expires + CLOCK_STEP_GRACE_MS;
     return keep > this.clock() ? keep : null;
   }
 
-  private load(name: string): QuotaRow | null {
-    // No table, no row: a key never written reads nothing (and creates nothing).
-    return this.schema ? this.sql.one<QuotaRow>("SELECT * FROM quota WHERE name = ?", name) : null;
-  }
-
-  /** Each policy's row (null if none), in the policies' order, read with one statement. */
-  private loadAll(policies: Policy[]): (QuotaRow | null)[] {
-    if (!this.schema) return policies.map(() => null);
-    if (policies.length === 1) return [this.load(policies[0]!.name)];
-    const names = policies.map((policy) => policy.name);
-    // One seek per name, UNION ALL'd: `name IN (...)` reads each row twice (measured).
-    const rows = this.sql.all<QuotaRow>(
-      names.map(() => "SELECT * FROM quota WHERE name = ?").join(" UNION ALL "),
+  /**
+   * Each policy as this key enforces it (with its override, if any) and its row (null if none),
+   * in the policies' order, read with one statement. No table, no row: a key never written reads
+   * nothing (and creates nothing).
+   */
+  private loadAll(policies: Policy[]): { effective: Effective[]; rows: (QuotaRow | null)[] } {
+    if (!this.schema) return { effective: policies, rows: policies.map(() => null) };
+    const names = policies.flatMap((policy) => [policy.name, OVERRIDE + policy.name]);
+    // One seek per name, joined from a VALUES list: it reads exactly the rows it finds (a policy
+    // without an override pays nothing for the look), where `name IN (...)` reads one row more
+    // than it finds, and a UNION ALL of seeks is refused past 5 terms (SQLite's compound-SELECT
+    // limit in workerd), which a check of 3 policies and their overrides already passes. Measured.
+    const found = this.sql.all<QuotaRow>(
+      `WITH wanted(name) AS (VALUES ${names.map(() => "(?)").join(", ")})
+       SELECT quota.* FROM wanted JOIN quota ON quota.name = wanted.name`,
       ...names,
     );
-    return names.map((name) => rows.find((row) => row.name === name) ?? null);
+    const row = (name: string) => found.find((r) => r.name === name) ?? null;
+    return {
+      effective: policies.map((policy) => withOverride(policy, row(OVERRIDE + policy.name))),
+      rows: policies.map((policy) => row(policy.name)),
+    };
   }
 
   /**
@@ -437,12 +534,6 @@ export class RateLimiter extends DurableObject<Env> {
   }
 }
 
-/** The key's prefix: up to and including its first ':', or "" when it has none. */
-function keyPrefixOf(name: string): string {
-  const colon = name.indexOf(":");
-  return colon === -1 ? "" : name.slice(0, colon + 1);
-}
-
 function toSummary(letter: DeadLetter): DeadLetterSummary {
   const { id, name, attempts, lastError, failedAt } = letter;
   return { id, name, attempts, lastError, failedAt: new Date(failedAt).toISOString() };
@@ -473,8 +564,8 @@ function seconds(ms: number): number {
   return Math.max(0, Math.ceil(ms / 1000));
 }
 
-function quotaOf(policy: Policy, decision: Decision<StateColumns>): PolicyQuota {
-  return {
+function quotaOf(policy: Effective, decision: Decision<StateColumns>): PolicyQuota {
+  const quota: PolicyQuota = {
     name: policy.name,
     algorithm: policy.algorithm,
     limit: policy.limit,
@@ -483,4 +574,59 @@ function quotaOf(policy: Policy, decision: Decision<StateColumns>): PolicyQuota 
     reset: seconds(decision.resetMs),
     retryAfter: seconds(decision.retryAfterMs),
   };
+  if (policy.mode === "shadow") quota.mode = "shadow";
+  if (policy.overridden) quota.overridden = true;
+  return quota;
+}
+
+/** A policy in shadow mode that refused: the request was let through anyway. */
+function shadowDenied(quota: PolicyQuota): boolean {
+  return quota.mode === "shadow" && quota.retryAfter > 0;
+}
+
+function isOverride(row: QuotaRow): boolean {
+  return row.name.startsWith(OVERRIDE);
+}
+
+function overrideOf(row: QuotaRow): Override {
+  const override: Override = { limit: row.lim, period: row.period };
+  if (row.burst !== null) override.burst = row.burst;
+  return override;
+}
+
+/** `policy` with the key's override row applied: its algorithm and mode, the override's numbers. */
+function withOverride(policy: Policy, row: QuotaRow | null): Effective {
+  if (!row) return policy;
+  const { limit, period, burst } = overrideOf(row);
+  const effective: Effective = { ...policy, limit, period, overridden: true };
+  if (policy.algorithm === "gcra") effective.burst = burst ?? Math.max(1, limit);
+  else delete effective.burst;
+  return effective;
+}
+
+/**
+ * A policy that admits nothing: blocked by an override of limit 0. It asks for a period's wait
+ * (and is asked again then); its state is never stored.
+ */
+function blocked(policy: Effective): Decision<StateColumns> {
+  return {
+    allowed: false,
+    state: { a: 0, b: 0, c: 0 },
+    remaining: 0,
+    resetMs: 0,
+    retryAfterMs: policy.period * 1000,
+    expiresAt: 0,
+  };
+}
+
+/**
+ * The policy's algorithm's decision, for any policy a key may enforce: blocked by an override of
+ * limit 0, or asked for more than an override lets it ever grant (refused with a period's wait;
+ * the Worker refuses such a cost up front only against the configured policy).
+ */
+function decide(policy: Effective, state: StateColumns | null, now: number, cost: number): Decision<StateColumns> {
+  if (policy.limit === 0) return blocked(policy);
+  const algorithm = ALGORITHMS[policy.algorithm];
+  if (cost <= capacity(policy)) return algorithm.check(policy, state, now, cost);
+  return { ...algorithm.check(policy, state, now, 0), allowed: false, retryAfterMs: policy.period * 1000 };
 }

@@ -15,15 +15,20 @@
  * const result = await env.LIMITER.check({ key: `ip:${ip}`, policies: ["api"] });
  * if (!result.ok) return Response.json(result.problem, { status: result.problem.status }); // e.g. "unknown_policy"
  * if (!result.allowed) return new Response("Too Many Requests", { status: 429, headers: result.headers });
+ *
+ * // with a deadline, failing open, and this isolate's remembered denials:
+ * const fast = await env.LIMITER.check(request, { timeout: 50, onError: "allow", cache: true });
+ * // fast.unavailable === "timeout" when the object took longer: allowed, no RateLimit fields
  * ```
  */
 import { WorkerEntrypoint } from "cloudflare:workers";
+import { guarded, type Failure, type FailureOptions } from "./failure";
 import { rateLimitHeaders } from "./headers";
 import * as limiter from "./limiter";
 import type { Answer, Refusal } from "./limiter";
 import type { PolicyReference } from "./policy";
 import { withProblem, type RefusalWithProblem } from "./problems";
-import type { CheckRequest, QuotaResult, RefundRequest } from "./protocol";
+import type { CheckRequest, Overrides, QuotaResult, RefundRequest } from "./protocol";
 
 export type { Refusal, RefusalWithProblem };
 
@@ -44,10 +49,28 @@ function withHeaders<T extends QuotaResult>(answer: Answer<T>): ServiceAnswer<Wi
  */
 export type ResetResult = ServiceAnswer<{ shards: number }>;
 
+/** What `check` takes beyond the request: a deadline and what it decides, and the denial cache. */
+export type CheckOptions = FailureOptions & limiter.CheckOptions;
+
+/**
+ * A check's answer. `unavailable` is set when the limiter could not answer in time (`timeout`) or
+ * failed (`error`): `allowed` is then the `onError` decision, `policies` is empty and `headers`
+ * holds only `RateLimit-Unavailable`. `cached` is set on a denial remembered by this isolate.
+ */
+export type CheckAnswer = ServiceAnswer<WithHeaders<limiter.CheckResult> & { unavailable?: Failure }>;
+
 export class RateLimiterService extends WorkerEntrypoint<Env> {
-  /** Checks and (when every policy admits) consumes `cost` units. Invalid input is a refusal. */
-  async check(request: CheckRequest): Promise<ServiceAnswer<WithHeaders<limiter.CheckResult>>> {
-    return withHeaders(await limiter.check(this.env, request));
+  /**
+   * Checks and (when every policy admits) consumes `cost` units. Invalid input is a refusal.
+   * `options.timeout` (ms) bounds the wait for the key's object, and `options.onError`
+   * (`"deny"` by default, or `"allow"`) decides when it passes or the call fails; `options.cache`
+   * answers denials this isolate remembers without asking the object (src/denial-cache.ts).
+   */
+  async check(request: CheckRequest, options: CheckOptions = {}): Promise<CheckAnswer> {
+    const key = typeof request?.key === "string" ? request.key : "";
+    const answer = await guarded(() => limiter.check(this.env, request, options), options, key);
+    if (answer.ok) return withHeaders(answer.value);
+    return { ok: true, allowed: answer.allowed, policies: [], unavailable: answer.failure, headers: answer.headers };
   }
 
   /** Where `key` stands, consuming nothing. */
@@ -69,5 +92,23 @@ export class RateLimiterService extends WorkerEntrypoint<Env> {
    */
   async reset(key: string, shards?: number): Promise<ResetResult> {
     return withProblem(await limiter.reset(this.env, key, shards));
+  }
+
+  /** The key's overrides, policy name to `{ limit, period, burst? }` (empty when it has none). */
+  async getOverrides(key: string): Promise<ServiceAnswer<{ overrides: Overrides }>> {
+    return withProblem(await limiter.getOverrides(this.env, key));
+  }
+
+  /**
+   * Replaces the key's overrides: checks of those policies use the override's limit and period
+   * (`limit: 0` blocks). A sharded key takes none (`sharded_key`).
+   */
+  async setOverrides(key: string, overrides: Overrides): Promise<ServiceAnswer<{ overrides: Overrides }>> {
+    return withProblem(await limiter.setOverrides(this.env, key, overrides));
+  }
+
+  /** Removes the key's overrides. */
+  async deleteOverrides(key: string): Promise<ServiceAnswer<object>> {
+    return withProblem(await limiter.deleteOverrides(this.env, key));
   }
 }

@@ -3,6 +3,7 @@
 // Re-exports only the modules of @durable-patterns/shared this app uses; the rest of the package was left out.
 export * from "./alarm-queue";
 export * from "./bearer";
+export * from "./deadline";
 export * from "./gcra";
 export * from "./http";
 export * from "./log";
