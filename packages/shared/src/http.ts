@@ -183,11 +183,23 @@ export function params<S extends z.ZodType>(schema: S) {
   });
 }
 
+/**
+ * A query validator's type with the query optional for a typed client (Hono's `hc`) when every
+ * field of it is: `GET /keys/:key` need not send `?policies=` to be called.
+ */
+type OptionalQuery<M> =
+  M extends MiddlewareHandler<infer E, infer P, infer I>
+    ? I extends { in: { query: infer Q }; out?: infer O }
+      ? MiddlewareHandler<E, P, { in: object extends Q ? { query?: Q } : { query: Q }; out: O & object }>
+      : M
+    : M;
+
 /** Validates the query string; a mismatch is a 400 problem. */
 export function query<S extends z.ZodType>(schema: S) {
-  return zValidator("query", schema, (result) => {
+  const validate = zValidator("query", schema, (result) => {
     if (!result.success) throw invalid(400, "query", result.error);
   });
+  return validate as OptionalQuery<typeof validate>;
 }
 
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
