@@ -34,8 +34,13 @@ export interface Problem {
   title: string;
   status: number;
   detail: string;
-  [extension: string]: unknown;
+  // Not `unknown`: the RPC types of a service binding drop every member of a result that may not
+  // be serializable, so a refusal carrying a problem would vanish from them.
+  [extension: string]: ProblemExtension;
 }
+
+/** What a problem's extension members may hold (a serializable value; JSON in practice). */
+export type ProblemExtension = string | number | boolean | null | object;
 
 const TITLES: Record<number, string> = {
   400: "Bad Request",
@@ -68,7 +73,12 @@ export class ProblemError extends HTTPException {
   constructor(
     status: ContentfulStatusCode,
     detail: string,
-    options: { type?: string; title?: string; headers?: HeadersInit; extensions?: Record<string, unknown> } = {},
+    options: {
+      type?: string;
+      title?: string;
+      headers?: HeadersInit;
+      extensions?: Record<string, ProblemExtension>;
+    } = {},
   ) {
     super(status, { message: detail });
     this.problem = {
