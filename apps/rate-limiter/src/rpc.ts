@@ -6,7 +6,7 @@
  *
  * ```ts
  * // the caller's src/env.d.ts (its other bindings from its own `wrangler types`)
- * import type { RateLimiterRpc } from "./rate-limiter/rpc"; // this file and the ones it imports, copied
+ * import type { RateLimiterRpc } from "<your copy of src>/rpc"; // this file and the ones it imports
  * interface Env { LIMITER: Service<RateLimiterRpc> }
  * ```
  *
