@@ -10,6 +10,9 @@
 import { describeIssues, issuesOf, pickShard, shardName, shardNames } from "./shared";
 import { z } from "zod";
 import { DenialCache } from "./denial-cache";
+import type { Answer, CheckOptions, CheckResult, Refusal } from "./rpc";
+
+export type { Answer, CheckOptions, CheckResult, Refusal, RefusalReason } from "./rpc";
 import {
   PolicyReferenceError,
   capacity,
@@ -30,40 +33,6 @@ import {
   type RefundRequest,
 } from "./protocol";
 import { mergeShards, shardCount, shardCountSchema, shardPolicy } from "./sharding";
-
-/**
- * Why a request was refused, before any object was touched. `detail` is a sentence for people;
- * the other fields are for code.
- *
- * - `invalid_request`: the input does not match the schema; `errors` lists each field.
- * - `unknown_policy`: a policy name nobody configured, or one named twice.
- * - `cost_exceeds_limit`: a `cost` more than `policy` could ever admit (`capacity`).
- * - `shard_count_mismatch`: a `shards` other than the key's configured count, `shards`.
- * - `too_many_shards`: `policy` (limit `limit`) cannot be split over the key's `shards`.
- * - `invalid_shard`: a refund's `shard` is missing or out of range for the key's `shards`.
- * - `sharded_key`: the key is spread over `shards` objects, which have no live quota socket and
- *   take no overrides.
- *
- * @example
- * ```ts
- * const result = await check(env, { key: "user:42", policies: ["api"] });
- * if (!result.ok) return console.warn(result.reason, result.detail);
- * ```
- */
-export type Refusal =
-  | { ok: false; reason: "invalid_request"; detail: string; errors: { path: string; message: string }[] }
-  | { ok: false; reason: "unknown_policy"; detail: string }
-  | { ok: false; reason: "cost_exceeds_limit"; detail: string; policy: string; capacity: number }
-  | { ok: false; reason: "shard_count_mismatch"; detail: string; shards: number }
-  | { ok: false; reason: "too_many_shards"; detail: string; policy: string; limit: number; shards: number }
-  | { ok: false; reason: "invalid_shard"; detail: string; shards: number }
-  | { ok: false; reason: "sharded_key"; detail: string; shards: number };
-
-/** Every reason a {@link Refusal} can give. */
-export type RefusalReason = Refusal["reason"];
-
-/** What an operation answers: its result with `ok: true`, or why it was refused. */
-export type Answer<T> = ({ ok: true } & T) | Refusal;
 
 /** A value a helper worked out, or the refusal that stops the operation. */
 type Checked<T> = { ok: true; value: T } | Refusal;
@@ -157,13 +126,6 @@ function perShard(policies: Policy[], shards: number): Checked<Policy[]> {
   return { ok: true, value: split };
 }
 
-/** What a check or refund answers: the result, plus which shard it went to when the key is sharded. */
-export type CheckResult = QuotaResult & {
-  shard?: { index: number; of: number };
-  /** Present when the answer is a denial remembered by this isolate's {@link DenialCache}. */
-  cached?: true;
-};
-
 /**
  * This isolate's remembered denials (see src/denial-cache.ts), used by checks that ask for it
  * (`cache: true` over RPC, the `DENIAL_CACHE` var over HTTP). Every refund, reset and change of
@@ -175,12 +137,6 @@ export const denials = new DenialCache();
 export function denialCacheOn(env: Env): boolean {
   const value: unknown = env.DENIAL_CACHE;
   return value === true || value === "true";
-}
-
-/** Options of a check beyond its body. */
-export interface CheckOptions {
-  /** Answer from this isolate's remembered denials, and remember new ones (see {@link denials}). */
-  cache?: boolean;
 }
 
 /** The object `name` checks `policies`, or its denial remembered in this isolate. */

@@ -9,8 +9,10 @@
  * if (!result.ok) throw problemError(result); // onError answers 422 application/problem+json
  * ```
  */
-import { ProblemError, type Problem } from "./shared";
-import type { Answer, Refusal } from "./limiter";
+import { ProblemError, type ProblemExtension } from "./shared";
+import type { Answer, Refusal, RefusalWithProblem } from "./rpc";
+
+export type { RefusalWithProblem };
 
 /** The problem `type` slug of each reason (stable: clients switch on it). */
 const TYPES: Record<Refusal["reason"], string> = {
@@ -24,7 +26,7 @@ const TYPES: Record<Refusal["reason"], string> = {
 };
 
 /** The problem members beyond `type`, `title`, `status` and `detail` each reason carries. */
-function extensionsOf(refusal: Refusal): Record<string, unknown> | undefined {
+function extensionsOf(refusal: Refusal): Record<string, ProblemExtension> | undefined {
   switch (refusal.reason) {
     case "invalid_request":
       return { errors: refusal.errors };
@@ -47,9 +49,6 @@ export function problemError(refusal: Refusal): ProblemError {
     extensions: extensionsOf(refusal),
   });
 }
-
-/** A refusal with the problem body the HTTP API would send for it, for callers that speak RFC 9457. */
-export type RefusalWithProblem = Refusal & { problem: Problem };
 
 /** `answer` as it is when it succeeded; a refusal gains its `problem`. */
 export function withProblem<T>(answer: Answer<T>): ({ ok: true } & T) | RefusalWithProblem {

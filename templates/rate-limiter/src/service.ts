@@ -22,51 +22,48 @@
  * ```
  */
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { guarded, type Failure, type FailureOptions } from "./failure";
+import { guarded } from "./failure";
 import { rateLimitHeaders } from "./headers";
 import * as limiter from "./limiter";
-import type { Answer, Refusal } from "./limiter";
+import type {
+  Answer,
+  CheckAnswer,
+  CheckResult,
+  CheckRpcOptions,
+  RateLimiterRpc,
+  Refusal,
+  RefusalWithProblem,
+  ResetResult,
+  ServiceAnswer,
+  WithHeaders,
+} from "./rpc";
 import type { PolicyReference } from "./policy";
-import { withProblem, type RefusalWithProblem } from "./problems";
+import { withProblem } from "./problems";
 import type { CheckRequest, Overrides, QuotaResult, RefundRequest } from "./protocol";
 
-export type { Refusal, RefusalWithProblem };
-
-/** A result with the IETF header fields already serialized, to copy onto a response. */
-export type WithHeaders<T extends QuotaResult> = T & { headers: Record<string, string> };
-
-/** What a method answers: `{ ok: true, ...result }`, or the refusal with its `problem`. */
-export type ServiceAnswer<T> = ({ ok: true } & T) | RefusalWithProblem;
+export type {
+  CheckAnswer,
+  CheckRpcOptions as CheckOptions,
+  Refusal,
+  RefusalWithProblem,
+  ResetResult,
+  ServiceAnswer,
+  WithHeaders,
+};
 
 function withHeaders<T extends QuotaResult>(answer: Answer<T>): ServiceAnswer<WithHeaders<T>> {
   if (!answer.ok) return withProblem(answer);
   return { ...answer, headers: rateLimitHeaders(answer) };
 }
 
-/**
- * What `reset` answers: how many shards were reset, or the refusal, with the same RFC 9457
- * problem the HTTP API would send. Nothing is reset when it is refused.
- */
-export type ResetResult = ServiceAnswer<{ shards: number }>;
-
-/** What `check` takes beyond the request: a deadline and what it decides, and the denial cache. */
-export type CheckOptions = FailureOptions & limiter.CheckOptions;
-
-/**
- * A check's answer. `unavailable` is set when the limiter could not answer in time (`timeout`) or
- * failed (`error`): `allowed` is then the `onError` decision, `policies` is empty and `headers`
- * holds only `RateLimit-Unavailable`. `cached` is set on a denial remembered by this isolate.
- */
-export type CheckAnswer = ServiceAnswer<WithHeaders<limiter.CheckResult> & { unavailable?: Failure }>;
-
-export class RateLimiterService extends WorkerEntrypoint<Env> {
+export class RateLimiterService extends WorkerEntrypoint<Env> implements RateLimiterRpc {
   /**
    * Checks and (when every policy admits) consumes `cost` units. Invalid input is a refusal.
    * `options.timeout` (ms) bounds the wait for the key's object, and `options.onError`
    * (`"deny"` by default, or `"allow"`) decides when it passes or the call fails; `options.cache`
    * answers denials this isolate remembers without asking the object (src/denial-cache.ts).
    */
-  async check(request: CheckRequest, options: CheckOptions = {}): Promise<CheckAnswer> {
+  async check(request: CheckRequest, options: CheckRpcOptions = {}): Promise<CheckAnswer> {
     const key = typeof request?.key === "string" ? request.key : "";
     const answer = await guarded(() => limiter.check(this.env, request, options), options, key);
     if (answer.ok) return withHeaders(answer.value);
@@ -82,7 +79,7 @@ export class RateLimiterService extends WorkerEntrypoint<Env> {
    * Gives units back (a request that should not count after all). For a sharded key, pass the
    * `shard.index` the check answered as `request.shard`.
    */
-  async refund(key: string, request: RefundRequest): Promise<ServiceAnswer<WithHeaders<limiter.CheckResult>>> {
+  async refund(key: string, request: RefundRequest): Promise<ServiceAnswer<WithHeaders<CheckResult>>> {
     return withHeaders(await limiter.refund(this.env, key, request));
   }
 

@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * const workflows = workflowClient("https://workflow.example.workers.dev");
+ * const workflows = workflowClient("https://workflow.example.workers.dev", { token: env.WORKFLOW_TOKEN });
  * const res = await workflows.api.instances.$post({ json: { workflow: "order", params: { orderId: "o-1", amount: 20 } } });
  * if (res.ok) console.log((await res.json()).id);
  * ```
@@ -13,6 +13,11 @@
 import { hc } from "hono/client";
 import type { WorkflowApi } from "./worker";
 
-export function workflowClient(baseUrl: string, options: { fetch?: typeof fetch } = {}) {
-  return hc<WorkflowApi>(baseUrl, options);
+/** `token`: the deployment's `WORKFLOW_TOKEN`, sent as `Authorization: Bearer <token>` on every request. */
+export function workflowClient(baseUrl: string, options: { fetch?: typeof fetch; token?: string } = {}) {
+  const { token, ...rest } = options;
+  return hc<WorkflowApi>(
+    baseUrl,
+    token === undefined ? rest : { ...rest, headers: { authorization: `Bearer ${token}` } },
+  );
 }

@@ -15,6 +15,10 @@ import { workflowWorker } from "./worker";
 import { workflows as shipped } from "./workflows";
 
 export type { WorkflowApi } from "./worker";
+/** One per workflow name (binding `WORKFLOW_INDEX`): its instances, newest first, and counts per status. */
+export { WorkflowIndex } from "./workflow-index-object";
+/** One per workflow with a concurrency limit (binding `WORKFLOW_COORDINATOR`): its slots and waitlist. */
+export { WorkflowCoordinator } from "./workflow-coordinator-object";
 
 const workflows = new WorkflowRegistry(shipped);
 

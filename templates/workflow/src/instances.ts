@@ -3,7 +3,7 @@
  * validated here, before any object is touched.
  */
 import { issuesOf } from "./shared";
-import type { LifecycleResult, Refusal } from "./workflow-runner-object";
+import type { Refusal } from "./workflow-runner-object";
 import type { InstanceSummary } from "./protocol";
 import type { WorkflowRegistry } from "./engine/define";
 
@@ -13,8 +13,11 @@ export type StartRefusal =
   | { ok: false; reason: "unknown_workflow"; workflow: string; known: string[] }
   | { ok: false; reason: "invalid_params"; errors: { path: string; message: string }[] };
 
-/** The answer of {@link startInstance}. */
-export type StartResult = { ok: true; instance: InstanceSummary } | StartRefusal;
+/**
+ * The answer of {@link startInstance}: `created` is false when `onConflict: "return"` answered with
+ * the instance that already had the id.
+ */
+export type StartResult = { ok: true; instance: InstanceSummary; created: boolean } | StartRefusal;
 
 /** The object of instance `id`. */
 export function runner(env: Env, id: string) {
@@ -26,6 +29,8 @@ export interface StartInput {
   workflow: string;
   id?: string;
   params?: unknown;
+  /** `"return"`: an id already taken by an instance of this workflow answers with that instance. */
+  onConflict?: "error" | "return";
 }
 
 /**
@@ -42,5 +47,5 @@ export async function startInstance(env: Env, workflows: WorkflowRegistry, input
     params = parsed.data;
   }
   const id = input.id ?? crypto.randomUUID();
-  return (await runner(env, id).create({ id, workflow: workflow.name, params })) as LifecycleResult;
+  return runner(env, id).create({ id, workflow: workflow.name, params }, { onConflict: input.onConflict });
 }

@@ -79,13 +79,31 @@ export interface EventPage {
   next: string | null;
 }
 
-/** Body of `POST /api/instances`. */
+/** Body of `POST /api/instances` (and each item of `POST /api/instances/batch`). */
 export const CreateBody = z.strictObject({
   workflow: z.string().min(1).max(64),
   id: instanceId.optional(),
   params: z.unknown().optional(),
+  /**
+   * What an id already taken by an instance of the same workflow gives: `"error"` (the default) a
+   * 409, `"return"` that instance's `{ id, status }` (200), so a create can be retried safely.
+   */
+  onConflict: z.enum(["error", "return"]).optional(),
 });
 export type CreateBody = z.output<typeof CreateBody>;
+
+/** Most items in one `POST /api/instances/batch`. */
+export const MAX_BATCH = 100;
+
+/**
+ * Body of `POST /api/instances/batch`: up to 100 creates. Items are checked one by one (a bad item
+ * refuses only itself), so the list's own shape is all this checks.
+ */
+export const BatchBody = z.strictObject({ instances: z.array(z.unknown()).min(1).max(MAX_BATCH) });
+
+/** One item's answer in a batch: the instance, or the problem a single create would have answered. */
+export type BatchResult =
+  { ok: true; id: string; status: InstanceStatus } | { ok: false; status: number; type: string; detail: string };
 
 /**
  * An event's idempotency key: a repeat of a send with the same key (a retry after a lost answer) is
@@ -120,8 +138,109 @@ export const RestartBody = z.strictObject({
   from: z.union([z.string().min(1).max(256), StepCall]).optional(),
 });
 
-/** Where an instance is in its life. */
-export type InstanceStatus = "queued" | "running" | "paused" | "waiting" | "errored" | "terminated" | "complete";
+/** Where an instance is in its life: every status, in the order counts list them. */
+export const INSTANCE_STATUSES = [
+  "queued",
+  "running",
+  "paused",
+  "waiting",
+  "errored",
+  "terminated",
+  "complete",
+] as const;
+export type InstanceStatus = (typeof INSTANCE_STATUSES)[number];
+
+/** Statuses an instance leaves only by a restart: it can be deleted, and its retention runs. */
+export const FINAL_STATUSES = ["complete", "errored", "terminated"] as const satisfies readonly InstanceStatus[];
+export type FinalStatus = (typeof FINAL_STATUSES)[number];
+
+/** Whether an instance in `status` is over (see {@link FINAL_STATUSES}). */
+export function isFinal(status: InstanceStatus): status is FinalStatus {
+  return (FINAL_STATUSES as readonly InstanceStatus[]).includes(status);
+}
+
+/** The filters of `GET /api/instances`; any other query parameter is a 422. */
+export const LIST_FILTERS = ["workflow", "status", "limit", "cursor"] as const;
+
+/** Where a page of the index starts: after the entry created at `createdAt` (ms) with this `id`, newest first. */
+export interface IndexCursor {
+  createdAt: number;
+  id: string;
+}
+
+/** The opaque `next` of a page of instances: base64url of `[createdAt, id]`. */
+export function encodeCursor(cursor: IndexCursor): string {
+  const bytes = new TextEncoder().encode(JSON.stringify([cursor.createdAt, cursor.id]));
+  return btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
+}
+
+/** The cursor `encodeCursor` made, or null for anything else. */
+export function decodeCursor(text: string): IndexCursor | null {
+  if (!/^[A-Za-z0-9_-]{1,200}$/.test(text)) return null;
+  try {
+    const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+    const value: unknown = JSON.parse(new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0))));
+    if (!Array.isArray(value) || value.length !== 2) return null;
+    const [createdAt, id] = value as [unknown, unknown];
+    if (!Number.isSafeInteger(createdAt) || typeof id !== "string" || !INSTANCE_ID_PATTERN.test(id)) return null;
+    return { createdAt: createdAt as number, id };
+  } catch {
+    return null;
+  }
+}
+
+/** Query of `GET /api/instances` once its keys are known to be filters (see {@link LIST_FILTERS}). */
+export const ListQuery = z.strictObject({
+  /** Only instances of this workflow (a registered one: checked by the route). */
+  workflow: z.string().min(1).max(64).optional(),
+  /** Only instances in this status. */
+  status: z.enum(INSTANCE_STATUSES).optional(),
+  /** Instances per page: 1 to 100, default 50. */
+  limit: z
+    .string()
+    .regex(/^[1-9][0-9]{0,2}$/, "must be a whole number from 1 to 100")
+    .transform(Number)
+    .refine((n) => n <= 100, "must be a whole number from 1 to 100")
+    .optional(),
+  /** The `next` of the previous page. */
+  cursor: z
+    .string()
+    .transform((text, ctx) => {
+      const cursor = decodeCursor(text);
+      if (!cursor) ctx.addIssue({ code: "custom", message: "must be the next of a previous page" });
+      return cursor ?? z.NEVER;
+    })
+    .optional(),
+});
+export type ListQuery = z.output<typeof ListQuery>;
+
+/** An instance as `GET /api/instances` lists it. Times are ISO 8601. */
+export interface ListedInstance {
+  id: string;
+  workflow: string;
+  status: InstanceStatus;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A page of instances, newest first. */
+export interface InstancePage {
+  instances: ListedInstance[];
+  /** Pass as `cursor` for the next page; null on the last. */
+  next: string | null;
+}
+
+/** How many instances of a workflow are in each status (every status present, zeros included). */
+export type StatusCounts = Record<InstanceStatus, number>;
+
+/** A workflow as `GET /api/workflows` shows it. */
+export interface WorkflowSummary {
+  name: string;
+  counts: StatusCounts;
+}
 
 /**
  * Statuses in which an instance has a run task pending and runs by itself. The runner uses the

@@ -4,10 +4,12 @@
  * {@link workflowWorker}; src/index.ts exports it, with the objects, for the shipped ones.
  */
 import { Hono } from "hono";
+import { validator } from "hono/validator";
 import { z } from "zod";
 import {
   apiWorker,
   describeIssues,
+  issuesOf,
   jsonBody,
   limitBody,
   params,
@@ -16,10 +18,16 @@ import {
   requireWebSocket,
 } from "./shared";
 import { version } from "../package.json";
+import { requireToken } from "./auth";
 import type { WorkflowRegistry } from "./engine/define";
-import { runner, startInstance, type StartRefusal } from "./instances";
+import { runner, startInstance, type StartInput, type StartRefusal, type StartResult } from "./instances";
+import { listInstances, workflowCounts } from "./listing";
 import {
+  BatchBody,
   CreateBody,
+  INSTANCE_STATUSES,
+  LIST_FILTERS,
+  ListQuery,
   EventBody,
   EventsQuery,
   MAX_BODY_BYTES,
@@ -27,6 +35,7 @@ import {
   eventId,
   eventType,
   instanceId,
+  type BatchResult,
   type EventAnswer,
 } from "./protocol";
 import type { ScheduleView } from "./workflow-scheduler-object";
@@ -37,13 +46,18 @@ const byIdAndEvent = params(z.object({ id: instanceId, eventId }));
 
 /** Turns a refusal into its problem+json answer. */
 function refused(id: string | undefined, refusal: StartRefusal): never {
+  throw problemOf(id, refusal);
+}
+
+/** The problem+json answer of a refusal. */
+function problemOf(id: string | undefined, refusal: StartRefusal): ProblemError {
   switch (refusal.reason) {
     case "not_found":
-      throw new ProblemError(404, `There is no instance "${id}".`, { type: "no-such-instance" });
+      return new ProblemError(404, `There is no instance "${id}".`, { type: "no-such-instance" });
     case "exists":
-      throw new ProblemError(409, `An instance "${id}" already exists.`, { type: "instance-exists" });
+      return new ProblemError(409, `An instance "${id}" already exists.`, { type: "instance-exists" });
     case "illegal_transition":
-      throw new ProblemError(
+      return new ProblemError(
         409,
         `Cannot ${refusal.action === "event" ? "send an event to" : refusal.action} instance "${id}": it is ${refusal.status}.`,
         {
@@ -53,7 +67,7 @@ function refused(id: string | undefined, refusal: StartRefusal): never {
         },
       );
     case "no_such_step":
-      throw new ProblemError(
+      return new ProblemError(
         422,
         `Instance "${id}" has no call ${refusal.count} of step "${refusal.step}" to restart from ` +
           `(it has ${refusal.calls} call${refusal.calls === 1 ? "" : "s"} of that name).`,
@@ -63,35 +77,86 @@ function refused(id: string | undefined, refusal: StartRefusal): never {
         },
       );
     case "too_many_events":
-      throw new ProblemError(
+      return new ProblemError(
         409,
         `Instance "${id}" already holds ${refusal.limit} events of type "${refusal.type}" no step has consumed, ` +
           `and no wait is waiting for one. List them with GET /api/instances/${id}/events and delete some.`,
         { type: "too-many-events", extensions: { eventType: refusal.type, limit: refusal.limit } },
       );
     case "no_such_event":
-      throw new ProblemError(404, `Instance "${id}" has no pending event ${refusal.eventId}.`, {
+      return new ProblemError(404, `Instance "${id}" has no pending event ${refusal.eventId}.`, {
         type: "no-such-event",
       });
     case "idempotency_key_reused":
-      throw new ProblemError(
+      return new ProblemError(
         422,
         `Instance "${id}" already has an event with idempotency key "${refusal.key}", of another type or payload.`,
         { type: "idempotency-key-reused", extensions: { idempotencyKey: refusal.key } },
       );
     case "unknown_workflow":
-      throw new ProblemError(422, `There is no workflow "${refusal.workflow}".`, {
+      return new ProblemError(422, `There is no workflow "${refusal.workflow}".`, {
         type: "unknown-workflow",
         extensions: { known: refusal.known },
       });
     case "invalid_input":
-      throw new ProblemError(400, refusal.detail, { type: "invalid-input" });
+      return new ProblemError(400, refusal.detail, { type: "invalid-input" });
+    case "index_unavailable":
+      return new ProblemError(
+        503,
+        `The index of instance "${id}"'s workflow could not be updated; nothing was deleted. Try again.`,
+        {
+          type: "index-unavailable",
+          headers: { "retry-after": "1" },
+        },
+      );
     case "invalid_params":
-      throw new ProblemError(422, `Invalid params: ${describeIssues(refusal.errors)}`, {
+      return new ProblemError(422, `Invalid params: ${describeIssues(refusal.errors)}`, {
         type: "invalid-params",
         extensions: { errors: refusal.errors },
       });
   }
+}
+
+/** One batch item's answer: the instance, or the problem a single create would have answered. */
+function batchResult(id: string | undefined, result: StartResult | ProblemError): BatchResult {
+  const problem = result instanceof ProblemError ? result : result.ok ? null : problemOf(id, result);
+  if (!problem) {
+    const { instance } = result as { instance: { id: string; status: BatchResult["status"] } };
+    return { ok: true, id: instance.id, status: instance.status } as BatchResult;
+  }
+  return { ok: false, status: problem.problem.status, type: problem.problem.type, detail: problem.problem.detail };
+}
+
+/**
+ * The filters of `GET /api/instances`: a key that is not a filter, a status that is none of the
+ * seven or a workflow that is not registered is a 422 (the filter cannot match). A malformed
+ * `limit` or `cursor` is then a 400, like the other queries (`query(ListQuery)`).
+ */
+function listFilters(workflows: WorkflowRegistry) {
+  return validator("query", (query) => {
+    const unknown = Object.keys(query).filter((key) => !(LIST_FILTERS as readonly string[]).includes(key));
+    if (unknown.length > 0) {
+      throw new ProblemError(
+        422,
+        `Unknown filter ${unknown.map((key) => JSON.stringify(key)).join(", ")}: the filters are ${LIST_FILTERS.join(", ")}.`,
+        { type: "unknown-filter", extensions: { filters: LIST_FILTERS } },
+      );
+    }
+    const { status, workflow } = query;
+    if (status !== undefined && !(INSTANCE_STATUSES as readonly unknown[]).includes(status)) {
+      throw new ProblemError(422, `Unknown status ${JSON.stringify(status)}: one of ${INSTANCE_STATUSES.join(", ")}.`, {
+        type: "unknown-status",
+        extensions: { known: INSTANCE_STATUSES },
+      });
+    }
+    if (workflow !== undefined && (typeof workflow !== "string" || !workflows.get(workflow))) {
+      throw new ProblemError(422, `There is no workflow ${JSON.stringify(workflow)}.`, {
+        type: "unknown-workflow",
+        extensions: { known: workflows.names() },
+      });
+    }
+    return query;
+  });
 }
 
 /** The API for `workflows`, with its errors as problem+json. */
@@ -99,17 +164,53 @@ function routes(workflows: WorkflowRegistry) {
   const api = new Hono<{ Bindings: Env }>()
     // Params and event payloads are at most 1 MiB; refuse anything larger before reading it.
     .use(limitBody(MAX_BODY_BYTES))
+    // Browsers cannot set headers on a WebSocket: this route alone also takes `?token=`.
+    .get("/instances/:id/websocket", requireToken({ allowQuery: true }), byId, requireWebSocket, async (c) => {
+      const { id } = c.req.valid("param");
+      return runner(c.env, id).fetch(c.req.raw);
+    })
+    // Everything below needs `Authorization: Bearer <WORKFLOW_TOKEN>` (GET /api/health is answered before).
+    .use(requireToken())
     .post("/instances", jsonBody(CreateBody), async (c) => {
       const body = c.req.valid("json");
       const result = await startInstance(c.env, workflows, body);
       if (!result.ok) refused(body.id, result);
-      return c.json(result.instance, 201);
+      return c.json(result.instance, result.created ? 201 : 200);
     })
+    .post("/instances/batch", jsonBody(BatchBody), async (c) => {
+      const { instances } = c.req.valid("json");
+      const results = await Promise.all(
+        instances.map(async (item): Promise<BatchResult> => {
+          const parsed = CreateBody.safeParse(item);
+          if (!parsed.success) {
+            const errors = issuesOf(parsed.error);
+            return batchResult(
+              undefined,
+              new ProblemError(422, `Invalid instance: ${describeIssues(errors)}`, { type: "invalid-body" }),
+            );
+          }
+          const input: StartInput = parsed.data;
+          return batchResult(input.id, await startInstance(c.env, workflows, input));
+        }),
+      );
+      return c.json({ results });
+    })
+    .get("/instances", listFilters(workflows), query(ListQuery), async (c) => {
+      const { workflow, status, limit, cursor } = c.req.valid("query");
+      return c.json(await listInstances(c.env, workflows, { workflow, status, limit: limit ?? 50, cursor }));
+    })
+    .get("/workflows", async (c) => c.json({ workflows: await workflowCounts(c.env, workflows) }))
     .get("/instances/:id", byId, async (c) => {
       const { id } = c.req.valid("param");
       const instance = await runner(c.env, id).describe();
       if (!instance) refused(id, { ok: false, reason: "not_found" });
       return c.json(instance);
+    })
+    .delete("/instances/:id", byId, async (c) => {
+      const { id } = c.req.valid("param");
+      const result = await runner(c.env, id).delete();
+      if (!result.ok) refused(id, result);
+      return c.body(null, 204);
     })
     .post("/instances/:id/events/:type", byIdAndType, jsonBody(EventBody, { optional: true }), async (c) => {
       const { id, type } = c.req.valid("param");
@@ -154,10 +255,6 @@ function routes(workflows: WorkflowRegistry) {
       const result = await runner(c.env, id).restart(from);
       if (!result.ok) refused(id, result);
       return c.json(result.instance);
-    })
-    .get("/instances/:id/websocket", byId, requireWebSocket, async (c) => {
-      const { id } = c.req.valid("param");
-      return runner(c.env, id).fetch(c.req.raw);
     })
     .get("/schedules", async (c) => c.json({ schedules: await syncSchedules(c.env, workflows) }));
   // One log line per request (route pattern, instance id, status, time; never a body).

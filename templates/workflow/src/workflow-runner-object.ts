@@ -20,6 +20,7 @@ import {
 import {
   ACTIVE_STATUSES,
   isActive,
+  isFinal,
   MAX_LISTED_PAYLOAD_BYTES,
   MAX_PENDING_EVENTS,
   type EventPage,
@@ -42,6 +43,7 @@ import {
   type StepRow,
 } from "./engine/replay";
 import type { WorkflowRegistry } from "./engine/define";
+import type { IndexUpdate } from "./workflow-index-object";
 import { decodeJson } from "./engine/step-output";
 
 const migrations: Migration[] = [
@@ -103,6 +105,22 @@ const migrations: Migration[] = [
           CREATE UNIQUE INDEX events_by_key ON events (idempotency_key) WHERE idempotency_key IS NOT NULL;
           ALTER TABLE steps ADD COLUMN wait_type TEXT;`,
   },
+  {
+    name: "index incarnation and version",
+    // What the workflow's index (WorkflowIndex) needs to apply this instance's updates in order:
+    // a random incarnation per creation of the id (a deleted and re-created instance is another),
+    // and a version that grows with each status change, in the same statement as the change.
+    // Instances created before this step get an incarnation here and are indexed at their next change.
+    sql: `ALTER TABLE instance ADD COLUMN incarnation TEXT NOT NULL DEFAULT '';
+          ALTER TABLE instance ADD COLUMN index_version INTEGER NOT NULL DEFAULT 0;
+          UPDATE instance SET incarnation = lower(hex(randomblob(16)));`,
+  },
+  {
+    name: "concurrency slot ticket",
+    // Raised at each request for a concurrency slot and each release (workflows with a limit only):
+    // the coordinator frees only what an older request got, so a late release frees nothing newer.
+    sql: `ALTER TABLE instance ADD COLUMN slot_ticket INTEGER NOT NULL DEFAULT 0;`,
+  },
 ];
 
 interface PendingEventRow extends Record<string, SqlValue> {
@@ -124,6 +142,9 @@ interface InstanceRow extends Record<string, string | number | null> {
   generation: number;
   created_at: number;
   updated_at: number;
+  incarnation: string;
+  index_version: number;
+  slot_ticket: number;
 }
 
 /** Why a lifecycle call was refused. */
@@ -135,10 +156,15 @@ export type Refusal =
   | { ok: false; reason: "too_many_events"; type: string; limit: number }
   | { ok: false; reason: "no_such_event"; eventId: number }
   | { ok: false; reason: "idempotency_key_reused"; key: string }
-  | { ok: false; reason: "invalid_input"; detail: string };
+  | { ok: false; reason: "invalid_input"; detail: string }
+  /** The workflow's index could not be updated: nothing was deleted; try again. */
+  | { ok: false; reason: "index_unavailable" };
 
 /** The answer of a lifecycle call. */
 export type LifecycleResult = { ok: true; instance: InstanceSummary } | Refusal;
+
+/** The answer of `create`: `created` is false when `onConflict: "return"` found the instance there. */
+export type CreateResult = { ok: true; instance: InstanceSummary; created: boolean } | Refusal;
 
 /** The answer of `sendEvent`: the instance as it was when the event was first accepted, and the event's id. */
 export type EventResult = { ok: true; instance: InstanceSummary; eventId: number } | Refusal;
@@ -151,8 +177,12 @@ const ALLOWED_FROM: Record<"pause" | "resume" | "terminate" | "event", readonly 
   event: [...ACTIVE_STATUSES, "paused"],
 };
 
-/** Statuses an instance leaves only by a restart: each one reached is a `workflow:instance` metric point. */
-const FINAL_STATUSES: readonly InstanceStatus[] = ["complete", "errored", "terminated"];
+/**
+ * Attempts of the tasks that reach the index (`index`, `expire`) before they would be
+ * dead-lettered: in effect never (retries back off to once an hour), so no status change or
+ * deletion is lost while the index object is unreachable.
+ */
+const INDEX_MAX_ATTEMPTS = 1_000_000;
 
 /** `ACTIVE_STATUSES` as an SQL list. */
 const ACTIVE_SQL = ACTIVE_STATUSES.map((status) => `'${status}'`).join(", ");
@@ -194,7 +224,12 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
   /** How much one run does before it yields to the next alarm. Tests make it small. */
   runBudget: RunBudget = DEFAULT_RUN_BUDGET;
 
-  private scheduler?: AlarmQueue<{ run: (payload: { generation: number }, task: RunningTask) => Promise<void> }>;
+  private scheduler?: AlarmQueue<{
+    run: (payload: { generation: number }, task: RunningTask) => Promise<void>;
+    index: () => Promise<void>;
+    expire: (payload: { version: number }) => Promise<void>;
+    release: (payload: { ticket: number }) => Promise<void>;
+  }>;
   // An event or resume arrived while a run was in progress: when that run suspends it must wake
   // again at once instead of at its own time (the event may be what a wait it just left wants).
   // eslint-disable-next-line durable/no-memory-only-state -- a hint, safe to lose: a crash ends the run, and its retry replays with the event stored
@@ -222,6 +257,14 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
         // Asynchronous (steps do I/O), so at-least-once: a run that dies is run again, and the
         // replay makes that safe.
         run: (payload: { generation: number }, task: RunningTask) => this.runInstance(payload.generation, task.signal),
+        // Asynchronous (an RPC), so at-least-once: it sends the row as it is when it runs, and the
+        // index applies a version once, so a repeat or a late delivery changes nothing.
+        index: () => this.sendToIndex(),
+        // The retention of a finished instance has passed: delete it, as DELETE does.
+        expire: (payload: { version: number }) => this.expire(payload.version),
+        // The run suspended or ended, or the instance was paused or terminated: its concurrency
+        // slot (or its place in the waitlist) goes back. At least once; the ticket makes it idempotent.
+        release: (payload: { ticket: number }) => this.sendRelease(payload.ticket),
       },
       // A run starts step attempts for its budget's time (60 s), and the last one runs for up to the
       // longest step timeout (10 minutes): with a minute of margin, and with the queue's 10 s time
@@ -234,30 +277,81 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
       onError: this.log.taskFailed,
       onDeadLetter: (letter) => {
         this.log.deadLetter(letter);
-        this.abandon(letter);
+        if (letter.name === "run") this.abandon(letter);
       },
     }));
   }
 
-  /** Creates the instance and queues its first run. */
-  create(input: { id: string; workflow: string; params: unknown }): LifecycleResult {
-    return this.log.op("create", () => {
-      if (this.row()) return { ok: false, reason: "exists" };
+  /**
+   * Creates the instance and queues its first run, and its first index update. An id already
+   * taken is refused, or, with `onConflict: "return"` and the same workflow, answered with the
+   * instance that holds it (nothing written).
+   */
+  create(
+    input: { id: string; workflow: string; params: unknown },
+    options: { onConflict?: "error" | "return" } = {},
+  ): CreateResult {
+    return this.log.op("create", (): CreateResult => {
+      const existing = this.row();
+      if (existing) {
+        if (options.onConflict === "return" && existing.workflow === input.workflow) {
+          return { ok: true, instance: { id: existing.instance_id, status: existing.status }, created: false };
+        }
+        return { ok: false, reason: "exists" };
+      }
       const now = this.clock();
       this.sql.transaction(() => {
         this.sql.run(
-          `INSERT INTO instance (id, instance_id, workflow, params, status, generation, created_at, updated_at)
-           VALUES (1, ?, ?, ?, 'queued', 1, ?, ?)`,
+          `INSERT INTO instance (id, instance_id, workflow, params, status, generation, created_at, updated_at, incarnation, index_version)
+           VALUES (1, ?, ?, ?, 'queued', 1, ?, ?, ?, 1)`,
           input.id,
           input.workflow,
           input.params === undefined ? null : JSON.stringify(input.params),
           now,
           now,
+          crypto.randomUUID(),
         );
         this.runState = undefined;
+        // The index task first: when both are due, the index learns of the instance before it runs.
+        this.indexLater();
         this.wake(1, now);
       });
-      return { ok: true, instance: { id: input.id, status: "queued" } };
+      return { ok: true, instance: { id: input.id, status: "queued" }, created: true };
+    });
+  }
+
+  /**
+   * Deletes a finished instance (complete, errored or terminated): its index entry, then every row
+   * and the alarm (`deleteAll()`). Any other status is refused; nothing is deleted then.
+   */
+  async delete(): Promise<{ ok: true } | Refusal> {
+    return this.log.op("delete", async (): Promise<{ ok: true } | Refusal> => {
+      const row = this.row();
+      if (!row) return { ok: false, reason: "not_found" };
+      if (!isFinal(row.status))
+        return { ok: false, reason: "illegal_transition", status: row.status, action: "delete" };
+      try {
+        await this.purge(row);
+      } catch {
+        return { ok: false, reason: "index_unavailable" };
+      }
+      return { ok: true };
+    });
+  }
+
+  /**
+   * The workflow's coordinator gave this queued instance a concurrency slot: its run is due now.
+   * An instance that no longer waits for one (paused, terminated meanwhile) gives it back.
+   */
+  slotGranted(): void {
+    this.log.op("slot-granted", () => {
+      const row = this.row();
+      if (!row) return;
+      this.sql.transaction(() => {
+        if (row.status === "queued") this.wake(row.generation, this.clock());
+        else this.releaseLater(row.workflow);
+      });
+      this.wakeRequested = true;
     });
   }
 
@@ -461,12 +555,16 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
         this.sql.run("DELETE FROM step_chunks WHERE seq >= ?", fromSeq);
         this.sql.run("UPDATE events SET consumed_by = NULL WHERE consumed_by >= ?", fromSeq);
         this.sql.run(
-          "UPDATE instance SET status = 'queued', output = NULL, error = NULL, generation = ?, updated_at = ? WHERE id = 1",
+          `UPDATE instance SET status = 'queued', output = NULL, error = NULL, generation = ?, updated_at = ?,
+             index_version = index_version + 1 WHERE id = 1`,
           generation,
           now,
         );
         this.runState = undefined;
+        this.indexLater(); // before the run task: when both are due, the index hears of `queued` first
         this.wake(generation, now);
+        // No longer finished: its retention no longer runs.
+        if (isFinal(row.status)) this.queue.cancel({ key: "expire" });
       });
       this.wakeRequested = true;
       this.publishStatus(row.instance_id, "queued");
@@ -502,18 +600,72 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
    * so this run starts no new step beside it.
    */
   private async runInstance(generation: number, signal?: AbortSignal): Promise<void> {
+    const workflow = await this.play(generation, signal);
+    // A limited workflow's instance paused or terminated while it ran (its step in progress
+    // finished first; the pause did not give the slot back then), or whose run is retried after a
+    // crash in that state: the slot goes back now.
+    if (workflow === undefined || !this.workflows.get(workflow)?.concurrency) return;
     const row = this.row();
-    if (!row || row.generation !== generation || !isActive(row.status)) return;
+    if (row?.status === "paused" || row?.status === "terminated")
+      this.sql.transaction(() => this.releaseLater(workflow));
+  }
+
+  /** The run itself; returns the instance's workflow (when there is an instance). */
+  private async play(generation: number, signal?: AbortSignal): Promise<string | undefined> {
+    let row = this.row();
+    if (!row || row.generation !== generation || !isActive(row.status)) return row?.workflow;
     this.wakeRequested = false;
     const workflow = this.workflows.get(row.workflow);
     if (!workflow) {
       this.settle(row, generation, "errored", {
         error: { name: "UnknownWorkflowError", message: `No workflow "${row.workflow}" is registered any more.` },
       });
-      return;
+      return row.workflow;
+    }
+    if (workflow.concurrency) {
+      // A slot first (renewed when the instance holds one). Without one, the instance stays
+      // queued, and the coordinator wakes it in creation order as slots free.
+      const limit = workflow.concurrency.limit;
+      const asked = row;
+      const { slot_ticket: ticket } = this.sql.one<{ slot_ticket: number }>(
+        "UPDATE instance SET slot_ticket = slot_ticket + 1 WHERE id = 1 RETURNING slot_ticket",
+      )!;
+      this.runState = undefined;
+      const granted = await this.env.WORKFLOW_COORDINATOR.getByName(asked.workflow).acquire({
+        id: asked.instance_id,
+        incarnation: asked.incarnation,
+        ticket,
+        createdAt: asked.created_at,
+        limit,
+      });
+      row = this.row();
+      if (!row || row.generation !== generation || !isActive(row.status)) {
+        // Paused, terminated or restarted meanwhile: see runInstance for the slot.
+        return asked.workflow;
+      }
+      if (!granted) {
+        if (row.status !== "queued") {
+          this.sql.transaction(() => {
+            this.sql.run(
+              "UPDATE instance SET status = 'queued', updated_at = ?, index_version = index_version + 1 WHERE id = 1",
+              this.clock(),
+            );
+            this.indexLater();
+          });
+          this.runState = undefined;
+          this.publishStatus(row.instance_id, "queued");
+        }
+        return row.workflow;
+      }
     }
     if (row.status !== "running") {
-      this.sql.run("UPDATE instance SET status = 'running', updated_at = ? WHERE id = 1", this.clock());
+      this.sql.transaction(() => {
+        this.sql.run(
+          "UPDATE instance SET status = 'running', updated_at = ?, index_version = index_version + 1 WHERE id = 1",
+          this.clock(),
+        );
+        this.indexLater();
+      });
       this.runState = undefined;
       this.publishStatus(row.instance_id, "running");
     }
@@ -524,13 +676,13 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
     });
     switch (outcome.kind) {
       case "interrupted":
-        return;
+        return row.workflow;
       case "complete":
         this.settle(row, generation, "complete", { output: outcome.output });
-        return;
+        return row.workflow;
       case "errored":
         this.settle(row, generation, "errored", { error: outcome.error });
-        return;
+        return row.workflow;
       case "suspended":
         if (outcome.yielded) {
           // Not waiting for anything: the run used its budget and the next alarm goes on.
@@ -538,13 +690,14 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
             const current = this.row();
             if (current?.generation === generation && current.status === "running") this.wake(generation, this.clock());
           });
-          return;
+          return row.workflow;
         }
         this.sql.transaction(() => {
           if (this.settle(row, generation, "waiting", {})) {
             this.wake(generation, this.wakeRequested ? this.clock() : outcome.wakeAt);
           }
         });
+        return row.workflow;
     }
   }
 
@@ -558,15 +711,24 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
     status: InstanceStatus,
     result: { output?: string | null; error?: InstanceError },
   ): boolean {
-    const updated = this.sql.one(
-      `UPDATE instance SET status = ?, output = ?, error = ?, updated_at = ?
-       WHERE id = 1 AND generation = ? AND status IN (${ACTIVE_SQL}) RETURNING status`,
-      status,
-      result.output ?? null,
-      result.error ? JSON.stringify(result.error) : null,
-      this.clock(),
-      generation,
-    );
+    const updated = this.sql.transaction(() => {
+      const changed = this.sql.one<{ index_version: number }>(
+        `UPDATE instance SET status = ?, output = ?, error = ?, updated_at = ?, index_version = index_version + 1
+         WHERE id = 1 AND generation = ? AND status IN (${ACTIVE_SQL}) RETURNING index_version`,
+        status,
+        result.output ?? null,
+        result.error ? JSON.stringify(result.error) : null,
+        this.clock(),
+        generation,
+      );
+      if (changed) {
+        this.indexLater();
+        // Suspended or over: a sleeping or waiting instance holds no slot.
+        this.releaseLater(row.workflow);
+        if (isFinal(status)) this.retain(row.workflow, status, changed.index_version);
+      }
+      return changed;
+    });
     this.runState = undefined;
     if (updated) {
       this.publishStatus(row.instance_id, status);
@@ -597,7 +759,7 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
    * with its run time since it was created. blobs: workflow, status; doubles: run time (ms).
    */
   private ended(row: InstanceRow, status: InstanceStatus): void {
-    if (!FINAL_STATUSES.includes(status)) return;
+    if (!isFinal(status)) return;
     metric(this.env, {
       index: "workflow:instance",
       blobs: [row.workflow, status],
@@ -608,6 +770,103 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
   /** Schedules the next run of `generation` (replacing any pending one: one run task per instance). */
   private wake(generation: number, at: number): void {
     this.queue.schedule("run", { generation }, { at, key: "run" });
+  }
+
+  /**
+   * The intent to update the index, written in the transaction of the status change it follows:
+   * one task (key `index`), due now, replaced by each further change (it sends the row as it is
+   * when it runs, so several changes in a row make one update).
+   */
+  private indexLater(): void {
+    this.queue.schedule("index", {}, { at: this.clock(), key: "index", maxAttempts: INDEX_MAX_ATTEMPTS });
+  }
+
+  /**
+   * For a workflow with a concurrency limit: gives back the instance's slot or place in line, through
+   * the queue (task `release`, at least once), in the caller's transaction. The ticket is raised here,
+   * so the release covers every request made before it and none made after.
+   */
+  private releaseLater(workflow: string): void {
+    if (!this.workflows.get(workflow)?.concurrency) return;
+    const { slot_ticket: ticket } = this.sql.one<{ slot_ticket: number }>(
+      "UPDATE instance SET slot_ticket = slot_ticket + 1 WHERE id = 1 RETURNING slot_ticket",
+    )!;
+    this.runState = undefined;
+    this.queue.schedule("release", { ticket }, { at: this.clock(), key: "release", maxAttempts: INDEX_MAX_ATTEMPTS });
+  }
+
+  /** The `release` task: tells the coordinator. Throws to be retried. */
+  private async sendRelease(ticket: number): Promise<void> {
+    const row = this.row();
+    const limit = row ? this.workflows.get(row.workflow)?.concurrency?.limit : undefined;
+    if (!row || limit === undefined) return;
+    await this.env.WORKFLOW_COORDINATOR.getByName(row.workflow).release(
+      row.instance_id,
+      row.incarnation,
+      ticket,
+      limit,
+    );
+  }
+
+  /** Sends the instance's row to its workflow's index (the `index` task). Throws to be retried. */
+  private async sendToIndex(): Promise<void> {
+    const row = this.row();
+    if (!row) return;
+    const update: IndexUpdate = {
+      id: row.instance_id,
+      incarnation: row.incarnation,
+      status: row.status,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+      version: row.index_version,
+    };
+    await this.env.WORKFLOW_INDEX.getByName(row.workflow).apply(update);
+  }
+
+  /** Schedules the deletion of a finished instance when its workflow's retention for `status` has passed. */
+  private retain(workflow: string, status: "complete" | "errored" | "terminated", version: number): void {
+    const retention = this.workflows.get(workflow)?.retention[status];
+    if (retention === undefined) return; // a workflow no longer registered: kept until deleted by hand
+    // Retried until the index can be reached (a failed delete deletes nothing), like the index task.
+    this.queue.schedule(
+      "expire",
+      { version },
+      { at: this.clock() + retention, key: "expire", maxAttempts: INDEX_MAX_ATTEMPTS },
+    );
+  }
+
+  /** The `expire` task: deletes the instance if it is still the finished one the task was scheduled for. */
+  private async expire(version: number): Promise<void> {
+    const row = this.row();
+    if (!row || row.index_version !== version || !isFinal(row.status)) return;
+    await this.purge(row);
+  }
+
+  /**
+   * Removes the instance from its index, then frees its object's storage: every row and the alarm
+   * (`deleteAll()`, which clears the alarm from compatibility date 2026-02-24). Nothing else runs
+   * here meanwhile (`blockConcurrencyWhile`), so no restart or event can slip in between. The index
+   * first: if that RPC fails nothing is deleted, and the caller (a DELETE, or the retried `expire`
+   * task) tries again; the index's tombstone keeps an update of this incarnation still in flight
+   * from bringing the entry back.
+   */
+  private async purge(row: InstanceRow): Promise<void> {
+    // An error thrown inside blockConcurrencyWhile resets the object: the index's is caught and
+    // thrown after, as an ordinary failure (the DELETE answers 503; the expire task is retried).
+    const failure = await this.ctx.blockConcurrencyWhile(async () => {
+      try {
+        await this.env.WORKFLOW_INDEX.getByName(row.workflow).remove(row.instance_id, row.incarnation);
+      } catch (error) {
+        return { error };
+      }
+      await this.ctx.storage.deleteAll();
+      this.scheduler = undefined;
+      this.runState = undefined;
+      // The object is now what a never-used id's object is: the app's empty tables, no queue, no alarm.
+      migrate(this.ctx.storage, migrations);
+      return null;
+    });
+    if (failure) throw failure.error;
   }
 
   private transition(
@@ -621,9 +880,18 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
       return { ok: false, reason: "illegal_transition", status: row.status, action };
     }
     this.sql.transaction(() => {
-      this.sql.run("UPDATE instance SET status = ?, updated_at = ? WHERE id = 1", to, this.clock());
+      const { index_version } = this.sql.one<{ index_version: number }>(
+        "UPDATE instance SET status = ?, updated_at = ?, index_version = index_version + 1 WHERE id = 1 RETURNING index_version",
+        to,
+        this.clock(),
+      )!;
       this.runState = undefined;
+      this.indexLater(); // before a resume's run task: when both are due, the index hears of `queued` first
+      // Paused or terminated: no slot, no place in line. A running instance's step in progress
+      // finishes first, so its run gives the slot back when it ends (see runInstance).
+      if (action !== "resume" && row.status !== "running") this.releaseLater(row.workflow);
       effect(row);
+      if (isFinal(to)) this.retain(row.workflow, to, index_version);
     });
     this.publishStatus(row.instance_id, to);
     this.ended(row, to);

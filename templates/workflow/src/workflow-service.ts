@@ -14,17 +14,23 @@
  */
 import { WorkerEntrypoint } from "cloudflare:workers";
 import type { WorkflowRegistry } from "./engine/define";
-import { startInstance, runner, type StartInput, type StartResult } from "./instances";
+import { startInstance, runner, type StartInput, type StartRefusal, type StartResult } from "./instances";
+import { listInstances, workflowCounts } from "./listing";
 import {
   EventsQuery,
+  ListQuery,
+  MAX_BATCH,
   MAX_BODY_BYTES,
   RestartBody,
   eventType,
   idempotencyKey,
   instanceId,
   type EventPage,
+  type InstancePage,
+  type InstanceStatus,
   type InstanceView,
   type StepCall,
+  type WorkflowSummary,
 } from "./protocol";
 import type { EventResult, LifecycleResult, Refusal } from "./workflow-runner-object";
 
@@ -43,6 +49,52 @@ export abstract class WorkflowService extends WorkerEntrypoint<Env> {
     const invalid = (input.id === undefined ? null : checkId(input.id)) ?? checkSize(input.params, "params");
     if (invalid) return invalid;
     return startInstance(this.env, this.workflows, input);
+  }
+
+  /**
+   * Starts up to 100 instances, each as `start` would, in parallel: one result per input, in order;
+   * a refused input refuses only itself.
+   */
+  async startBatch(inputs: StartInput[]): Promise<StartResult[] | Invalid> {
+    if (!Array.isArray(inputs) || inputs.length < 1 || inputs.length > MAX_BATCH) {
+      return invalidInput(`A batch holds 1 to ${MAX_BATCH} instances.`);
+    }
+    return Promise.all(inputs.map((input) => this.start(input)));
+  }
+
+  /**
+   * A page of instances from the workflows' indexes, newest first (`limit` 1–100, default 50;
+   * `cursor`: the `next` of the previous page). Lags the instances a little: see the README's index.
+   */
+  async list(
+    options: { workflow?: string; status?: InstanceStatus; limit?: number; cursor?: string } = {},
+  ): Promise<{ ok: true; page: InstancePage } | Invalid | Extract<StartRefusal, { reason: "unknown_workflow" }>> {
+    if (options.workflow !== undefined && !this.workflows.get(options.workflow)) {
+      return { ok: false, reason: "unknown_workflow", workflow: options.workflow, known: this.workflows.names() };
+    }
+    const parsed = ListQuery.safeParse({
+      ...options,
+      limit: options.limit === undefined ? undefined : String(options.limit),
+    });
+    if (!parsed.success) return invalidInput(`Invalid options: ${parsed.error.issues[0]!.message}.`);
+    const { workflow, status, limit, cursor } = parsed.data;
+    return {
+      ok: true,
+      page: await listInstances(this.env, this.workflows, { workflow, status, limit: limit ?? 50, cursor }),
+    };
+  }
+
+  /** Every registered workflow with its instances counted per status (zeros included). */
+  async counts(): Promise<WorkflowSummary[]> {
+    return workflowCounts(this.env, this.workflows);
+  }
+
+  /**
+   * Deletes a finished instance (complete, errored, terminated): its index entry and its object's
+   * storage. Any other status is `illegal_transition`; `index_unavailable` deleted nothing.
+   */
+  async delete(id: string): Promise<{ ok: true } | Refusal | Invalid> {
+    return checkId(id) ?? runner(this.env, id).delete();
   }
 
   /** The instance with every step, or null when there is none (or the id cannot be one). */

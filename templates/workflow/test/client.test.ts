@@ -4,9 +4,10 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { workflowClient } from "../src/client";
-import { T0, setClock, uniqueId } from "./helpers";
+import { T0, TOKEN, flushIndex, setClock, uniqueId } from "./helpers";
 
 const client = workflowClient("https://workflow.example", {
+  token: TOKEN,
   fetch: (input, init) => exports.default.fetch(new Request(input, init)),
 });
 
@@ -40,5 +41,28 @@ describe("typed HTTP client", () => {
     const response = await client.api.instances[":id"].pause.$post({ param: { id: uniqueId() } });
     expect(response.status).toBe(404);
     expect(response.headers.get("content-type")).toBe("application/problem+json");
+  });
+
+  it("creates a batch, lists, counts and deletes with typed routes", async () => {
+    const id = uniqueId("hc");
+    await setClock(id, T0);
+    const batch = await client.api.instances.batch.$post({ json: { instances: [{ workflow: "test-listed", id }] } });
+    expect(await batch.json()).toEqual({ results: [{ ok: true, id, status: "queued" }] });
+    const again = await client.api.instances.$post({ json: { workflow: "test-listed", id, onConflict: "return" } });
+    expect(again.status).toBe(200);
+    while (await flushIndex(id));
+    const page = await (await client.api.instances.$get({ query: { workflow: "test-listed", limit: "100" } })).json();
+    expect(page.instances.map((instance) => instance.id)).toContain(id);
+    const { workflows } = await (await client.api.workflows.$get()).json();
+    expect(workflows.map((workflow) => workflow.name)).toContain("test-listed");
+    const deleted = await client.api.instances[":id"].$delete({ param: { id } });
+    expect(deleted.status).toBe(204);
+  });
+
+  it("refuses a client without the token with 401", async () => {
+    const anonymous = workflowClient("https://workflow.example", {
+      fetch: (input, init) => exports.default.fetch(new Request(input, init)),
+    });
+    expect((await anonymous.api.workflows.$get()).status).toBe(401);
   });
 });

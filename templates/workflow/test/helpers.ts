@@ -8,15 +8,20 @@ import { json, type SocketClient, socketClient, uniqueName } from "../src/shared
 export { json } from "../src/shared/testing";
 import { env, exports } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import type { InstanceView } from "../src/protocol";
+import type { InstancePage, InstanceView, StatusCounts, WorkflowSummary } from "../src/protocol";
 import type { WorkflowRunner } from "../src/workflow-runner-object";
 
 /** A instance id no other test uses, so tests never share an object. */
 export const uniqueId = (prefix = "i") => uniqueName(prefix);
 
-/** Calls the Worker as any HTTP client would. */
-export function api(path: string, init?: RequestInit): Promise<Response> {
-  return exports.default.fetch(`https://workflow.example${path}`, init);
+/** The bearer token the tests' Worker is configured with (vitest.config.ts, `WORKFLOW_TOKEN`). */
+export const TOKEN = "test-token";
+
+/** Calls the Worker as any HTTP client would, with the bearer token unless `init` sets its own header. */
+export function api(path: string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (!headers.has("authorization")) headers.set("authorization", `Bearer ${TOKEN}`);
+  return exports.default.fetch(`https://workflow.example${path}`, { ...init, headers });
 }
 
 /** The object of instance `id`. */
@@ -108,4 +113,46 @@ export type Client = SocketClient;
 /** Opens an instance's live-progress WebSocket and collects what the server sends. */
 export async function connect(id: string): Promise<Client> {
   return socketClient(await api(`/api/instances/${id}/websocket`, { headers: { upgrade: "websocket" } }));
+}
+
+/** The due time (queue clock) of the instance's pending index update, or null when none is pending. */
+export async function indexUpdateAt(id: string): Promise<number | null> {
+  return runInDurableObject(stub(id), (runner: WorkflowRunner) =>
+    runner.sql.hasTable("_alarm_queue_tasks")
+      ? (runner.sql.one<{ due: number }>("SELECT due FROM _alarm_queue_tasks WHERE key = 'index'")?.due ?? null)
+      : null,
+  );
+}
+
+/**
+ * Delivers the instance's pending index update: fires its alarm with its clock moved to the
+ * update's due time (a status change during a run is due a millisecond after the run started, as
+ * the queue schedules work a run creates). Returns whether an update was pending.
+ */
+export async function flushIndex(id: string): Promise<boolean> {
+  const due = await indexUpdateAt(id);
+  if (due === null) return false;
+  const clock = await runInDurableObject(stub(id), (runner: WorkflowRunner) => runner.clock());
+  if (due > clock) await setClock(id, due);
+  await run(id);
+  return true;
+}
+
+/** The index object of workflow `name`. */
+export function indexStub(name: string) {
+  return env.WORKFLOW_INDEX.getByName(name);
+}
+
+/** `GET /api/instances` with `query`: the page, after asserting a 200. */
+export async function listPage(query = ""): Promise<InstancePage> {
+  const response = await api(`/api/instances${query}`);
+  if (response.status !== 200) throw new Error(`list ${query}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as InstancePage;
+}
+
+/** The counts per status of workflow `name`, as `GET /api/workflows` shows them. */
+export async function countsOf(name: string): Promise<StatusCounts> {
+  const response = await api("/api/workflows");
+  const body = (await response.json()) as { workflows: WorkflowSummary[] };
+  return body.workflows.find((workflow) => workflow.name === name)!.counts;
 }

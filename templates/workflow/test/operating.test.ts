@@ -54,7 +54,7 @@ describe("request and operation lines", () => {
       api("/api/instances", json("POST", { workflow: "test-steps", id, params: { n: 2, note: SECRET } })),
     );
     expect(lines).toEqual([
-      operationLine("workflow", { op: "create", object: id, rowsRead: 7, rowsWritten: 5 }),
+      operationLine("workflow", { op: "create", object: id, rowsRead: 12, rowsWritten: 9 }),
       // The instance is named in the body, not the path: the request line has no object.
       requestLine("workflow", { method: "POST", route: "/api/instances", object: null, status: 201 }),
     ]);
@@ -94,7 +94,10 @@ describe("alarm run lines", () => {
     const id = await start("test-steps", { n: 2, note: SECRET });
     const lines = await logLinesOf(() => run(id));
     expect(lines).toEqual([
-      alarmRunLine("workflow", id, { ran: 1, succeeded: 1, failed: 0, deadLettered: 0, nextAlarm: null }),
+      // The alarm's first task sends the create's index update: the index object's operation line.
+      operationLine("workflow", { op: "index-apply", object: "test-steps", rowsRead: 3, rowsWritten: 4 }),
+      // Two tasks: that update, then the run. The run's own status changes are due next (T0 + 1).
+      alarmRunLine("workflow", id, { ran: 2, succeeded: 2, failed: 0, deadLettered: 0, nextAlarm: T0 + 1 }),
     ]);
     // The run did complete the instance, and neither its params nor its output were logged.
     expect((await instance(id)).status).toBe("complete");
@@ -108,7 +111,9 @@ describe("alarm run lines", () => {
         runner.alarm({ retryCount: 2, isRetry: true, scheduledTime: Date.now() }),
       ),
     );
-    expect(lines).toMatchObject([{ console: "log", line: { message: "alarm run", object: id, retryCount: 2 } }]);
+    expect(lines.filter((l) => l.line.object === id)).toMatchObject([
+      { console: "log", line: { message: "alarm run", object: id, retryCount: 2 } },
+    ]);
   });
 });
 
@@ -137,12 +142,13 @@ describe("what is never logged", () => {
       "request",
       "event",
       "request",
+      "index-apply", // the index object's line: the create's update, sent by the first alarm
       "alarm",
       "list-events",
       "request",
       "event",
       "request",
-      "alarm",
+      "alarm", // the first run's status changes are due at T0 + 1; the clock stands at T0
     ]);
     expect(JSON.stringify(lines)).not.toContain(SECRET);
   });
@@ -189,8 +195,9 @@ describe("metrics", () => {
       { indexes: ["workflow:step"], blobs: ["test-steps", "do", "complete"], doubles: [1, 0] },
       { indexes: ["workflow:step"], blobs: ["test-steps", "do", "complete"], doubles: [1, 0] },
       { indexes: ["workflow:instance"], blobs: ["test-steps", "complete"], doubles: [5_000] },
-      // ran, succeeded, failed, dead-lettered, the platform's retry count, ms
-      { indexes: ["workflow:alarm"], blobs: ["ok"], doubles: [1, 1, 0, 0, 0, expect.any(Number)] },
+      // ran, succeeded, failed, dead-lettered, the platform's retry count, ms (2 tasks: the create's
+      // index update, then the run)
+      { indexes: ["workflow:alarm"], blobs: ["ok"], doubles: [2, 2, 0, 0, 0, expect.any(Number)] },
     ]);
     expect(JSON.stringify(points)).not.toContain(SECRET);
   });

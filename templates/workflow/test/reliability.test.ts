@@ -99,7 +99,23 @@ const createBody: fc.Arbitrary<CreateAttempt> = fc.oneof(
   },
 );
 
-type Action = "get" | "event" | "pause" | "resume" | "terminate" | "restart" | "websocket" | "create" | "other";
+/** Queries of `GET /api/instances` and their answer: a filter that cannot match is a 422, a malformed value a 400. */
+const LIST_ANSWERS: Record<string, number> = {
+  "": 200,
+  "?limit=5": 200,
+  "?workflow=test-waiter&status=queued": 200,
+  "?cursor=WzEsIngiXQ": 200, // [1,"x"]: a cursor anyone could make; a page after it
+  "?status=bogus": 422,
+  "?workflow=nope": 422,
+  "?color=red": 422,
+  "?status=queued&status=paused": 422,
+  "?limit=0": 400,
+  "?limit=1e3": 400,
+  "?cursor=%%": 400,
+};
+
+type Action =
+  "get" | "event" | "pause" | "resume" | "terminate" | "restart" | "websocket" | "create" | "delete" | "list" | "other";
 
 const request = fc.record({
   action: fc.constantFrom<Action>(
@@ -111,6 +127,8 @@ const request = fc.record({
     "restart",
     "websocket",
     "create",
+    "delete",
+    "list",
     "other",
   ),
   method: fc.oneof(
@@ -121,6 +139,7 @@ const request = fc.record({
   id: hostileId,
   type: eventTypeSegment,
   other: fc.constantFrom("/nope", "/", "/events", "/events/", "/pause/x", "/steps"),
+  list: fc.constantFrom(...Object.keys(LIST_ANSWERS)),
   contentType: hostile.contentType,
   body,
   createBody,
@@ -160,6 +179,8 @@ const NATURAL_METHOD: Record<Action, string> = {
   restart: "POST",
   websocket: "GET",
   create: "POST",
+  delete: "DELETE",
+  list: "GET",
   other: "POST",
 };
 
@@ -174,15 +195,17 @@ describe("any request, however malformed", () => {
         const path =
           r.action === "create"
             ? "/api/instances"
-            : `/api/instances/${id}${
-                r.action === "get"
-                  ? ""
-                  : r.action === "event"
-                    ? `/events/${r.type}`
-                    : r.action === "other"
-                      ? r.other
-                      : `/${r.action}`
-              }`;
+            : r.action === "list"
+              ? `/api/instances${r.list}`
+              : `/api/instances/${id}${
+                  r.action === "get" || r.action === "delete"
+                    ? ""
+                    : r.action === "event"
+                      ? `/events/${r.type}`
+                      : r.action === "other"
+                        ? r.other
+                        : `/${r.action}`
+                }`;
         const sent = r.oversize
           ? oversized
           : r.action === "create" && r.useCreateBody
@@ -194,6 +217,16 @@ describe("any request, however malformed", () => {
         const response = await api(path, init);
         figures.requests++;
         expect(response.status).toBeLessThan(500);
+        if (method === "DELETE" && path === `/api/instances/${id}` && response.status === 204) {
+          // Deleted: only a finished instance, asked for by its own id; it is gone, and the pool
+          // creates it afresh next time.
+          figures.accepted++;
+          expect(r.tracked).toBe(true);
+          expect(["complete", "errored", "terminated"]).toContain(before.status);
+          expect((await api(`/api/instances/${tracked}`)).status).toBe(404);
+          pooled.delete(tracked);
+          return;
+        }
         const after = await instance(tracked);
 
         if (response.status >= 400) {
@@ -237,7 +270,15 @@ describe("any request, however malformed", () => {
             }
           }
         }
+        if (r.action === "list") {
+          figures.predicted++;
+          expect(response.status).toBe(LIST_ANSWERS[r.list]);
+        }
         if (!r.tracked) return;
+        if (r.action === "delete") {
+          figures.predicted++;
+          expect(response.status).toBe(["complete", "errored", "terminated"].includes(before.status) ? 204 : 409);
+        }
         if (r.action === "get") {
           figures.predicted++;
           expect(response.status).toBe(200);

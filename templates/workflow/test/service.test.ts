@@ -4,7 +4,7 @@
  */
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { T0, instance, run, setClock, uniqueId } from "./helpers";
+import { T0, flushIndex, instance, run, setClock, start, uniqueId } from "./helpers";
 
 const service = exports.WorkflowService;
 
@@ -13,7 +13,7 @@ describe("WorkflowService (RPC)", () => {
     const id = uniqueId("rpc");
     await setClock(id, T0);
     const started = await service.start({ workflow: "order", id, params: { orderId: "rpc-1", amount: 5 } });
-    expect(started).toEqual({ ok: true, instance: { id, status: "queued" } });
+    expect(started).toEqual({ ok: true, instance: { id, status: "queued" }, created: true });
     await run(id);
     expect(await service.sendEvent(id, "approval", { approved: true })).toEqual({
       ok: true,
@@ -107,5 +107,52 @@ describe("WorkflowService (RPC)", () => {
       reason: "invalid_input",
       detail: "The payload is 1048579 bytes of JSON; at most 1048576.",
     });
+  });
+
+  it("starts a batch, returns an existing instance with onConflict, lists, counts and deletes, refusals as values", async () => {
+    const [a, b] = [uniqueId("rpc"), uniqueId("rpc")];
+    await Promise.all([setClock(a, Date.UTC(2190 - 1, 0, 1)), setClock(b, Date.UTC(2190 - 1, 0, 1) + 1)]);
+    const batch = await service.startBatch([
+      { workflow: "test-listed", id: a },
+      { workflow: "test-listed", id: b },
+      { workflow: "nope" },
+      { workflow: "test-listed", id: "-bad" },
+    ]);
+    expect(batch).toEqual([
+      { ok: true, instance: { id: a, status: "queued" }, created: true },
+      { ok: true, instance: { id: b, status: "queued" }, created: true },
+      { ok: false, reason: "unknown_workflow", workflow: "nope", known: expect.any(Array) },
+      { ok: false, reason: "invalid_input", detail: expect.stringContaining("Invalid id") },
+    ]);
+    expect(await service.startBatch([])).toMatchObject({ ok: false, reason: "invalid_input" });
+    expect(await service.start({ workflow: "test-listed", id: a, onConflict: "return" })).toEqual({
+      ok: true,
+      instance: { id: a, status: "queued" },
+      created: false,
+    });
+    for (const id of [a, b]) while (await flushIndex(id));
+    const listed = await service.list({ workflow: "test-listed", limit: 1 });
+    expect(listed).toMatchObject({ ok: true, page: { instances: [{ id: b, status: "complete" }] } });
+    const next = (listed as { page: { next: string } }).page.next;
+    expect(await service.list({ workflow: "test-listed", limit: 1, cursor: next })).toMatchObject({
+      ok: true,
+      page: { instances: [{ id: a }] },
+    });
+    expect(await service.list({ workflow: "nope" })).toMatchObject({ ok: false, reason: "unknown_workflow" });
+    expect(await service.list({ limit: 0 })).toMatchObject({ ok: false, reason: "invalid_input" });
+    expect(await service.list({ cursor: "garbage" })).toMatchObject({ ok: false, reason: "invalid_input" });
+    const counts = await service.counts();
+    expect(counts.find((workflow) => workflow.name === "test-listed")!.counts.complete).toBeGreaterThanOrEqual(2);
+    expect(await service.delete(a)).toEqual({ ok: true });
+    expect(await service.get(a)).toBeNull();
+    expect(await service.delete(a)).toEqual({ ok: false, reason: "not_found" });
+    const queued = await start("test-listed", { wait: true });
+    expect(await service.delete(queued)).toEqual({
+      ok: false,
+      reason: "illegal_transition",
+      status: "queued",
+      action: "delete",
+    });
+    expect(await service.delete("-bad")).toMatchObject({ ok: false, reason: "invalid_input" });
   });
 });

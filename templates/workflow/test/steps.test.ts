@@ -199,7 +199,7 @@ describe("bad step config and unbounded durations", () => {
       expectErrored(view, { name: "InvalidStepError", message: expect.stringContaining(field) });
       expect(view.steps).toEqual([]);
       expect(count(id, "work")).toBe(0);
-      expect(await run(id)).toBe(false);
+      expect(await nextRunAt(id)).toBeNull(); // no run left to wake for
     });
   }
 });

@@ -10,6 +10,9 @@ import { workflowWorker } from "../src/worker";
 import { workflows as shipped } from "../src/workflows";
 import { testWorkflows } from "./workflows";
 
+export { WorkflowIndex } from "../src/workflow-index-object";
+export { WorkflowCoordinator } from "../src/workflow-coordinator-object";
+
 const workflows = new WorkflowRegistry([...shipped, ...testWorkflows]);
 
 export class WorkflowRunner extends Runner {

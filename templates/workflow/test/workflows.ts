@@ -549,6 +549,87 @@ export const long = defineWorkflow(
   },
 );
 
+/**
+ * One step, then the end (or a failure, with `fail`; or a wait for an event `go`, with `wait`): for
+ * the index's tests, whose counts are only this workflow's.
+ */
+export const listed = defineWorkflow(
+  "test-listed",
+  async (params: { fail?: boolean; wait?: boolean } | undefined, step) => {
+    const one = await step.do("one", async () => 1);
+    if (params?.wait) await step.waitForEvent("go", { type: "go" });
+    if (params?.fail) throw new NonRetryableError("told to fail");
+    return one;
+  },
+);
+
+/** As `test-listed`, with a retention of its own: kept 1 hour when complete, 2 when errored, 3 when terminated. */
+export const retained = defineWorkflow(
+  "test-retained",
+  async (params: { fail?: boolean } | undefined, step) => {
+    const one = await step.do("one", async () => 1);
+    if (params?.fail) throw new NonRetryableError("told to fail");
+    return one;
+  },
+  { retention: { complete: "1 hour", errored: "2 hours", terminated: "3 hours" } },
+);
+
+/** What the instances of a limited workflow do at once: in their step now, the most ever, who entered when. */
+export interface LimitedLog {
+  now: number;
+  max: number;
+  entered: string[];
+}
+
+/** One log per limited workflow, by name (module state: it survives the objects). */
+export const limitedLogs = new Map<string, LimitedLog>();
+
+/**
+ * A workflow with a concurrency limit: its step records entry and exit in {@link limitedLogs} and
+ * takes `ms` (default 2) of real time, so steps of different instances overlap when they may.
+ * `sleepMs` sleeps that long after the step, then runs a second one. A `crash` hook kills the
+ * object as the step starts (once).
+ */
+function limitedWorkflow(name: string, limit: number) {
+  const log: LimitedLog = { now: 0, max: 0, entered: [] };
+  limitedLogs.set(name, log);
+  return defineWorkflow(
+    name,
+    async (params: { sleepMs?: number; ms?: number } | undefined, step, { instanceId }) => {
+      const work = async (label: string) => {
+        const hook = hooks.get(instanceId);
+        if (hook?.crash) {
+          const crash = hook.crash;
+          hooks.delete(instanceId);
+          crash();
+        }
+        log.now++;
+        log.max = Math.max(log.max, log.now);
+        log.entered.push(`${instanceId}:${label}`);
+        try {
+          await new Promise((resolve) => setTimeout(resolve, params?.ms ?? 2));
+        } finally {
+          log.now--;
+        }
+        return effect(instanceId, label);
+      };
+      await step.do("work", () => work("work"));
+      if (params?.sleepMs) {
+        await step.sleep("nap", params.sleepMs);
+        await step.do("after", () => work("after"));
+      }
+      return "done";
+    },
+    { concurrency: { limit } },
+  );
+}
+
+/** At most 3 instances run steps at once. */
+export const limited = limitedWorkflow("test-limited", 3);
+
+/** At most 1 instance runs steps at once. */
+export const limitedOne = limitedWorkflow("test-limited-one", 1);
+
 /** Every workflow above: test/worker.ts starts and runs these beside the shipped ones. */
 export const testWorkflows = [
   threeSteps,
@@ -576,4 +657,8 @@ export const testWorkflows = [
   everyHalfMinute,
   repeated,
   long,
+  listed,
+  retained,
+  limited,
+  limitedOne,
 ];

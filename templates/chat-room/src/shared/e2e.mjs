@@ -27,8 +27,11 @@ const START_ATTEMPTS = 3;
  * @param {string} options.appDir    the app's folder (where wrangler.jsonc is)
  * @param {string} options.testsDir  the folder of the *.test.mjs files
  * @param {string} options.readyPath a path that answers 2xx once the Worker and its Durable Object are up
+ * @param {string[]} [options.configs] wrangler configs (relative to appDir) for one dev session of
+ *   several Workers, the first serving the tests (e.g. a caller bound to the app's RPC entrypoint);
+ *   default: the app's own
  */
-export async function runBrowserTests({ appDir, testsDir, readyPath }) {
+export async function runBrowserTests({ appDir, testsDir, readyPath, configs = [] }) {
   const persistTo = mkdtempSync(join(tmpdir(), "e2e-"));
   const env = { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" };
   let server = null;
@@ -64,6 +67,7 @@ export async function runBrowserTests({ appDir, testsDir, readyPath }) {
         [
           ...["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort)],
           ...["--persist-to", persistTo, "--show-interactive-dev-session=false"],
+          ...configs.flatMap((config) => ["-c", config]),
         ],
         { cwd: appDir, env, detached: true, stdio: ["ignore", "pipe", "pipe"] },
       );

@@ -36,8 +36,13 @@ export interface Problem {
   title: string;
   status: number;
   detail: string;
-  [extension: string]: unknown;
+  // Not `unknown`: the RPC types of a service binding drop every member of a result that may not
+  // be serializable, so a refusal carrying a problem would vanish from them.
+  [extension: string]: ProblemExtension;
 }
+
+/** What a problem's extension members may hold (a serializable value; JSON in practice). */
+export type ProblemExtension = string | number | boolean | null | object;
 
 const TITLES: Record<number, string> = {
   400: "Bad Request",
@@ -70,7 +75,12 @@ export class ProblemError extends HTTPException {
   constructor(
     status: ContentfulStatusCode,
     detail: string,
-    options: { type?: string; title?: string; headers?: HeadersInit; extensions?: Record<string, unknown> } = {},
+    options: {
+      type?: string;
+      title?: string;
+      headers?: HeadersInit;
+      extensions?: Record<string, ProblemExtension>;
+    } = {},
   ) {
     super(status, { message: detail });
     this.problem = {
@@ -185,11 +195,23 @@ export function params<S extends z.ZodType>(schema: S) {
   });
 }
 
+/**
+ * A query validator's type with the query optional for a typed client (Hono's `hc`) when every
+ * field of it is: `GET /keys/:key` need not send `?policies=` to be called.
+ */
+type OptionalQuery<M> =
+  M extends MiddlewareHandler<infer E, infer P, infer I>
+    ? I extends { in: { query: infer Q }; out?: infer O }
+      ? MiddlewareHandler<E, P, { in: object extends Q ? { query?: Q } : { query: Q }; out: O & object }>
+      : M
+    : M;
+
 /** Validates the query string; a mismatch is a 400 problem. */
 export function query<S extends z.ZodType>(schema: S) {
-  return zValidator("query", schema, (result) => {
+  const validate = zValidator("query", schema, (result) => {
     if (!result.success) throw invalid(400, "query", result.error);
   });
+  return validate as OptionalQuery<typeof validate>;
 }
 
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;

@@ -5,7 +5,7 @@
  * result instead of running again.
  */
 import type { z } from "zod";
-import type { Duration } from "./duration";
+import { boundedMilliseconds, type Duration } from "./duration";
 
 /** How a failing step is retried. */
 export interface RetryConfig {
@@ -87,6 +87,33 @@ export interface WorkflowSchedule {
   timezone?: string;
 }
 
+/** The statuses an instance leaves only by a restart, each kept for its retention and then deleted. */
+export type RetainedStatus = "complete" | "errored" | "terminated";
+
+/**
+ * How long a finished instance is kept, by the status it finished in, before it is deleted (its
+ * object's storage freed and its index entry removed), as `DELETE /api/instances/:id` does.
+ */
+export type RetentionConfig = Partial<Record<RetainedStatus, Duration>>;
+
+/** The retention of a workflow that sets none: a week for success and termination, 30 days for errors. */
+export const DEFAULT_RETENTION: Readonly<Record<RetainedStatus, Duration>> = {
+  complete: "7 days",
+  errored: "30 days",
+  terminated: "7 days",
+};
+
+/**
+ * At most `limit` instances of the workflow run steps at once; the others stay `queued` and start in
+ * creation order as slots free. Sleeping and waiting instances hold no slot.
+ */
+export interface ConcurrencyConfig {
+  limit: number;
+}
+
+/** The largest concurrency limit: one coordinator object holds the slots, each a row. */
+export const MAX_CONCURRENCY_LIMIT = 10_000;
+
 /** A workflow definition: its name, its function and optionally a params schema and a schedule. */
 export interface Workflow<P = unknown, O = unknown> {
   readonly name: string;
@@ -94,6 +121,10 @@ export interface Workflow<P = unknown, O = unknown> {
   /** Validates params when an instance is created; a mismatch is refused before anything is stored. */
   readonly params?: z.ZodType<P>;
   readonly schedule?: WorkflowSchedule;
+  /** Milliseconds a finished instance is kept, by final status ({@link DEFAULT_RETENTION} where unset). */
+  readonly retention: Readonly<Record<RetainedStatus, number>>;
+  /** How many instances may run at once (none: no limit). */
+  readonly concurrency?: ConcurrencyConfig;
 }
 
 /** The pattern of workflow names (they appear in URLs and object names). */
@@ -114,12 +145,30 @@ export const WORKFLOW_NAME_PATTERN = /^[a-z][a-z0-9-]{0,63}$/;
 export function defineWorkflow<P, O>(
   name: string,
   run: (params: P, step: WorkflowStep, context: WorkflowContext) => Promise<O>,
-  options: { params?: z.ZodType<P>; schedule?: WorkflowSchedule } = {},
+  options: {
+    params?: z.ZodType<P>;
+    schedule?: WorkflowSchedule;
+    retention?: RetentionConfig;
+    concurrency?: ConcurrencyConfig;
+  } = {},
 ): Workflow<P, O> {
   if (!WORKFLOW_NAME_PATTERN.test(name)) {
     throw new Error(`Workflow name "${name}" must match ${WORKFLOW_NAME_PATTERN}.`);
   }
-  return { name, run, ...options };
+  const { retention, ...rest } = options;
+  const limit = options.concurrency?.limit;
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > MAX_CONCURRENCY_LIMIT)) {
+    throw new RangeError(`concurrency.limit of "${name}" must be a whole number from 1 to ${MAX_CONCURRENCY_LIMIT}.`);
+  }
+  const kept = { ...DEFAULT_RETENTION, ...retention };
+  // Checked here, when the module loads: a bad duration never reaches a running instance.
+  const ms = (status: RetainedStatus) => boundedMilliseconds(kept[status], `retention.${status} of "${name}"`);
+  return {
+    name,
+    run,
+    ...rest,
+    retention: { complete: ms("complete"), errored: ms("errored"), terminated: ms("terminated") },
+  };
 }
 
 /** Any workflow, whatever its params and output (`never` params: a registry only stores them). */
@@ -128,6 +177,8 @@ export interface AnyWorkflow {
   readonly run: (params: never, step: WorkflowStep, context: WorkflowContext) => Promise<unknown>;
   readonly params?: z.ZodType;
   readonly schedule?: WorkflowSchedule;
+  readonly retention: Readonly<Record<RetainedStatus, number>>;
+  readonly concurrency?: ConcurrencyConfig;
 }
 
 /**

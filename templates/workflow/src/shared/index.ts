@@ -2,6 +2,7 @@
 // A plain copy: this project owns it now, edit it freely; upstream changes are not picked up.
 // Re-exports only the modules of @durable-patterns/shared this app uses; the rest of the package was left out.
 export * from "./alarm-queue";
+export * from "./bearer";
 export * from "./deadline";
 export * from "./http";
 export * from "./log";
