@@ -19,6 +19,10 @@ const benchSteps = defineWorkflow("bench-steps", async (params: { steps: number 
 
 const workflows = new WorkflowRegistry([...shipped, benchSteps]);
 
+// The app's other objects, as it exports them: each instance reports to its workflow's index.
+export { WorkflowCoordinator } from "../../../apps/workflow/src/workflow-coordinator-object";
+export { WorkflowIndex } from "../../../apps/workflow/src/workflow-index-object";
+
 export default workflowWorker(workflows);
 
 export class WorkflowScheduler extends AppWorkflowScheduler {
