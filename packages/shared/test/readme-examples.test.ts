@@ -3,7 +3,7 @@
  * is parsed, and what a placeholder lets through, on small READMEs written here.
  */
 import { describe, expect, it } from "vitest";
-import { ANY, expectShown, parseShownJson, readmeExamples, type ReadmeCall } from "../src/readme-examples";
+import { ANY, expectShown, parseShownJson, playReadme, readmeExamples, type ReadmeCall } from "../src/readme-examples";
 
 const calls = (markdown: string) => readmeExamples(markdown) as ReadmeCall[];
 
@@ -195,5 +195,38 @@ describe("sections, captured values and what the reader fills in", () => {
     expect(() => expectShown({ you: { id: "ffff" }, messages: [{ id: 2 }] }, shown, "case", ["you.id"])).toThrow(
       /messages\[0\]\.id: 2/,
     );
+  });
+});
+
+describe("playing examples", () => {
+  const text = [
+    "# demo",
+    "",
+    "```sh",
+    "BASE=http://h",
+    "curl -i $BASE/a",
+    "# HTTP/1.1 200 OK",
+    '# RateLimit: "api";r=19;t=1',
+    "curl $BASE/b",
+    '# {"n":2}',
+    "```",
+  ].join("\n");
+  const answer = (path: string, headers: Record<string, string> = {}) =>
+    Promise.resolve(path.endsWith("/a") ? new Response("{}", { headers }) : Response.json({ n: 2 }));
+
+  it("checks a varying header's shape with its numbers free, and runs beforeEach before each example", async () => {
+    const order: string[] = [];
+    await playReadme(readmeExamples(text), (request) => answer(request.url, { RateLimit: '"api";r=7;t=30' }), {
+      varying: ["ratelimit"],
+      beforeEach: (example) => void order.push(example.kind === "http" ? example.request.path : example.path),
+    });
+    expect(order).toEqual(["/a", "/b"]);
+  });
+
+  it("refuses a header whose shape differs, and one that differs at all when it does not vary", async () => {
+    const play = (value: string, varying: string[]) =>
+      playReadme(readmeExamples(text), (request) => answer(request.url, { RateLimit: value }), { varying });
+    await expect(play('"api";r=7', ["ratelimit"])).rejects.toThrow(/header ratelimit/);
+    await expect(play('"api";r=7;t=30', [])).rejects.toThrow(/header ratelimit/);
   });
 });
