@@ -5,31 +5,22 @@
 import { env } from "cloudflare:workers";
 import { createExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { devVarsOf } from "../src/shared/testing";
 import example from "../.dev.vars.example?raw";
 import source from "../src/index.ts?raw";
 import worker from "../src/index";
 import { uniqueRoom } from "./helpers";
-
-/** `NAME=value` lines, comments and blank lines skipped; quotes around a value removed. */
-function parse(text: string): Record<string, string> {
-  const vars: Record<string, string> = {};
-  for (const line of text.split("\n")) {
-    const match = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(line.trim());
-    if (match) vars[match[1]!] = match[2]!.replace(/^"(.*)"$/, "$1");
-  }
-  return vars;
-}
 
 describe(".dev.vars.example", () => {
   it("lists every secret the Worker reads (the keys of its Secrets interface), and nothing else", () => {
     const declared = /interface Secrets \{([^}]*)\}/.exec(source)?.[1] ?? "";
     const secrets = [...declared.matchAll(/^\s*([A-Z][A-Z0-9_]*)\??:/gm)].map((match) => match[1]);
     expect(secrets).toEqual(["CHAT_SECRET", "CHAT_ISSUER_SECRET"]);
-    expect(Object.keys(parse(example))).toEqual(secrets);
+    expect(Object.keys(devVarsOf(example))).toEqual(secrets);
   });
 
   it("runs the Worker as it is: its CHAT_SECRET is empty, which leaves rooms open", async () => {
-    const vars = parse(example);
+    const vars = devVarsOf(example);
     expect(vars).toEqual({ CHAT_SECRET: "", CHAT_ISSUER_SECRET: "" });
     const room = uniqueRoom();
     const response = await worker.fetch(

@@ -15,11 +15,12 @@
  *   the object's. A wait of 2 s or less is therefore never remembered.
  * - Only giving units back makes an object admit sooner: a refund, a reset or a change of the
  *   key's overrides. Those made through this isolate forget the key's denials before and after
- *   they reach the object, and a denial answered to a check that started before the last
- *   forgetting is not remembered (it may have been decided before the units came back). Made
- *   through another isolate, they are not seen here: such a key is refused here until its
- *   remembered wait runs out (at most what the object asked for when it refused). Do not enable
- *   the cache where another isolate's refunds must be seen at once.
+ *   they reach the object, no denial of the key is remembered while one is on its way (the object
+ *   may have given the units back before its answer arrives), and a denial answered to a check
+ *   that started before the last forgetting is not remembered (it may have been decided before
+ *   the units came back). Made through another isolate, they are not seen here: such a key is
+ *   refused here until its remembered wait runs out (at most what the object asked for when it
+ *   refused). Do not enable the cache where another isolate's refunds must be seen at once.
  *
  * @example
  * ```ts
@@ -61,6 +62,13 @@ export class DenialCache {
   hits = 0;
   /** Bumped by every {@link forget}: a denial sent before it may predate units given back. */
   private epoch = 0;
+  /**
+   * Keys with a change on its way to their object ({@link forgetAround}), and how many: none of
+   * their denials is remembered until it is answered. The object may already have given the units
+   * back while its answer is still on the way, and a denial remembered then would be answered
+   * until the second forget, though the object would admit.
+   */
+  private readonly changing = new Map<string, number>();
 
   constructor(
     readonly maxKeys = DEFAULT_CACHE_KEYS,
@@ -107,10 +115,11 @@ export class DenialCache {
 
   /**
    * Remembers `result` if it is a denial worth remembering: asked with `ticket` (taken before the
-   * call) and nothing forgotten since, its longest enforced wait more than `1 s + CLOCK_SKEW_MS`.
+   * call), nothing forgotten since and no change of the key on its way, its longest enforced wait
+   * more than `1 s + CLOCK_SKEW_MS`.
    */
   remember(name: string, policies: unknown, cost: number, result: QuotaResult, ticket: Ticket): void {
-    if (result.allowed || cost <= 0 || ticket.epoch !== this.epoch) return;
+    if (result.allowed || cost <= 0 || ticket.epoch !== this.epoch || this.changing.has(name)) return;
     const startedAt = ticket.at;
     const wait = Math.max(0, ...result.policies.filter((q) => q.mode !== "shadow").map((q) => q.retryAfter));
     const until = startedAt + (wait - 1) * 1000 - CLOCK_SKEW_MS;
@@ -133,13 +142,24 @@ export class DenialCache {
     this.epoch++;
   }
 
-  /** Forgets `names` before and after `change` (see {@link forget}). */
+  /**
+   * Forgets `names` before and after `change` (see {@link forget}), and remembers no denial of
+   * theirs while it is on its way.
+   */
   async forgetAround<T>(names: readonly string[], change: () => Promise<T>): Promise<T> {
-    names.forEach((name) => this.forget(name));
+    names.forEach((name) => {
+      this.forget(name);
+      this.changing.set(name, (this.changing.get(name) ?? 0) + 1);
+    });
     try {
       return await change();
     } finally {
-      names.forEach((name) => this.forget(name));
+      names.forEach((name) => {
+        const left = this.changing.get(name)! - 1;
+        if (left > 0) this.changing.set(name, left);
+        else this.changing.delete(name);
+        this.forget(name);
+      });
     }
   }
 

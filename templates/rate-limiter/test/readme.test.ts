@@ -1,19 +1,34 @@
 /**
- * README examples are tests: the curls of the README's "Per-key overrides" section are played
- * against the Worker in the README's order and must answer exactly what it shows (status, the
- * headers shown, body), so that section cannot drift from the app. `$AUTH` is the tests' token.
+ * README examples are tests: the curls of the README's API section, then of "Per-key overrides",
+ * are played against the Worker in the README's order and must answer exactly what it shows
+ * (status, the headers shown, body), so the README cannot drift from the app. `$AUTH` sends the
+ * tests' token. The keys' objects run at the instant the README's numbers come from (32 min 5 s
+ * past an hour, so a fixed minute resets in 55 s and a sliding hour in 5,275 s); the peek of
+ * user:42 runs 2 s later, when its GCRA burst is whole again.
  */
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { playReadme, readmeExamples } from "../src/shared/readme-examples";
+import { playReadme, readmeExamples, type ReadmeExample } from "../src/shared/readme-examples";
 import readme from "../README.md?raw";
-import { TOKEN } from "./helpers";
+import { TOKEN, freezeClock } from "./helpers";
 
+const api = readmeExamples(readme, { section: "API" });
 const overrides = readmeExamples(readme, { section: "Per-key overrides" });
+const shown = (e: ReadmeExample) => (e.kind === "http" ? `${e.request.method} ${e.request.path}` : e.path);
+const AT = Date.UTC(2026, 10, 27, 15, 32, 5);
 
 describe("README.md examples", () => {
-  it('finds the curls of "Per-key overrides"', () => {
-    expect(overrides.map((e) => (e.kind === "http" ? `${e.request.method} ${e.request.path}` : e.path))).toEqual([
+  it("finds the curls of the API section and of Per-key overrides (the WebSocket's and dead letters' are marked not run)", () => {
+    expect(api.map(shown)).toEqual([
+      "POST /api/check",
+      "POST /api/check",
+      "POST /api/check",
+      "GET /api/keys/user:42?policies=api",
+      "POST /api/keys/user:7/refund",
+      "DELETE /api/keys/user:42",
+      "GET /demo",
+    ]);
+    expect(overrides.map(shown)).toEqual([
       "PUT /api/keys/user:42/overrides",
       "PUT /api/keys/ip:198.51.100.7/overrides",
       "POST /api/check",
@@ -23,8 +38,12 @@ describe("README.md examples", () => {
   });
 
   it("answers each one, played in order, as the README shows", async () => {
-    await playReadme(overrides, (request) => exports.default.fetch(request), {
+    const setClock = { "user:42": await freezeClock("user:42", AT), "user:7": await freezeClock("user:7", AT) };
+    await playReadme([...api, ...overrides], (request) => exports.default.fetch(request), {
       headers: { authorization: `Bearer ${TOKEN}` },
+      beforeEach: async (example) => {
+        if (shown(example) === "GET /api/keys/user:42?policies=api") await setClock["user:42"](AT + 2_000);
+      },
     });
   });
 });

@@ -3,34 +3,14 @@
  * validated here, before any object is touched.
  */
 import { issuesOf } from "./shared";
-import type { Refusal } from "./workflow-runner-object";
-import type { InstanceSummary } from "./protocol";
+import type { StartInput, StartResult } from "./rpc";
 import type { WorkflowRegistry } from "./engine/define";
 
-/** Why a start was refused before reaching an object. */
-export type StartRefusal =
-  | Refusal
-  | { ok: false; reason: "unknown_workflow"; workflow: string; known: string[] }
-  | { ok: false; reason: "invalid_params"; errors: { path: string; message: string }[] };
-
-/**
- * The answer of {@link startInstance}: `created` is false when `onConflict: "return"` answered with
- * the instance that already had the id.
- */
-export type StartResult = { ok: true; instance: InstanceSummary; created: boolean } | StartRefusal;
+export type { StartInput, StartRefusal, StartResult } from "./rpc";
 
 /** The object of instance `id`. */
 export function runner(env: Env, id: string) {
   return env.WORKFLOW_RUNNER.getByName(id);
-}
-
-/** What starts an instance: the workflow's name, its params, and the instance id if chosen. */
-export interface StartInput {
-  workflow: string;
-  id?: string;
-  params?: unknown;
-  /** `"return"`: an id already taken by an instance of this workflow answers with that instance. */
-  onConflict?: "error" | "return";
 }
 
 /**

@@ -3,7 +3,7 @@
  * the instance named in the path (one object per instance). Built for a set of workflows by
  * {@link workflowWorker}; src/index.ts exports it, with the objects, for the shipped ones.
  */
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { validator } from "hono/validator";
 import { z } from "zod";
 import {
@@ -131,8 +131,11 @@ function batchResult(id: string | undefined, result: StartResult | ProblemError)
  * The filters of `GET /api/instances`: a key that is not a filter, a status that is none of the
  * seven or a workflow that is not registered is a 422 (the filter cannot match). A malformed
  * `limit` or `cursor` is then a 400, like the other queries (`query(ListQuery)`).
+ *
+ * Typed as a plain middleware: `query(ListQuery)` after it types what a client sends (every filter
+ * optional), where this validator's own type would make a typed client send a query.
  */
-function listFilters(workflows: WorkflowRegistry) {
+function listFilters(workflows: WorkflowRegistry): MiddlewareHandler {
   return validator("query", (query) => {
     const unknown = Object.keys(query).filter((key) => !(LIST_FILTERS as readonly string[]).includes(key));
     if (unknown.length > 0) {
@@ -167,7 +170,11 @@ function routes(workflows: WorkflowRegistry) {
     // Browsers cannot set headers on a WebSocket: this route alone also takes `?token=`.
     .get("/instances/:id/websocket", requireToken({ allowQuery: true }), byId, requireWebSocket, async (c) => {
       const { id } = c.req.valid("param");
-      return runner(c.env, id).fetch(c.req.raw);
+      // The runner refuses an id with no instance before the upgrade (a bare 404, nothing stored):
+      // the same problem as GET, instead of a socket that would never send anything.
+      const response = await runner(c.env, id).fetch(c.req.raw);
+      if (response.status === 404) refused(id, { ok: false, reason: "not_found" });
+      return response;
     })
     // Everything below needs `Authorization: Bearer <WORKFLOW_TOKEN>` (GET /api/health is answered before).
     .use(requireToken())

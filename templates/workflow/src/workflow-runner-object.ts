@@ -26,7 +26,6 @@ import {
   type EventPage,
   type InstanceError,
   type InstanceStatus,
-  type InstanceSummary,
   type InstanceView,
   type JsonValue,
   type PendingEvent,
@@ -44,6 +43,7 @@ import {
 } from "./engine/replay";
 import type { WorkflowRegistry } from "./engine/define";
 import type { IndexUpdate } from "./workflow-index-object";
+import type { CreateResult, EventResult, LifecycleResult, Refusal } from "./rpc";
 import { decodeJson } from "./engine/step-output";
 
 const migrations: Migration[] = [
@@ -147,27 +147,7 @@ interface InstanceRow extends Record<string, string | number | null> {
   slot_ticket: number;
 }
 
-/** Why a lifecycle call was refused. */
-export type Refusal =
-  | { ok: false; reason: "not_found" }
-  | { ok: false; reason: "exists" }
-  | { ok: false; reason: "illegal_transition"; status: InstanceStatus; action: string }
-  | { ok: false; reason: "no_such_step"; step: string; count: number; calls: number }
-  | { ok: false; reason: "too_many_events"; type: string; limit: number }
-  | { ok: false; reason: "no_such_event"; eventId: number }
-  | { ok: false; reason: "idempotency_key_reused"; key: string }
-  | { ok: false; reason: "invalid_input"; detail: string }
-  /** The workflow's index could not be updated: nothing was deleted; try again. */
-  | { ok: false; reason: "index_unavailable" };
-
-/** The answer of a lifecycle call. */
-export type LifecycleResult = { ok: true; instance: InstanceSummary } | Refusal;
-
-/** The answer of `create`: `created` is false when `onConflict: "return"` found the instance there. */
-export type CreateResult = { ok: true; instance: InstanceSummary; created: boolean } | Refusal;
-
-/** The answer of `sendEvent`: the instance as it was when the event was first accepted, and the event's id. */
-export type EventResult = { ok: true; instance: InstanceSummary; eventId: number } | Refusal;
+export type { CreateResult, EventResult, LifecycleResult, Refusal } from "./rpc";
 
 /** Statuses from which an action is allowed. Everything else is a 409. */
 const ALLOWED_FROM: Record<"pause" | "resume" | "terminate" | "event", readonly InstanceStatus[]> = {
@@ -187,7 +167,7 @@ const INDEX_MAX_ATTEMPTS = 1_000_000;
 /** `ACTIVE_STATUSES` as an SQL list. */
 const ACTIVE_SQL = ACTIVE_STATUSES.map((status) => `'${status}'`).join(", ");
 
-/** `consumed_by` of a deleted event that keeps its row (it had an idempotency key): no step's seq. */
+/** `consumed_by` of a deleted event (its row stays, so its id is never reused): no step's seq. */
 const DELETED = -1;
 
 /** Outputs larger than this are left out of `describe()`; `outputBytes` still tells the size. */
@@ -239,12 +219,21 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
   // be stored. Every statement that writes the instance row clears it (the next check reads SQLite
   // again), and a crash or eviction clears it together with the run that relies on it.
   private runState?: { status: string; generation: number } | null;
+  /**
+   * Whether the app's tables exist. An id with no instance holds no storage at all: its tables are
+   * created by its `create` and deleted, with everything else, when the instance is deleted, so a
+   * read of an unknown id (a GET, an event, a WebSocket refused with a 404) writes nothing. Memory
+   * is a cache: probed on construction and set again by `create` and `purge`.
+   */
+  private schema: boolean;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = new Sql(ctx.storage);
     this.log = new ObjectLog("workflow", this.sql, ctx.id.name ?? null, env);
-    migrate(ctx.storage, migrations);
+    this.schema = this.sql.hasTable("instance");
+    // An instance gets new migrations at once; an id without one gets its tables with its create.
+    if (this.schema) migrate(ctx.storage, migrations);
     answerPings(ctx);
   }
 
@@ -292,6 +281,10 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
     options: { onConflict?: "error" | "return" } = {},
   ): CreateResult {
     return this.log.op("create", (): CreateResult => {
+      if (!this.schema) {
+        migrate(this.ctx.storage, migrations);
+        this.schema = true;
+      }
       const existing = this.row();
       if (existing) {
         if (options.onConflict === "return" && existing.workflow === input.workflow) {
@@ -483,9 +476,11 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
   }
 
   /**
-   * Deletes a pending event: no wait will receive it, and a restart does not bring it back. An
-   * event sent with an idempotency key keeps its row, marked deleted, so a retry of its send still
-   * answers like the first instead of storing it again; any other event's row is removed.
+   * Deletes a pending event: no wait will receive it, and a restart does not bring it back. Its row
+   * stays, marked deleted, so its id is never given to a later event (SQLite reuses the largest
+   * rowid of a removed row, and a retried DELETE of it would then delete another event). An event
+   * sent with an idempotency key keeps its payload too, so a retry of its send still answers like
+   * the first instead of storing it again; any other event's payload is dropped.
    */
   deleteEvent(eventId: number): { ok: true } | Refusal {
     return this.log.op("delete-event", () => {
@@ -496,7 +491,7 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
       );
       if (!event) return { ok: false, reason: "no_such_event", eventId };
       if (event.keyed) this.sql.run("UPDATE events SET consumed_by = ? WHERE id = ?", DELETED, eventId);
-      else this.sql.run("DELETE FROM events WHERE id = ?", eventId);
+      else this.sql.run("UPDATE events SET consumed_by = ?, payload = NULL WHERE id = ?", DELETED, eventId);
       return { ok: true };
     });
   }
@@ -574,14 +569,21 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
 
   /** All timed work runs through the shared alarm queue, the only code that sets the alarm. Logged, one line per run. */
   override async alarm(info?: AlarmInvocationInfo): Promise<void> {
+    // Constructing the queue creates its tables: an object without them has nothing to run.
+    if (!this.scheduler && !AlarmQueue.exists(this.sql)) return;
     await this.log.alarm(() => this.queue.run(info), info?.retryCount);
   }
 
-  /** Only WebSocket upgrades arrive here (live progress); everything else is RPC. */
+  /**
+   * Only WebSocket upgrades arrive here (live progress); everything else is RPC. An id with no
+   * instance is refused before the upgrade, with a bare 404 (no body, nothing stored) that the
+   * Worker, the only caller, answers with its `no-such-instance` problem.
+   */
   override async fetch(): Promise<Response> {
-    const { response, socket } = acceptWebSocket(this.ctx, { tags: ["watcher"] });
     const row = this.row();
-    if (row) sendJson(socket, { type: "status", id: row.instance_id, status: row.status } satisfies ServerMessage);
+    if (!row) return new Response(null, { status: 404 });
+    const { response, socket } = acceptWebSocket(this.ctx, { tags: ["watcher"] });
+    sendJson(socket, { type: "status", id: row.instance_id, status: row.status } satisfies ServerMessage);
     return response;
   }
 
@@ -862,8 +864,8 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
       await this.ctx.storage.deleteAll();
       this.scheduler = undefined;
       this.runState = undefined;
-      // The object is now what a never-used id's object is: the app's empty tables, no queue, no alarm.
-      migrate(this.ctx.storage, migrations);
+      // The object is now what a never-used id's object is: no tables, no queue, no alarm.
+      this.schema = false;
       return null;
     });
     if (failure) throw failure.error;
@@ -923,12 +925,14 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
 
   /** The instance's status and generation, read from SQLite once until a write clears them. */
   private instanceState(): { status: string; generation: number } | null {
+    if (!this.schema) return null;
     return (this.runState ??= this.sql.one<{ status: string; generation: number }>(
       "SELECT status, generation FROM instance WHERE id = 1",
     ));
   }
 
   private row(): InstanceRow | null {
+    if (!this.schema) return null;
     return this.sql.one<InstanceRow>("SELECT * FROM instance WHERE id = 1");
   }
 
@@ -938,7 +942,7 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
 
   private publishStep(seq: number): void {
     // Reading the row costs a billed read: only when someone watches.
-    if (this.ctx.getWebSockets("watcher").length === 0) return;
+    if (!this.schema || this.ctx.getWebSockets("watcher").length === 0) return;
     const step = this.sql.one<StepRow>("SELECT * FROM steps WHERE seq = ?", seq);
     const id = this.sql.one<{ instance_id: string }>("SELECT instance_id FROM instance WHERE id = 1");
     if (!step || !id) return;

@@ -2,7 +2,8 @@
  * The typed RPC client for other Workers: bind this Worker as a service with
  * `"entrypoint": "WorkflowService"` and call its methods; types come from this class. Refusals
  * (unknown workflow, bad params or ids, illegal transitions) are values with a `reason`, never
- * exceptions, so callers switch on them.
+ * exceptions, so callers switch on them. Its surface and answers are {@link WorkflowRpc}
+ * (src/rpc.ts), which types a caller's binding without this app's `Env`.
  *
  * @example
  * ```ts
@@ -14,7 +15,7 @@
  */
 import { WorkerEntrypoint } from "cloudflare:workers";
 import type { WorkflowRegistry } from "./engine/define";
-import { startInstance, runner, type StartInput, type StartRefusal, type StartResult } from "./instances";
+import { startInstance, runner } from "./instances";
 import { listInstances, workflowCounts } from "./listing";
 import {
   EventsQuery,
@@ -27,20 +28,28 @@ import {
   instanceId,
   type EventPage,
   type InstancePage,
-  type InstanceStatus,
   type InstanceView,
   type StepCall,
   type WorkflowSummary,
 } from "./protocol";
-import type { EventResult, LifecycleResult, Refusal } from "./workflow-runner-object";
-
-type Invalid = { ok: false; reason: "invalid_input"; detail: string };
+import type {
+  EventResult,
+  EventsOptions,
+  InvalidInput as Invalid,
+  LifecycleResult,
+  ListOptions,
+  Refusal,
+  StartInput,
+  StartRefusal,
+  StartResult,
+  WorkflowRpc,
+} from "./rpc";
 
 /**
  * Abstract only in which workflows it starts, like WorkflowRunner: the Worker entry exports
  * a one-line subclass that names them.
  */
-export abstract class WorkflowService extends WorkerEntrypoint<Env> {
+export abstract class WorkflowService extends WorkerEntrypoint<Env> implements WorkflowRpc {
   /** The workflows this service starts: set by the subclass the Worker entry exports. */
   protected abstract readonly workflows: WorkflowRegistry;
 
@@ -67,7 +76,7 @@ export abstract class WorkflowService extends WorkerEntrypoint<Env> {
    * `cursor`: the `next` of the previous page). Lags the instances a little: see the README's index.
    */
   async list(
-    options: { workflow?: string; status?: InstanceStatus; limit?: number; cursor?: string } = {},
+    options: ListOptions = {},
   ): Promise<{ ok: true; page: InstancePage } | Invalid | Extract<StartRefusal, { reason: "unknown_workflow" }>> {
     if (options.workflow !== undefined && !this.workflows.get(options.workflow)) {
       return { ok: false, reason: "unknown_workflow", workflow: options.workflow, known: this.workflows.names() };
@@ -128,7 +137,7 @@ export abstract class WorkflowService extends WorkerEntrypoint<Env> {
   /** Pending events, grouped by type and in order of receipt, a page at a time (`limit` 1–100, default 50). */
   async listEvents(
     id: string,
-    options: { type?: string; after?: string; limit?: number } = {},
+    options: EventsOptions = {},
   ): Promise<{ ok: true; page: EventPage } | Refusal | Invalid> {
     const parsed = EventsQuery.safeParse({
       ...options,

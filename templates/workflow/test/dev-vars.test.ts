@@ -6,30 +6,21 @@
 import { env } from "cloudflare:workers";
 import { createExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { devVarsOf } from "../src/shared/testing";
 import example from "../.dev.vars.example?raw";
 import config from "../wrangler.jsonc?raw";
 import worker from "./worker";
-
-/** `NAME=value` lines, comments and blank lines skipped; quotes around a value removed. */
-function parse(text: string): Record<string, string> {
-  const vars: Record<string, string> = {};
-  for (const line of text.split("\n")) {
-    const match = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(line.trim());
-    if (match) vars[match[1]!] = match[2]!.replace(/^"(.*)"$/, "$1");
-  }
-  return vars;
-}
 
 describe(".dev.vars.example", () => {
   it("lists every secret wrangler.jsonc requires, and nothing else", () => {
     const required = /"secrets":\s*\{\s*"required":\s*\[([^\]]*)\]/.exec(config)?.[1] ?? "";
     const secrets = [...required.matchAll(/"([A-Z][A-Z0-9_]*)"/g)].map((match) => match[1]);
     expect(secrets).toEqual(["WORKFLOW_TOKEN"]);
-    expect(Object.keys(parse(example))).toEqual(secrets);
+    expect(Object.keys(devVarsOf(example))).toEqual(secrets);
   });
 
   it("runs the Worker as it is: its token opens the API", async () => {
-    const vars = parse(example);
+    const vars = devVarsOf(example);
     expect(vars.WORKFLOW_TOKEN).toBe("dev-token-change-me");
     const request = (authorization: string) =>
       worker.fetch(

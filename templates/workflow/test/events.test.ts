@@ -331,6 +331,18 @@ describe("event backlog", () => {
     expect(await pending(id)).toEqual({ events: [], next: null });
   });
 
+  it("never gives a later event the id of a deleted one, so a retried DELETE cannot delete another event", async () => {
+    const id = await start("test-waiter");
+    const first = (await (await sendEvent(id, "pong", "unwanted")).json()) as { eventId: number };
+    expect((await api(`/api/instances/${id}/events/${first.eventId}`, { method: "DELETE" })).status).toBe(204);
+    // The newest event was deleted: SQLite would hand its rowid out again were the row removed.
+    const next = (await (await sendEvent(id, "pong", "wanted")).json()) as { eventId: number };
+    expect(next.eventId).toBe(first.eventId + 1);
+    // The DELETE retried after a lost answer deletes nothing more.
+    expect((await api(`/api/instances/${id}/events/${first.eventId}`, { method: "DELETE" })).status).toBe(404);
+    expect((await pending(id)).events.map((e) => [e.id, e.payload])).toEqual([[next.eventId, "wanted"]]);
+  });
+
   it("answers a retried send of a deleted event like the first and never stores or hands it out again", async () => {
     const id = await start("test-waiter");
     const send = () =>

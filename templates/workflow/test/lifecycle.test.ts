@@ -241,6 +241,23 @@ describe("restart", () => {
     expect([count(id, "a"), count(id, "b"), count(id, "c")]).toEqual([1, 2, 2]);
   });
 
+  it("makes the events consumed by the steps it forgets pending again, so their waits receive them again", async () => {
+    const id = await start("test-waiter");
+    for (const payload of ["one", "two"]) expect((await sendEvent(id, "ping", payload)).status).toBe(202);
+    expect((await sendEvent(id, "pong", "three")).status).toBe(202);
+    expect((await runUntilSettled(id)).output).toEqual({ first: "one", second: "two", pong: "three" });
+    const pendingIds = async () =>
+      ((await (await api(`/api/instances/${id}/events`)).json()) as { events: { id: number }[] }).events.map(
+        (e) => e.id,
+      );
+    expect(await pendingIds()).toEqual([]);
+    // From "second ping": the first wait keeps its event; the second ping and the pong are pending again.
+    expect((await lifecycle(id, "restart", { from: "second ping" })).status).toBe(200);
+    expect(await pendingIds()).toEqual([2, 3]);
+    expect((await runUntilSettled(id)).output).toEqual({ first: "one", second: "two", pong: "three" });
+    expect(await pendingIds()).toEqual([]);
+  });
+
   it("answers 422 for a step the instance does not have", async () => {
     const id = await instanceIn("complete");
     const response = await lifecycle(id, "restart", { from: "no such step" });

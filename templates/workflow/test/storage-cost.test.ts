@@ -68,6 +68,17 @@ describe("storage cost", () => {
     expect(created).toEqual({ rowsRead: 12, rowsWritten: 9 });
   });
 
+  it("reads and writes no row for an id with no instance (GET, an event, a refused WebSocket)", async () => {
+    const id = uniqueId("nobody");
+    const refused = await cost(id, async () => {
+      expect((await api(`/api/instances/${id}`)).status).toBe(404);
+      expect((await api(`/api/instances/${id}/events/ping`, json("POST", {}))).status).toBe(404);
+      expect((await api(`/api/instances/${id}/websocket`, { headers: { upgrade: "websocket" } })).status).toBe(404);
+    });
+    // Not even the instance row is read: the object knows from memory it has no tables.
+    expect(refused).toEqual({ rowsRead: 0, rowsWritten: 0 });
+  });
+
   it("writes 2 rows per completed step (its attempt before it runs, its result after) and reads 2", async () => {
     const one = await firstRun(1);
     const eleven = await firstRun(11);
@@ -147,7 +158,7 @@ describe("storage cost", () => {
     // A page that crosses from one type into the next reads one more: the end of the first type's range.
     expect(await list("?limit=5&after=ping~3")).toEqual({ rowsRead: 8, rowsWritten: 0 });
     expect(await list("?type=ping&limit=5&after=ping~3")).toEqual({ rowsRead: 5, rowsWritten: 0 });
-    // Deleting reads the instance row and the event (the lookup reads 2) and removes the row.
+    // Deleting reads the instance row and the event (the lookup reads 2) and marks the row deleted.
     expect(await cost(id, () => api(`/api/instances/${id}/events/1`, { method: "DELETE" }))).toEqual({
       rowsRead: 3,
       rowsWritten: 1,

@@ -2,9 +2,27 @@
  * Live progress: `GET /api/instances/:id/websocket` streams the instance's status and every step
  * change over a hibernatable WebSocket.
  */
-import { evictDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { api, connect, instance, run, sendEvent, start, stub } from "./helpers";
+import { api, connect, instance, lifecycle, run, sendEvent, start, stub, uniqueId } from "./helpers";
+
+/** What the object of `id` holds: its tables (sqlite_master, the runtime's own left out) and its alarm. */
+function storageOf(id: string) {
+  return runInDurableObject(stub(id), async (_runner, state) => ({
+    tables: state.storage.sql
+      .exec<{ name: string }>(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf%' ESCAPE '\\'",
+      )
+      .toArray()
+      .map((row) => row.name),
+    alarm: await state.storage.getAlarm(),
+  }));
+}
+
+/** Asks for the live-progress WebSocket of `id`. */
+function upgrade(id: string) {
+  return api(`/api/instances/${id}/websocket`, { headers: { upgrade: "websocket" } });
+}
 
 describe("GET /api/instances/:id/websocket", () => {
   it("streams status and step changes as the instance runs", async () => {
@@ -49,6 +67,33 @@ describe("GET /api/instances/:id/websocket", () => {
     client.socket.send(JSON.stringify({ type: "pause" }));
     expect((await client.closed).code).toBe(1003);
     expect((await instance(id)).status).toBe("queued");
+  });
+
+  it("refuses a WebSocket to an id with no instance with the 404 problem GET answers, and stores nothing", async () => {
+    const id = uniqueId("nobody");
+    const refused = await upgrade(id);
+    expect([refused.status, refused.headers.get("content-type"), refused.webSocket]).toEqual([
+      404,
+      "application/problem+json",
+      null,
+    ]);
+    const get = await api(`/api/instances/${id}`);
+    expect(get.status).toBe(404);
+    expect(await refused.json()).toEqual(await get.json());
+    // The runner was asked (only it knows whether its instance exists), but neither the refused
+    // upgrade nor the GET created a table or an alarm: an unknown id costs no storage.
+    expect(await storageOf(id)).toEqual({ tables: [], alarm: null });
+  });
+
+  it("refuses a WebSocket to a deleted instance, whose object holds no storage any more", async () => {
+    const id = await start("test-waiter");
+    expect((await storageOf(id)).tables).toContain("instance");
+    expect((await lifecycle(id, "terminate")).status).toBe(200);
+    expect((await api(`/api/instances/${id}`, { method: "DELETE" })).status).toBe(204);
+    const refused = await upgrade(id);
+    expect(refused.status).toBe(404);
+    expect(await refused.json()).toMatchObject({ type: "urn:durable-patterns:problem:no-such-instance", status: 404 });
+    expect(await storageOf(id)).toEqual({ tables: [], alarm: null });
   });
 
   it("refuses a request that is not a WebSocket upgrade with a 426", async () => {

@@ -278,3 +278,16 @@ export function once(): () => boolean {
     return fail;
   };
 }
+
+/**
+ * The `NAME=value` lines of a `.dev.vars` file (as wrangler reads them): comments and blank lines
+ * skipped, quotes around a value removed. For tests that `.dev.vars.example` lists every secret.
+ */
+export function devVarsOf(text: string): Record<string, string> {
+  const vars: Record<string, string> = {};
+  for (const line of text.split("\n")) {
+    const match = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(line.trim());
+    if (match) vars[match[1]!] = match[2]!.replace(/^"(.*)"$/, "$1");
+  }
+  return vars;
+}
