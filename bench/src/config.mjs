@@ -34,7 +34,7 @@ export const FIXTURES_COMPATIBILITY_DATE = "2026-11-01";
  *   while bundling (file relative to bench/); the build fails if the text is not found.
  */
 
-/** The rate limiter's bearer token inside the bench (a local, throwaway value). */
+/** The rate limiter's and the workflow app's bearer token inside the bench (a local, throwaway value). */
 const BENCH_TOKEN = "bench-token";
 
 /** @type {WorkerSpec[]} */
@@ -103,8 +103,22 @@ export const workers = [
     ],
   },
   { name: "party", entry: "src/workers/party.ts", durableObjects: { PARTY_ROOM: "PartyRoom" } },
-  // Driven over RPC by src/workflow.mjs (no HTTP variant): its entry adds a bench-only workflow.
-  { name: "workflow", entry: "src/workers/workflow.ts", wrangler: "../apps/workflow/wrangler.jsonc" },
+  // Driven over RPC by src/workflow.mjs, and over HTTP with its token by the listing variants and
+  // src/listing.mjs: its entry adds two bench-only workflows and a fill RPC on the index object.
+  {
+    name: "workflow",
+    entry: "src/workers/workflow.ts",
+    wrangler: "../apps/workflow/wrangler.jsonc",
+    secrets: { WORKFLOW_TOKEN: BENCH_TOKEN },
+  },
+  // The same app again with its own objects: the listing's baseline, the same requests against an
+  // index of 1,000 entries.
+  {
+    name: "workflow-small",
+    entry: "src/workers/workflow.ts",
+    wrangler: "../apps/workflow/wrangler.jsonc",
+    secrets: { WORKFLOW_TOKEN: BENCH_TOKEN },
+  },
   // Its peer: Cloudflare Workflows as Miniflare runs it locally, the same workflow.
   {
     name: "cf-workflow",
@@ -133,6 +147,9 @@ export const workers = [
  *   a variant that measures refusals.
  * @property {{ method: string, path: string, headers?: Record<string, string>, body?: string }} [setup]
  *   One request sent before the warm-up (it must answer 2xx), e.g. to block the variant's key.
+ * @property {{ binding: string, name: string, entries: number, quickEntries: number }} [fill] An object
+ *   filled before the setup and the warm-up through its bench-only `benchFill(entries)` RPC (idempotent):
+ *   `entries` entries in a full run, `quickEntries` with `--quick`, e.g. an index to list.
  */
 
 const increment = {
@@ -166,6 +183,42 @@ const blockKey = (key) => ({
 });
 /** The naive limiter's window: one minute, the common case (its array holds every request in it). */
 const perMinute = { name: "per-minute", algorithm: "fixed-window", limit: LIMIT, period: 60 };
+
+/**
+ * Listing at scale (src/listing.mjs and the `workflow-list` variants): the index of one workflow,
+ * `bench-list` (bench-only, never started), filled with entries straight into its SQLite in the
+ * `workflow` Worker, and the same index at 1,000 entries in `workflow-small`: the same requests
+ * against both, so that what grows with the number of entries shows. Pages of `limit`; the filtered
+ * ones ask for `status` (every 7th entry).
+ */
+export const listing = {
+  workflow: "bench-list",
+  binding: "WORKFLOW_INDEX",
+  limit: 50,
+  status: "errored",
+  headers: { authorization: `Bearer ${BENCH_TOKEN}` },
+  sizes: [
+    { worker: "workflow", entries: 100_000, quickEntries: 10_000 },
+    { worker: "workflow-small", entries: 1_000, quickEntries: 1_000 },
+  ],
+};
+/** The first page of the listed workflow's instances, newest first, as the dashboard asks for it. */
+const firstPage = {
+  method: "GET",
+  path: `/api/instances?workflow=${listing.workflow}&limit=${listing.limit}`,
+  headers: listing.headers,
+};
+const listingMeter = {
+  binding: listing.binding,
+  name: listing.workflow,
+  source: "the index object's Sql meter (cursor rowsRead/rowsWritten), exact",
+};
+const fillOf = ({ entries, quickEntries }) => ({
+  binding: listing.binding,
+  name: listing.workflow,
+  entries,
+  quickEntries,
+});
 
 /** @type {VariantSpec[]} */
 export const variants = [
@@ -312,5 +365,25 @@ export const variants = [
     },
     limit: "bare-write",
     workerSide: "rate-limiter-worker",
+  },
+  {
+    id: "workflow-list",
+    app: "workflow",
+    title: `GET /api/instances?workflow=…&limit=${listing.limit} with the bearer token: the first page of an index of 100,000 entries (--quick: 10,000)`,
+    worker: listing.sizes[0].worker,
+    fill: fillOf(listing.sizes[0]),
+    request: firstPage,
+    meter: listingMeter,
+    limit: "ceiling",
+  },
+  {
+    id: "workflow-list-small",
+    app: "workflow",
+    title: "the same first page of an index of 1,000 entries (baseline: what grows with the entries)",
+    worker: listing.sizes[1].worker,
+    fill: fillOf(listing.sizes[1]),
+    request: firstPage,
+    meter: listingMeter,
+    limit: "ceiling",
   },
 ];

@@ -47,12 +47,40 @@ export function markdownReport(results) {
   if (results.alarms) lines.push("", ...alarmLines(results.alarms));
   if (results.chat) lines.push("", ...chatLines(results.chat));
   if (results.workflow) lines.push("", ...workflowLines(results.workflow));
+  if (results.listing) lines.push("", ...listingLines(results.listing));
   if (!results.ok)
     lines.push("", "**This run had failures:**", "", ...results.failures.map((failure) => `- ${failure}`));
   return lines.join("\n") + "\n";
 }
 
 const count = (value) => Math.round(value).toLocaleString("en-US");
+
+/** The listing benchmark: pages of one workflow's index at N entries against the same at a few. */
+function listingLines(listed) {
+  const { large, small } = listed.entries;
+  const [fill] = listed.fill;
+  const lines = [
+    `### Workflow: listing instances, one workflow's index at ${count(large)} entries`,
+    "",
+    `Median of ${listed.rounds} interleaved rounds with (min–max), each round's median of ${listed.requestsPerRound} requests ` +
+      "sent one at a time from the harness through the app's Worker (HTTP, bearer token); the no-op ceiling's `GET /noop` " +
+      `timed the same way takes ${range(listed.floorMs, 2)} ms. The baseline is the same request against the same index ` +
+      `holding ${count(small)} entries, in its own copy of the app; × divides the two per round. Rows are exact, from the ` +
+      `Sql meters of the index objects the request asks, per request. The ${count(large)} entries (a new instance every 30 s, ` +
+      `every 7th in each status) were inserted straight into the index's SQLite in ${count(fill.ms)} ms ` +
+      `(${round(fill.databaseBytes / 2 ** 20, 1)} MiB); requests per second under load are the \`workflow-list\` rows above.`,
+    "",
+    `| Request | ms at ${count(large)} | ms at ${count(small)} | × (${count(large)} over ${count(small)}) | Rows read / request at ${count(large)} | Rows read / request at ${count(small)} | Rows written / request | Index objects asked |`,
+    "| --- | --- | --- | --- | --- | --- | --- | --- |",
+  ];
+  for (const page of listed.pages) {
+    const [atLarge, atSmall] = page.sizes;
+    lines.push(
+      `| ${page.id}: ${page.title} | ${range(atLarge.ms, 2)} | ${range(atSmall.ms, 2)} | ${range(page.largeOverSmall)} | ${round(atLarge.rows.rowsRead, 2)} | ${round(atSmall.rows.rowsRead, 2)} | ${round(atLarge.rows.rowsWritten, 2)} | ${atLarge.rows.indexObjects} |`,
+    );
+  }
+  return lines;
+}
 
 /** The workflow benchmark: create to complete of N tiny steps, and rows per step. */
 function workflowLines(workflow) {

@@ -23,8 +23,9 @@ import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { benchAlarms } from "./alarms.mjs";
 import { workerOptions } from "./build.mjs";
 import { benchChat } from "./chat.mjs";
-import { variants as allVariants, workers } from "./config.mjs";
+import { listing, variants as allVariants, workers } from "./config.mjs";
 import { workerdCpu } from "./cpu.mjs";
+import { benchListing, fillIndex } from "./listing.mjs";
 import { markdownReport, svgChart, updateReadme } from "./report.mjs";
 import { summarize } from "./stats.mjs";
 import { benchWorkflow } from "./workflow.mjs";
@@ -41,7 +42,8 @@ const { values: args } = parseArgs({
 });
 /**
  * `--only counter,rate-limiter`: those HTTP variants and the limits they are compared with (the
- * ceiling always), nothing else; for trying a change. Writes results/only.*, never latest.*.
+ * ceiling always), nothing else (but the listing benchmark when a `workflow-list` variant is named);
+ * for trying a change. Writes results/only.*, never latest.*.
  */
 const only = args.only?.split(",").map((id) => id.trim());
 const variants = only ? withLimits(only) : allVariants;
@@ -63,6 +65,10 @@ const plan = {
   chatRounds: quick ? 3 : 10,
   workflowSteps: quick ? [20] : [100, 10],
   workflowRepeats: quick ? 1 : 5,
+  // Listing: the indexes' sizes (src/config.mjs `listing`), then sequential requests per round.
+  listingEntries: listing.sizes.map((size) => (quick ? size.quickEntries : size.entries)),
+  listingRounds: quick ? 2 : 10,
+  listingRequests: quick ? 10 : 20,
 };
 if (plan.rounds < 1 || plan.durationSeconds < 1 || plan.connections < 1)
   throw new Error(`bad plan ${JSON.stringify(plan)}`);
@@ -135,6 +141,13 @@ async function main() {
     return result;
   };
 
+  // Fill: what a variant reads must be in its object before anything else (e.g. an index to list).
+  for (const variant of variants) {
+    if (!variant.fill) continue;
+    const entries = quick ? variant.fill.quickEntries : variant.fill.entries;
+    progress(`fill ${variant.id}: ${entries.toLocaleString("en-US")} entries`);
+    await fillIndex(miniflare, variant.worker, variant.fill, entries);
+  }
   // Setup: what a variant needs in place before its first request (e.g. a blocked key).
   for (const variant of variants) {
     if (!variant.setup) continue;
@@ -174,8 +187,22 @@ async function main() {
     rows.push(await countRows(variant, new URL(variant.request.path, urls[variant.worker])));
   }
 
+  // The listing benchmark goes with its HTTP variants: also in an --only run that names one.
+  const listingRun = () =>
+    benchListing({
+      miniflare,
+      urls,
+      sizes: listing.sizes.map((size, k) => ({ worker: size.worker, entries: plan.listingEntries[k] })),
+      rounds: plan.listingRounds,
+      requests: plan.listingRequests,
+      metered: plan.meteredRequests,
+      progress,
+      failures,
+    });
+
   if (only) {
-    const results = summarizeRun(rounds, rows);
+    const listed = variants.some((variant) => variant.fill) ? await listingRun() : undefined;
+    const results = { ...summarizeRun(rounds, rows), ...(listed ? { listing: listed } : {}) };
     await mkdir(path.dirname(output), { recursive: true });
     await writeFile(`${output}.json`, JSON.stringify(results, null, 2) + "\n");
     await writeFile(`${output}.md`, markdownReport(results));
@@ -212,7 +239,9 @@ async function main() {
     failures,
   });
 
-  const results = { ...summarizeRun(rounds, rows), alarms, chat, workflow };
+  const listed = await listingRun();
+
+  const results = { ...summarizeRun(rounds, rows), alarms, chat, workflow, listing: listed };
   await mkdir(path.dirname(output), { recursive: true });
   await writeFile(`${output}.json`, JSON.stringify(results, null, 2) + "\n");
   await writeFile(`${output}.md`, markdownReport(results));
