@@ -1,8 +1,8 @@
 /**
  * The README's RPC snippets ("RPC for other Workers"), as written there, in a Worker with its own
- * Env: compiled by `pnpm typecheck` (tsc -p test/caller), never run. Each answer's members are
- * read, so a member the binding's types dropped (RPC types leave out what they cannot prove
- * serializable) fails the build.
+ * Env: compiled by `pnpm typecheck` (tsc -p test/caller), and run beside the workflow app by
+ * `pnpm test:e2e` (test/caller-e2e/). Each answer's members are read, so a member the binding's
+ * types dropped (RPC types leave out what they cannot prove serializable) fails the build.
  */
 export async function useWorkflows(env: Env): Promise<string[]> {
   const seen: string[] = [];
@@ -59,7 +59,17 @@ export async function useWorkflows(env: Env): Promise<string[]> {
 }
 
 export default {
-  async fetch(_request, env) {
-    return Response.json(await useWorkflows(env));
+  async fetch(request, env) {
+    switch (new URL(request.url).pathname) {
+      case "/rpc":
+        return Response.json(await useWorkflows(env));
+      // Answers once the workflow app's RPC entrypoint answers: the e2e runner waits for it.
+      case "/ready":
+        return Response.json(await env.WORKFLOWS.counts());
+      case "/":
+        return new Response("A Worker calling the workflow app over RPC: GET /rpc runs the README's snippets.");
+      default:
+        return new Response("Not Found", { status: 404 });
+    }
   },
 } satisfies ExportedHandler<Env>;
