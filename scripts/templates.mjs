@@ -12,12 +12,12 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, sta
 import { tmpdir } from "node:os";
 import { join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { exportApp, listApps } from "./starter/export.mjs";
+import { MADE_AT_INSTALL, SKIPPED, exportApp, listApps } from "./starter/export.mjs";
 import { formatRewritten } from "./starter/format.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-// Made by a template's own install and tests, never part of it (and .gitignore'd in it).
-const LOCAL = new Set(["node_modules", ".wrangler", "test-results", ".dev.vars", "worker-configuration.d.ts"]);
+// Made by a template's own install and tests, never part of it: what the export never copies.
+const LOCAL = new Set([...SKIPPED, ...MADE_AT_INSTALL]);
 const LOCKFILE = "package-lock.json";
 
 const args = process.argv.slice(2);

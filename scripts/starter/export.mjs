@@ -20,12 +20,20 @@ export class StarterError extends Error {}
 
 // Never copied: installs, build and test output, local state, and secrets (.dev.vars holds real
 // secrets; .dev.vars.example is copied).
-const SKIPPED = new Set(["node_modules", ".wrangler", ".turbo", "test-results", "dist", ".dev.vars", ".DS_Store"]);
+export const SKIPPED = new Set([
+  "node_modules",
+  ".wrangler",
+  ".turbo",
+  "test-results",
+  "dist",
+  ".dev.vars",
+  ".DS_Store",
+]);
 // Written by the starter instead of copied.
 const GENERATED = new Set(["package.json", "tsconfig.json", "README.md", "wrangler.jsonc"]);
 // Made at install (`postinstall: wrangler types`) instead of copied: 600 KB of generated text per
 // project, reproducible from wrangler.jsonc and the pinned wrangler.
-const MADE_AT_INSTALL = new Set(["worker-configuration.d.ts"]);
+export const MADE_AT_INSTALL = new Set(["worker-configuration.d.ts"]);
 const CODE = /\.(ts|tsx|mts|cts|js|mjs|cjs)$/;
 // The root devDependencies a standalone project needs for its lint script (eslint.config.js and
 // .prettierrc.json are copied from the root).
