@@ -17,11 +17,15 @@ export function workflowIndex(env: Env, name: string) {
   return env.WORKFLOW_INDEX.getByName(name);
 }
 
+/** Instances per page when `limit` is not given. */
+export const DEFAULT_PAGE_SIZE = 50;
+
 /** What a page of instances is asked for (validated: a registered workflow, a status, 1–100). */
 export interface PageRequest {
   workflow?: string;
   status?: InstanceStatus;
-  limit: number;
+  /** Default {@link DEFAULT_PAGE_SIZE}. */
+  limit?: number;
   cursor?: IndexCursor;
 }
 
@@ -37,12 +41,13 @@ export async function listInstances(
   request: PageRequest,
 ): Promise<InstancePage> {
   const names = request.workflow === undefined ? workflows.names() : [request.workflow];
+  const limit = request.limit ?? DEFAULT_PAGE_SIZE;
   const pages = await Promise.all(
     names.map(async (name) => {
       const entries = await workflowIndex(env, name).page({
         status: request.status,
         cursor: request.cursor,
-        limit: request.limit,
+        limit,
       });
       return entries.map((entry): ListedInstance & { at: number } => ({
         id: entry.id,
@@ -55,11 +60,11 @@ export async function listInstances(
     }),
   );
   const merged = pages.flat().sort((a, b) => b.at - a.at || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
-  const shown = merged.slice(0, request.limit);
+  const shown = merged.slice(0, limit);
   const last = shown.at(-1);
   return {
     instances: shown.map(({ at: _at, ...instance }) => instance),
-    next: merged.length > request.limit && last ? encodeCursor({ createdAt: last.at, id: last.id }) : null,
+    next: merged.length > limit && last ? encodeCursor({ createdAt: last.at, id: last.id }) : null,
   };
 }
 

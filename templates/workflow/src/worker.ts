@@ -203,8 +203,7 @@ function routes(workflows: WorkflowRegistry) {
       return c.json({ results });
     })
     .get("/instances", listFilters(workflows), query(ListQuery), async (c) => {
-      const { workflow, status, limit, cursor } = c.req.valid("query");
-      return c.json(await listInstances(c.env, workflows, { workflow, status, limit: limit ?? 50, cursor }));
+      return c.json(await listInstances(c.env, workflows, c.req.valid("query")));
     })
     .get("/workflows", async (c) => c.json({ workflows: await workflowCounts(c.env, workflows) }))
     .get("/instances/:id", byId, async (c) => {

@@ -86,11 +86,7 @@ export abstract class WorkflowService extends WorkerEntrypoint<Env> implements W
       limit: options.limit === undefined ? undefined : String(options.limit),
     });
     if (!parsed.success) return invalidInput(`Invalid options: ${parsed.error.issues[0]!.message}.`);
-    const { workflow, status, limit, cursor } = parsed.data;
-    return {
-      ok: true,
-      page: await listInstances(this.env, this.workflows, { workflow, status, limit: limit ?? 50, cursor }),
-    };
+    return { ok: true, page: await listInstances(this.env, this.workflows, parsed.data) };
   }
 
   /** Every registered workflow with its instances counted per status (zeros included). */
