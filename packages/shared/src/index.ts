@@ -9,4 +9,5 @@ export * from "./migrations";
 export * from "./rate";
 export * from "./shards";
 export * from "./sockets";
+export * from "./sql-object";
 export * from "./sql";
