@@ -12,6 +12,7 @@ import {
   ProblemError,
   query,
   requireWebSocket,
+  taskId,
 } from "@durable-patterns/shared";
 import { version } from "../package.json";
 import { requireToken } from "./auth";
@@ -27,9 +28,7 @@ export { RateLimiter } from "./rate-limiter-object";
 export { RateLimiterService } from "./service";
 
 const keyed = params(z.object({ key: rateLimitKey }));
-const keyedDeadLetter = params(
-  z.object({ key: rateLimitKey, id: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER) }),
-);
+const keyedDeadLetter = params(z.object({ key: rateLimitKey, id: taskId }));
 const peekQuery = query(
   z.strictObject({
     policies: z

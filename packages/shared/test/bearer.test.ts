@@ -13,7 +13,7 @@ interface Bindings {
 
 function router(allowQuery = false) {
   const app = new Hono<{ Bindings: Bindings }>()
-    .use(requireBearer<Bindings>({ secretName: "TOKEN", secret: (env) => env.TOKEN, realm: "demo", allowQuery }))
+    .use(requireBearer<Bindings>({ secret: "TOKEN", realm: "demo", allowQuery }))
     .get("/", (c) => c.text("open"));
   app.onError(onError);
   return app;
