@@ -68,6 +68,16 @@ ruleTester.run("no-timers-in-durable-object", rule, {
       errors: [{ messageId: "timer" }],
     },
     {
+      name: "recognises an object built on the apps' SqlDurableObject, with no constructor of its own",
+      code: `
+        import { SqlDurableObject } from "./shared";
+        export class Digest extends SqlDurableObject<Env, {}> {
+          protected tasks() { return {}; }
+          collect() { setTimeout(() => this.send(), 60_000); }
+        }`,
+      errors: [{ messageId: "timer" }],
+    },
+    {
       name: "recognises a class that implements DurableObject",
       code: `
         export class Ticker implements DurableObject {
