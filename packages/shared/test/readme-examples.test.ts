@@ -3,7 +3,15 @@
  * is parsed, and what a placeholder lets through, on small READMEs written here.
  */
 import { describe, expect, it } from "vitest";
-import { ANY, expectShown, parseShownJson, playReadme, readmeExamples, type ReadmeCall } from "../src/readme-examples";
+import {
+  ANY,
+  exampleLabel,
+  expectShown,
+  parseShownJson,
+  playReadme,
+  readmeExamples,
+  type ReadmeCall,
+} from "../src/readme-examples";
 
 const calls = (markdown: string) => readmeExamples(markdown) as ReadmeCall[];
 
@@ -72,6 +80,15 @@ describe("readmeExamples", () => {
   it("reads a body continued over several comment lines until its brackets close", () => {
     const [example] = calls(readme('BASE=http://h\ncurl $BASE/a\n# {"a":1,\n#  "b":[2,\n#  3]}\n# next words'));
     expect(example!.answer!.body).toEqual({ a: 1, b: [2, 3] });
+  });
+});
+
+describe("exampleLabel", () => {
+  it("names a curl by its method and path and a WebSocket session by WS and its path, one line each", () => {
+    const markdown = readme(
+      "BASE=http://h\ncurl -X DELETE $BASE/a?hard=1\ncurl $BASE/a\nnpx wscat -c ws://h/a/websocket",
+    );
+    expect(readmeExamples(markdown).map(exampleLabel)).toEqual(["DELETE /a?hard=1", "GET /a", "WS /a/websocket"]);
   });
 });
 
