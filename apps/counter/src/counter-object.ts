@@ -1,11 +1,11 @@
 import {
   SqlDurableObject,
-  acceptWebSocket,
+  acceptWatcher,
   answerPings,
-  broadcast,
   metric,
   migrate,
   parseFrame,
+  publishToWatchers,
   reciprocateClose,
   rejectFrame,
   sendJson,
@@ -138,9 +138,7 @@ export class Counter extends SqlDurableObject<Env, CounterTasks> {
 
   /** Only WebSocket upgrades arrive here; everything else is RPC. */
   override async fetch(): Promise<Response> {
-    const { response, socket } = acceptWebSocket(this.ctx, { tags: ["watcher"] });
-    sendJson(socket, { type: "value", value: this.current() } satisfies ServerMessage);
-    return response;
+    return acceptWatcher(this.ctx, { type: "value", value: this.current() } satisfies ServerMessage);
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
@@ -182,7 +180,7 @@ export class Counter extends SqlDurableObject<Env, CounterTasks> {
   }
 
   private publish(value: number): void {
-    broadcast(this.ctx, { type: "value", value } satisfies ServerMessage, { tag: "watcher" });
+    publishToWatchers(this.ctx, () => ({ type: "value", value }) satisfies ServerMessage);
   }
 }
 

@@ -1,14 +1,13 @@
 import {
   CloseCode,
   SqlDurableObject,
-  acceptWebSocket,
+  acceptWatcher,
   answerPings,
-  broadcast,
   closeWebSocket,
   metric,
   migrate,
+  publishToWatchers,
   reciprocateClose,
-  sendJson,
   type DeadLetter,
   type Migration,
   type Task,
@@ -383,9 +382,7 @@ export class RateLimiter extends SqlDurableObject<Env, KeyTasks> {
 
   /** Only WebSocket upgrades arrive here (the Worker has checked the token); the rest is RPC. */
   override async fetch(): Promise<Response> {
-    const { response, socket } = acceptWebSocket(this.ctx, { tags: ["watcher"] });
-    sendJson(socket, { type: "quota", policies: this.peekNow().policies } satisfies ServerMessage);
-    return response;
+    return acceptWatcher(this.ctx, { type: "quota", policies: this.peekNow().policies } satisfies ServerMessage);
   }
 
   /** Watchers only listen: anything they send (but the `ping` heartbeat) is a protocol error. */
@@ -502,8 +499,7 @@ export class RateLimiter extends SqlDurableObject<Env, KeyTasks> {
   }
 
   private publish(policies: PolicyQuota[]): void {
-    if (this.ctx.getWebSockets("watcher").length === 0) return;
-    broadcast(this.ctx, { type: "quota", policies } satisfies ServerMessage, { tag: "watcher" });
+    publishToWatchers(this.ctx, () => ({ type: "quota", policies }) satisfies ServerMessage);
   }
 }
 

@@ -1,17 +1,16 @@
 import {
-  SqlDurableObject,
-  type QueueOptions,
-  acceptWebSocket,
-  answerPings,
-  broadcast,
-  closeWebSocket,
   CloseCode,
+  SqlDurableObject,
+  acceptWatcher,
+  answerPings,
+  closeWebSocket,
   metric,
   migrate,
+  publishToWatchers,
   reciprocateClose,
-  sendJson,
   type DeadLetter,
   type Migration,
+  type QueueOptions,
   type RunningTask,
   type SqlValue,
 } from "@durable-patterns/shared";
@@ -572,9 +571,7 @@ export abstract class WorkflowRunner extends SqlDurableObject<Env, RunnerTasks> 
   override async fetch(): Promise<Response> {
     const row = this.row();
     if (!row) return new Response(null, { status: 404 });
-    const { response, socket } = acceptWebSocket(this.ctx, { tags: ["watcher"] });
-    sendJson(socket, { type: "status", id: row.instance_id, status: row.status } satisfies ServerMessage);
-    return response;
+    return acceptWatcher(this.ctx, { type: "status", id: row.instance_id, status: row.status } satisfies ServerMessage);
   }
 
   /** Watchers only listen ("ping" is answered by the runtime without waking the object). */
@@ -923,17 +920,19 @@ export abstract class WorkflowRunner extends SqlDurableObject<Env, RunnerTasks> 
   }
 
   private publishStatus(id: string, status: InstanceStatus): void {
-    broadcast(this.ctx, { type: "status", id, status } satisfies ServerMessage, { tag: "watcher" });
+    publishToWatchers(this.ctx, () => ({ type: "status", id, status }) satisfies ServerMessage);
   }
 
   private publishStep(seq: number): void {
-    // Reading the row costs a billed read: only when someone watches.
-    if (!this.schema || this.ctx.getWebSockets("watcher").length === 0) return;
-    const step = this.sql.one<StepRow>("SELECT * FROM steps WHERE seq = ?", seq);
-    const id = this.sql.one<{ instance_id: string }>("SELECT instance_id FROM instance WHERE id = 1");
-    if (!step || !id) return;
-    const { output: _output, ...view } = toStepView({ ...step, output: null });
-    broadcast(this.ctx, { type: "step", id: id.instance_id, step: view } satisfies ServerMessage, { tag: "watcher" });
+    if (!this.schema) return;
+    // Reading the rows costs billed reads: only when someone watches.
+    publishToWatchers(this.ctx, () => {
+      const step = this.sql.one<StepRow>("SELECT * FROM steps WHERE seq = ?", seq);
+      const id = this.sql.one<{ instance_id: string }>("SELECT instance_id FROM instance WHERE id = 1");
+      if (!step || !id) return null;
+      const { output: _output, ...view } = toStepView({ ...step, output: null });
+      return { type: "step", id: id.instance_id, step: view } satisfies ServerMessage;
+    });
   }
 }
 

@@ -4,9 +4,9 @@
  * bad frame gets an error message or a close code. The tests are the clients.
  */
 import { env, exports } from "cloudflare:workers";
-import { evictDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { socketClient, type SocketClient } from "../src/testing";
+import { socketClient, uniqueName, type SocketClient } from "../src/testing";
 
 let sequence = 0;
 function uniqueRoom(): string {
@@ -168,5 +168,35 @@ describe("closing", () => {
     const client = await join(uniqueRoom(), "ada");
     client.socket.close(4001, "bye");
     expect(await client.closed).toEqual({ code: 4001, reason: "bye", wasClean: true });
+  });
+});
+
+// Watchers, through the fixture built on SqlDurableObject (test/fixtures/sql-object-fixture.ts):
+// its notes are the state they follow.
+describe("watchers: sockets that follow an object's state", () => {
+  const fixture = (name: string) => env.SQL_OBJECT_FIXTURE.getByName(uniqueName(name));
+  const watch = async (stub: ReturnType<typeof fixture>) =>
+    socketClient(await stub.fetch("http://fixture/watch", { headers: { upgrade: "websocket" } }));
+
+  it("builds and sends nothing when nobody watches", async () => {
+    expect(await fixture("unwatched").announce("quiet")).toEqual({ reached: 0, built: false });
+  });
+
+  it("sends a new watcher the state at once, then each change", async () => {
+    const stub = fixture("watched");
+    await stub.schedule("first", 0);
+    await runDurableObjectAlarm(stub);
+    const watcher = await watch(stub);
+    expect(await watcher.next()).toEqual({ type: "notes", notes: ["first"] });
+    expect(await stub.announce("second")).toEqual({ reached: 1, built: true });
+    expect(await watcher.next()).toEqual({ type: "note", label: "second" });
+  });
+
+  it("stops sending to a watcher that has gone", async () => {
+    const stub = fixture("left");
+    const watcher = await watch(stub);
+    await watcher.next();
+    watcher.socket.close(1000, "done");
+    await expect.poll(() => stub.announce("after")).toEqual({ reached: 0, built: false });
   });
 });
