@@ -59,7 +59,9 @@ for (const v of result.vendored) {
   console.log(`  ${shown(v.files)}`);
   if (v.left.length) console.log(`  left out (unused): ${shown(v.left)}`);
   if (v.npm.length) console.log(`  which need: ${shown(v.npm)} (the app's own, or added to its dependencies)`);
-  console.log(`  Imports of "${v.name}" now point at ${v.dir}/.`);
+  // The page kit is linked from the pages by URL (/kit/...), not imported by code.
+  if (v.dir !== "public/kit") console.log(`  Imports of "${v.name}" now point at ${v.dir}/.`);
+  else console.log(`  The pages link it at /kit/; the workspace's build step that copied it is dropped.`);
 }
 for (const tool of result.commands) {
   console.log(`\nVendored ${tool.name} into ${tool.dir}/ (the scripts run it as \`${tool.command}\`).`);

@@ -228,6 +228,22 @@ describe("every exported app stands alone", () => {
         assert.ok(existsSync(join(project.target, file)), file);
       }
     });
+
+    it(`${app}: its web page has the page kit as real files, and wrangler.jsonc no build step`, () => {
+      const appWrangler = parseJsonc(readFileSync(join(root, "apps", app, "wrangler.jsonc"), "utf8"));
+      const wrangler = parseJsonc(readFileSync(join(project.target, "wrangler.jsonc"), "utf8"));
+      // The workspace's build step copies the kit from packages/shared: outside an exported project.
+      assert.equal(wrangler.build, undefined);
+      if (!appWrangler.build) return; // a page without the kit, or no page at all
+      const kitDir = join(root, "packages", "shared", "public");
+      for (const file of readdirSync(kitDir)) {
+        const copy = readFileSync(join(project.target, "public", "kit", file), "utf8");
+        assert.ok(copy.endsWith(readFileSync(join(kitDir, file), "utf8")), `public/kit/${file} is the kit's`);
+        assert.match(copy, new RegExp(`Vendored from durable-patterns packages/shared/public/${file}`));
+      }
+      // Real files of the project, not a build output to ignore.
+      assert.doesNotMatch(readFileSync(join(project.target, ".gitignore"), "utf8"), /kit/);
+    });
   }
 });
 
@@ -309,6 +325,64 @@ describe("vendoring only what the app uses", () => {
         .replace("../../node_modules/wrangler/config-schema.json", "./node_modules/wrangler/config-schema.json")
         .replace('"name": "demo",', '"name": "renamed",'),
     );
+  });
+});
+
+describe("the page kit", () => {
+  const kitBuild = [
+    "  // The web page.",
+    '  "assets": { "directory": "./public" },',
+    '  "build": {',
+    "    // Copies the page kit into public/kit/.",
+    '    "command": "node ../../packages/shared/scripts/copy-page-kit.mjs",',
+    '    "watch_dir": "../../packages/shared/public",',
+    "  },",
+  ];
+  const withKit = (ws, build = kitBuild) => {
+    const wrangler = ["{", '  "name": "demo",', '  "main": "src/index.ts",', ...build, "}", ""].join("\n");
+    writeFileSync(join(ws, "apps", "demo", "wrangler.jsonc"), wrangler);
+    mkdirSync(join(ws, "packages", "shared", "public"), { recursive: true });
+    writeFileSync(join(ws, "packages", "shared", "public", "kit.css"), ".status {\n  margin: 0;\n}\n");
+    writeFileSync(join(ws, "packages", "shared", "public", "kit.js"), "export const kit = 1;\n");
+    mkdirSync(join(ws, "apps", "demo", "public", "kit"), { recursive: true });
+    writeFileSync(join(ws, "apps", "demo", "public", "index.html"), '<link rel="stylesheet" href="/kit/kit.css" />\n');
+    // A stale local copy from the app's last build: never exported.
+    writeFileSync(join(ws, "apps", "demo", "public", "kit", "old.js"), "stale\n");
+    return ws;
+  };
+
+  it("copies the kit into public/kit/ as files that say where they came from, and drops the build step", () => {
+    const ws = withKit(fixtureWorkspace('import { greet } from "@durable-patterns/shared";\nexport default greet;\n'));
+    const target = freshDir();
+    const result = exportApp({ root: ws, app: "demo", target });
+    assert.deepEqual(readdirSync(join(target, "public", "kit")).sort(), ["kit.css", "kit.js"]);
+    const css = readFileSync(join(target, "public", "kit", "kit.css"), "utf8");
+    assert.match(css, /^\/\*\n \* Vendored from durable-patterns packages\/shared\/public\/kit\.css/);
+    assert.ok(css.endsWith(".status {\n  margin: 0;\n}\n"));
+    const js = readFileSync(join(target, "public", "kit", "kit.js"), "utf8");
+    assert.match(js, /^\/\/ Vendored from durable-patterns packages\/shared\/public\/kit\.js/);
+    assert.ok(js.endsWith("export const kit = 1;\n"));
+    // The build block and the comment inside it go; the rest of wrangler.jsonc stays as it was.
+    assert.equal(
+      readFileSync(join(target, "wrangler.jsonc"), "utf8"),
+      [
+        "{",
+        '  "name": "project",',
+        '  "main": "src/index.ts",',
+        "  // The web page.",
+        '  "assets": { "directory": "./public" },',
+        "}",
+        "",
+      ].join("\n"),
+    );
+    assert.ok(result.vendored.some((v) => v.dir === "public/kit"));
+    assert.match(readFileSync(join(target, "README.md"), "utf8"), /\[public\/kit\/\]\(public\/kit\/\)/);
+  });
+
+  it("refuses an app whose build step is not the kit's copy, rather than export a project that cannot build", () => {
+    const ws = withKit(fixtureWorkspace("export default 1;\n"), ['  "build": { "command": "make assets" },']);
+    const target = freshDir();
+    assert.throws(() => exportApp({ root: ws, app: "demo", target }), /has a build step \(make assets\)/);
   });
 });
 

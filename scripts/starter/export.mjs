@@ -9,6 +9,7 @@ import {
   packageOf,
   parseJsonc,
   readCatalogs,
+  removeJsonc,
   resolveRelative,
   resolveSpecifier,
   setJsonc,
@@ -35,6 +36,14 @@ const GENERATED = new Set(["package.json", "tsconfig.json", "README.md", "wrangl
 // project, reproducible from wrangler.jsonc and the pinned wrangler.
 export const MADE_AT_INSTALL = new Set(["worker-configuration.d.ts"]);
 const CODE = /\.(ts|tsx|mts|cts|js|mjs|cjs)$/;
+// The page kit the apps' web pages share (kit.css, kit.js): in the workspace, an app's wrangler build
+// step copies it into the app's public/kit/ (git-ignored); an export gets real copies instead, and
+// no build step, which would point outside the project.
+const PAGE_KIT = {
+  source: join("packages", "shared", "public"),
+  target: join("public", "kit"),
+  script: "copy-page-kit",
+};
 // The root devDependencies a standalone project needs for its lint script (eslint.config.js and
 // .prettierrc.json are copied from the root).
 const LINT_TOOLS = ["@eslint/js", "eslint", "globals", "prettier", "typescript-eslint"];
@@ -93,7 +102,10 @@ export function exportApp({ root, app, target, template = false }) {
   const origin = template ? { app, path: `apps/${app}`, commit: null } : describeOrigin(root, app);
   const workspacePackages = findWorkspacePackages(root);
 
-  const appFiles = walk(appDir);
+  const wranglerSource = readFileSync(join(appDir, "wrangler.jsonc"), "utf8");
+  const usesPageKit = buildsPageKit(wranglerSource, app);
+  // The app's own copy of the kit is made locally by its build step: the export writes a fresh one.
+  const appFiles = walk(appDir).filter((f) => !(usesPageKit && isWithin(join(appDir, PAGE_KIT.target), f)));
   const appCode = appFiles.filter((f) => CODE.test(f));
 
   // Workspace dependencies become vendored source under src/<package folder>/.
@@ -171,6 +183,7 @@ export function exportApp({ root, app, target, template = false }) {
       npm: [...plan.bareImports].sort(),
     });
   }
+  if (usesPageKit) vendored.push(vendorPageKit({ root, target, origin }));
   for (const tool of LINT_TOOLS) {
     if (!dependencies[tool] && !devDependencies[tool]) {
       devDependencies[tool] = resolveSpecifier(tool, rootManifest.devDependencies[tool] ?? "catalog:", catalogs);
@@ -236,7 +249,7 @@ export function exportApp({ root, app, target, template = false }) {
   write(join(target, ".gitignore"), GITIGNORE);
   write(join(target, "pnpm-workspace.yaml"), pnpmWorkspace(trusted));
 
-  const wrangler = standaloneWrangler(readFileSync(join(appDir, "wrangler.jsonc"), "utf8"), name);
+  const wrangler = standaloneWrangler(wranglerSource, name, { dropBuild: usesPageKit });
   write(join(target, "wrangler.jsonc"), wrangler.text);
 
   const readmeSource = existsSync(join(appDir, "README.md"))
@@ -431,12 +444,57 @@ function formatJson(value, indent = "") {
 }
 
 /**
- * The app's wrangler.jsonc with `$schema` pointing into the project's node_modules and the Worker
- * named after the project. Only those two top-level values change; comments and layout stay.
+ * Whether the app's wrangler.jsonc copies the page kit in its build step. Any other build step is
+ * refused: it would run a workspace command the project does not have.
  */
-function standaloneWrangler(text, name) {
+function buildsPageKit(wranglerText, app) {
+  const command = parseJsonc(wranglerText, "wrangler.jsonc").build?.command;
+  if (command === undefined) return false;
+  if (!command.includes(PAGE_KIT.script)) {
+    throw new StarterError(`apps/${app}/wrangler.jsonc has a build step (${command}) the starter cannot export`);
+  }
+  return true;
+}
+
+/**
+ * Copies the page kit into the project's public/kit/ as plain files, each saying where it came
+ * from. Described like a vendored package, so the README's header and links and the CLI's
+ * summary name it.
+ */
+function vendorPageKit({ root, target, origin }) {
+  const sourceDir = join(root, PAGE_KIT.source);
+  const files = walk(sourceDir);
+  for (const file of files) {
+    const repoPath = relative(root, file).split(sep).join("/");
+    const header = vendoredHeader(repoPath, origin);
+    const body = readFileSync(file, "utf8");
+    const note = file.endsWith(".css")
+      ? `/*
+${header.replace(/^\/\/ /gm, " * ")} */
+`
+      : header;
+    write(join(target, PAGE_KIT.target, relative(sourceDir, file)), note + body);
+  }
+  return {
+    name: PAGE_KIT.source.split(sep).join("/"),
+    dir: PAGE_KIT.target.split(sep).join("/"),
+    packageDir: sourceDir,
+    sourceDir,
+    names: files.map((file) => `/kit/${relative(sourceDir, file).split(sep).join("/")}`),
+    files: files.map((file) => relative(sourceDir, file)),
+    left: [],
+    npm: [],
+  };
+}
+
+/**
+ * The app's wrangler.jsonc with `$schema` pointing into the project's node_modules, the Worker
+ * named after the project and, with `dropBuild`, no build step. Only those top-level values
+ * change; comments and layout stay.
+ */
+function standaloneWrangler(text, name, { dropBuild = false } = {}) {
   const config = parseJsonc(text, "wrangler.jsonc");
-  let out = text;
+  let out = dropBuild ? removeJsonc(text, ["build"]) : text;
   if (typeof config.$schema === "string" && config.$schema.endsWith("config-schema.json")) {
     out = setJsonc(out, ["$schema"], "./node_modules/wrangler/config-schema.json");
   }
@@ -483,6 +541,11 @@ function walk(dir) {
     else if (entry.isFile()) files.push(path);
   }
   return files.sort();
+}
+
+function isWithin(dir, file) {
+  const rel = relative(dir, file);
+  return rel !== "" && !rel.startsWith("..") && !rel.startsWith(sep);
 }
 
 function write(path, content) {

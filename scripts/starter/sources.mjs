@@ -120,6 +120,16 @@ export function setJsonc(text, path, value) {
   return applyEdits(text, edits);
 }
 
+/**
+ * JSONC text without the property at `path`; the text around it stays as it was (no reformatting).
+ *
+ * @example
+ * removeJsonc('{\n  "a": 1,\n  "b": { "c": 2 },\n}', ["b"]); // '{\n  "a": 1,\n}'
+ */
+export function removeJsonc(text, path) {
+  return applyEdits(text, modify(text, path, undefined, {}));
+}
+
 // Import/export specifiers are found with regular expressions over the source text. Limits: a
 // specifier that only appears inside a comment or a string is still matched (the starter then
 // vendors a module too many, never too few); computed `import(expr)` and `require()` are not seen;

@@ -7,7 +7,7 @@ import { baseUrl, expectText } from "@durable-patterns/shared/e2e";
 export const BASE_URL = baseUrl(8789);
 
 // The app-independent helpers live in packages/shared; tests import them from here.
-export { expectText, launchBrowser, simulateOutages, uniqueName } from "@durable-patterns/shared/e2e";
+export { expectEventually, expectText, simulateOutages, uniqueName, useBrowser } from "@durable-patterns/shared/e2e";
 
 /** GETs a room's API route, e.g. `api("lobby/count")`, and returns the JSON body. */
 export async function api(path) {

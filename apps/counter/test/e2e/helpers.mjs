@@ -7,7 +7,7 @@ import { baseUrl, expectText } from "@durable-patterns/shared/e2e";
 export const BASE_URL = baseUrl(8787);
 
 // The app-independent helpers live in packages/shared; tests import them from here.
-export { expectText, launchBrowser, simulateOutages, uniqueName } from "@durable-patterns/shared/e2e";
+export { expectText, simulateOutages, uniqueName, useBrowser } from "@durable-patterns/shared/e2e";
 
 /** Calls the counter API, e.g. `api("PUT", "visits", { value: 41 })`, and returns the JSON body. */
 export async function api(method, path, body) {
