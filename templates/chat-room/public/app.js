@@ -16,14 +16,14 @@
 // acknowledges it (the broadcast back, with that clientId). After a reconnect the page sends again
 // whatever is still in the outbox, with the same clientIds: the room answers a message it had
 // already stored with the original (same id) instead of storing it twice.
+//
+// The socket's heartbeat, backoff and status pill come from the page kit (/kit/kit.js, shared by
+// the apps' pages).
+import { LiveSocket, requestJson, statusPill, whenBack } from "/kit/kit.js";
 
 const ROOM = /^[A-Za-z0-9_-]{1,64}$/; // the same rules the Worker enforces
 const NAME_MAX = 32;
 const TEXT_MAX = 2_000;
-const HEARTBEAT_MS = 25_000; // "ping" this often; the runtime answers "pong" without waking the object
-const PONG_TIMEOUT_MS = 5_000; // no frame back by then: the connection is dead, even if the browser has not noticed
-const BACKOFF_BASE_MS = 500;
-const BACKOFF_CAP_MS = 15_000;
 const ROOM_FULL_DELAY_MS = 30_000; // a full room will not have space again in a second
 const ACK_EVERY_MESSAGES = 32; // acknowledge this often; the room closes a socket 1,000 messages
 const ACK_EVERY_BYTES = 64 * 1024; // or 512 KiB behind its last acknowledgement
@@ -35,9 +35,6 @@ const ui = {
   room: $("room"),
   name: $("name"),
   joinError: $("join-error"),
-  status: $("status"),
-  statusText: $("status-text"),
-  statusCountdown: $("status-countdown"), // aria-hidden: a screen reader hears the state, not every tick
   people: $("people"),
   peopleCount: $("people-count"),
   log: $("log"),
@@ -50,6 +47,7 @@ const ui = {
   error: $("error"),
   announcer: $("announcer"),
 };
+const setState = statusPill({ disables: [ui.text, ui.send], stale: ui.log });
 
 /** What the page is showing: one room, joined under one name. */
 let room = null;
@@ -62,11 +60,16 @@ const shown = new Set(); // ids already in the list
 const people = new Map(); // connection id -> user
 const outbox = new Map(); // clientId -> text: sent, not yet acknowledged; resent after a reconnect
 
-let socket = null;
 const unacked = { id: 0, messages: 0, bytes: 0 }; // what was read since the last acknowledgement
-let attempt = 0; // failed connections since the last welcome; drives the backoff
 let tokensEnabled = null; // whether rooms need tokens: asked once (GET /api/tokens), then known
-const timers = { retry: 0, countdown: 0, heartbeat: 0, pong: 0 };
+const live = new LiveSocket({
+  url: socketUrl,
+  onMessage: receive,
+  onState: setState,
+  onHeartbeat: acknowledge,
+  retryDelay: (event) =>
+    event?.code === 1008 && event.reason === "room_full" ? ROOM_FULL_DELAY_MS + Math.random() * 5_000 : undefined,
+});
 
 function join(candidateRoom, candidateName) {
   const problem = !ROOM.test(candidateRoom)
@@ -94,8 +97,7 @@ function join(candidateRoom, candidateName) {
   history.replaceState(null, "", `?room=${encodeURIComponent(room)}`);
   document.title = `${room} · Chat room`;
   ui.title.textContent = `#${room}`;
-  attempt = 0;
-  connect();
+  live.start();
 }
 
 function validName(candidate) {
@@ -117,24 +119,18 @@ function forgetRoom() {
   updateEmpty();
 }
 
-async function connect() {
-  disconnect();
-  setState("connecting");
+/** The room's WebSocket address for the next connection, or none when no token could be had. */
+async function socketUrl() {
   const url = new URL(`/api/rooms/${room}/websocket`, location.href);
-  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
   if (epoch !== null) {
     url.searchParams.set("after", String(lastId));
     url.searchParams.set("epoch", epoch);
   }
   const token = await fetchToken();
-  if (token === undefined) return reconnectLater();
+  if (token === undefined) return null;
   if (token) url.searchParams.set("token", token);
   url.searchParams.set("name", name); // after fetchToken: a token from your login may rename
-  const ws = new WebSocket(url);
-  ws.onopen = () => startHeartbeat(ws);
-  ws.onmessage = (event) => receive(event.data);
-  ws.onclose = (event) => reconnectLater(event); // also follows every error, including a failed handshake
-  socket = ws;
+  return url;
 }
 
 /**
@@ -144,21 +140,15 @@ async function connect() {
  */
 async function fetchToken() {
   if (tokensEnabled === null) {
-    const answer = await fetch("/api/tokens")
-      .then((response) => (response.ok ? response.json() : null))
-      .catch(() => null);
-    if (!answer) return undefined;
-    tokensEnabled = answer.tokens === true;
+    const answer = await requestJson("/api/tokens");
+    if (!answer?.ok || !answer.body) return undefined;
+    tokensEnabled = answer.body.tokens === true;
   }
   if (!tokensEnabled) return null;
-  const response = await fetch(`/api/rooms/${room}/tokens`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ name }),
-  }).catch(() => null);
-  if (!response) return undefined;
-  const body = await response.json().catch(() => ({}));
-  if (response.ok) {
+  const result = await requestJson(`/api/rooms/${room}/tokens`, { method: "POST", body: { name } });
+  if (!result) return undefined;
+  const body = result.body ?? {};
+  if (result.ok) {
     // Behind an identity provider (e.g. Cloudflare Access) the token is issued to the name in its
     // claims, whatever the page asked for: join under that name.
     if (typeof body.name === "string" && body.name !== name) ui.name.value = name = body.name;
@@ -168,62 +158,17 @@ async function fetchToken() {
     tokensEnabled = false;
     return null;
   }
-  showError(body.detail ?? `Could not get a token (HTTP ${response.status}).`);
+  showError(body.detail ?? `Could not get a token (HTTP ${result.status}).`);
   return undefined;
-}
-
-/** Closes the current socket, if any, without triggering a reconnect. */
-function disconnect() {
-  for (const key of Object.keys(timers)) {
-    clearTimeout(timers[key]);
-    clearInterval(timers[key]);
-    timers[key] = 0;
-  }
-  if (!socket) return;
-  socket.onopen = socket.onmessage = socket.onclose = null;
-  socket.close();
-  socket = null;
-}
-
-function reconnectLater(event) {
-  disconnect();
-  // Exponential backoff with jitter, so clients dropped together do not all return at once.
-  const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt);
-  let delay = ceiling / 2 + (Math.random() * ceiling) / 2;
-  if (event?.code === 1008 && event.reason === "room_full") delay = ROOM_FULL_DELAY_MS + Math.random() * 5_000;
-  attempt += 1;
-  const due = Date.now() + delay;
-  const countdown = () => setState("reconnecting", Math.max(1, Math.ceil((due - Date.now()) / 1000)));
-  countdown();
-  timers.countdown = setInterval(countdown, 1000);
-  timers.retry = setTimeout(connect, delay);
-}
-
-/** A tab brought back to the front or a network that returns should not wait out the backoff. */
-function reconnectNow() {
-  if (!room || !timers.retry) return;
-  attempt = 0;
-  connect();
-}
-
-function startHeartbeat(ws) {
-  timers.heartbeat = setInterval(() => {
-    acknowledge();
-    ws.send("ping");
-    timers.pong = setTimeout(reconnectLater, PONG_TIMEOUT_MS);
-  }, HEARTBEAT_MS);
 }
 
 /** Tells the room what the page has read, when there is anything new. */
 function acknowledge() {
-  if (unacked.messages === 0 || socket?.readyState !== WebSocket.OPEN) return;
-  socket.send(JSON.stringify({ type: "ack", id: unacked.id }));
+  if (unacked.messages === 0 || !live.send(JSON.stringify({ type: "ack", id: unacked.id }))) return;
   unacked.messages = unacked.bytes = 0;
 }
 
 function receive(data) {
-  clearTimeout(timers.pong); // any frame proves the connection is alive
-  if (data === "pong") return;
   const message = JSON.parse(data);
   switch (message.type) {
     case "welcome":
@@ -250,7 +195,7 @@ function receive(data) {
 }
 
 function welcome(message) {
-  attempt = 0;
+  live.resetBackoff();
   you = message.you;
   // Not resuming (first join), the room was purged, or more was missed than the welcome holds:
   // show the welcome's history alone and let "Load earlier messages" page back from there.
@@ -266,7 +211,7 @@ function welcome(message) {
   setState("live");
   // What was sent but never acknowledged (the history above acknowledged what it holds): sent
   // again with the same clientIds, so a message the room had stored is not stored twice.
-  for (const [clientId, text] of outbox) socket?.send(JSON.stringify({ type: "message", text, clientId }));
+  for (const [clientId, text] of outbox) live.send(JSON.stringify({ type: "message", text, clientId }));
 }
 
 /** Shows messages in id order, skipping any already shown. */
@@ -314,13 +259,13 @@ async function loadOlder() {
   // When the server uses tokens, every route of the room needs one, as a bearer header.
   const token = await fetchToken();
   const headers = token ? { authorization: `Bearer ${token}` } : {};
-  const response =
+  const result =
     token === undefined
       ? null
-      : await fetch(`/api/rooms/${room}/messages?before=${oldestId}&limit=50`, { headers }).catch(() => null);
+      : await requestJson(`/api/rooms/${room}/messages?before=${oldestId}&limit=50`, { headers });
   ui.older.disabled = false;
-  if (!response?.ok) return showError("Could not load earlier messages; try again in a moment.");
-  const page = await response.json();
+  if (!result?.ok) return showError("Could not load earlier messages; try again in a moment.");
+  const page = result.body;
   const height = ui.log.scrollHeight;
   addMessages(page.messages.reverse());
   ui.log.scrollTop += ui.log.scrollHeight - height; // keep the reader's place
@@ -357,14 +302,14 @@ function send(event) {
   ) {
     return showError("Messages cannot contain control characters.");
   }
-  if (socket?.readyState !== WebSocket.OPEN) return showError("Not connected; your message is still here.");
+  if (!live.isOpen) return showError("Not connected; your message is still here.");
   showError("");
   // 128 random bits; getRandomValues also works where randomUUID does not (plain http).
   const clientId = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join(
     "",
   );
   outbox.set(clientId, text);
-  socket.send(JSON.stringify({ type: "message", text, clientId }));
+  live.send(JSON.stringify({ type: "message", text, clientId }));
   ui.text.value = "";
   resizeComposer();
 }
@@ -379,15 +324,6 @@ function announce(text) {
 
 function showError(text) {
   ui.error.textContent = text;
-}
-
-function setState(state, seconds) {
-  const live = state === "live";
-  ui.status.dataset.state = state;
-  ui.statusText.textContent = { live: "Live", connecting: "Connecting…", reconnecting: "Reconnecting" }[state];
-  ui.statusCountdown.textContent = state === "reconnecting" ? ` in ${seconds} s` : "";
-  ui.text.disabled = ui.send.disabled = !live;
-  ui.log.classList.toggle("stale", !live);
 }
 
 function resizeComposer() {
@@ -408,8 +344,7 @@ ui.text.addEventListener("keydown", (event) => {
   ui.composer.requestSubmit();
 });
 ui.older.addEventListener("click", loadOlder);
-addEventListener("online", reconnectNow);
-document.addEventListener("visibilitychange", () => document.hidden || reconnectNow());
+whenBack(() => live.reconnectNow());
 
 const params = new URLSearchParams(location.search);
 const initialRoom = params.get("room") ?? "lobby";

@@ -1,9 +1,6 @@
-import { DurableObject } from "cloudflare:workers";
 import {
-  AlarmQueue,
   CloseCode,
-  ObjectLog,
-  Sql,
+  SqlDurableObject,
   acceptWebSocket,
   answerPings,
   attachmentOf,
@@ -89,31 +86,15 @@ interface MessageRow extends Record<string, number | string | null> {
 
 const MESSAGE_COLUMNS = "id, user_id AS userId, name, text, at, client_id AS clientId";
 
-type RoomQueue = AlarmQueue<{ purge: () => void }>;
+/** The room's timed work: the idle purge. */
+type RoomTasks = { purge: () => void };
 
 /**
  * One chat room. Messages are rows in SQLite; who is connected is the set of hibernatable sockets
- * and their attachments; the only timer is the idle purge, kept in the shared alarm queue.
+ * and their attachments; the only timer is the idle purge, kept in the shared alarm queue. Its
+ * log lines never carry a message's text nor a token (see "Operating it" in the README).
  */
-export class ChatRoom extends DurableObject<Env> {
-  /** Metered SQL: tests read `sql.meter` to assert the storage cost of each operation. */
-  readonly sql: Sql;
-
-  /**
-   * One log line per operation (with its rows) and per alarm run, never a message's text nor a
-   * token; see "Operating it" in the README.
-   */
-  private readonly log: ObjectLog;
-
-  /**
-   * The room's clock, epoch ms, for message times, rate limits and the idle purge. Tests replace
-   * it (through `runInDurableObject`) to move 30 minutes ahead without waiting.
-   */
-  clock: () => number = Date.now;
-
-  // cache: the queue over its tables, built on first use and again after a purge (which deletes
-  // its tables: an instance built before would find none, so the purge drops it).
-  private scheduler?: RoomQueue;
+export class ChatRoom extends SqlDurableObject<Env, RoomTasks> {
   // cache: whether the room's tables exist. Set by ensureRoom() (which the constructor runs, so a
   // wake-up sets it again), cleared by a purge that succeeded.
   private tablesCache = false;
@@ -134,24 +115,14 @@ export class ChatRoom extends DurableObject<Env> {
   private newestCache: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    this.sql = new Sql(ctx.storage);
-    this.log = new ObjectLog("chat-room", this.sql, ctx.id.name ?? null, env);
+    super(ctx, env, "chat-room");
     this.ensureRoom();
     answerPings(ctx);
   }
 
-  /**
-   * The alarm queue, created on first use (its constructor creates its tables): a wake-up that
-   * only reads (a count, a history page, a join) never builds it.
-   */
-  private get queue(): RoomQueue {
-    return (this.scheduler ??= new AlarmQueue(this.ctx, {
-      sql: this.sql,
-      now: () => this.clock(),
-      ...this.log.queueHooks,
-      handlers: { purge: () => this.purgeIfIdle() },
-    }));
+  /** A wake-up that only reads (a count, a history page, a join) never builds the queue. */
+  protected tasks(): RoomTasks {
+    return { purge: () => this.purgeIfIdle() };
   }
 
   /** Messages ever posted to the room (ids are never reused, so this is the newest id). Reads one row. */
@@ -184,7 +155,7 @@ export class ChatRoom extends DurableObject<Env> {
     // An alarm after this instance's own purge (a second alarm() that ran alongside it) finds the
     // room as any other use would: created again, with its idle purge.
     this.ensureRoom();
-    await this.log.alarm(() => this.queue.run(info), info?.retryCount);
+    await super.alarm(info);
     if (!this.purgeDue) return;
     // Checked again, here: the run above may have awaited (a retried run commits each task's
     // attempt first), and a deleteAll() that failed leaves the flag set for the platform's retry
@@ -207,7 +178,7 @@ export class ChatRoom extends DurableObject<Env> {
     }
     // The tables are not created again here: a purged room holds nothing (no tables, no alarm)
     // until it is used again, when ensureRoom() starts it over with a new epoch.
-    this.scheduler = undefined;
+    this.forgetQueue();
     this.tablesCache = false;
     this.epochCache = null;
     this.newestCache = null;

@@ -7,7 +7,7 @@
  * still idle and comes back later if not. These tests set the room's clock and run the alarm by
  * hand (`runDurableObjectAlarm`) instead of waiting 30 real minutes.
  */
-import { injectDeleteAllFault, once } from "../src/shared/testing";
+import { injectDeleteAllFault, once, storageOf } from "../src/shared/testing";
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { ChatRoom } from "../src/chat-room-object";
@@ -15,19 +15,6 @@ import { IDLE_PURGE_MS, PURGE_RETRY_MS } from "../src/protocol";
 import { api, countOf, join, joinRoomWithClock, roomStub, say, setClock, uniqueRoom } from "./helpers";
 
 const MINUTE = 60_000;
-
-/** Tables left in the room's SQLite database, and whether an alarm is set. */
-function storageOf(room: string) {
-  return runInDurableObject(roomStub(room), async (_instance, state) => ({
-    tables: state.storage.sql
-      .exec<{ name: string }>(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\'",
-      )
-      .toArray()
-      .map((row) => row.name),
-    alarm: await state.storage.getAlarm(),
-  }));
-}
 
 /** A room Ada joined at `start`, said `texts` in and left: its 30 idle minutes run from `start`. */
 async function roomLeftAfterSaying(...texts: string[]) {
@@ -43,7 +30,7 @@ describe("idle purge", () => {
 
     await setClock(room, start + 30 * MINUTE);
     expect(await runDurableObjectAlarm(roomStub(room))).toBe(true);
-    expect(await storageOf(room)).toEqual({ tables: [], alarm: null });
+    expect(await storageOf(roomStub(room))).toEqual({ tables: [], alarm: null });
     expect(await countOf(room)).toBe(0);
   });
 
@@ -64,7 +51,7 @@ describe("idle purge", () => {
     expect(await runDurableObjectAlarm(roomStub(room))).toBe(true);
     expect(await countOf(room)).toBe(1);
     // It checked, found someone, and set itself for 30 minutes later.
-    expect((await storageOf(room)).alarm).not.toBeNull();
+    expect((await storageOf(roomStub(room))).alarm).not.toBeNull();
     await client.close();
   });
 
@@ -92,7 +79,7 @@ describe("idle purge", () => {
 
     await setClock(room, start + 50 * MINUTE);
     expect(await runDurableObjectAlarm(roomStub(room))).toBe(true);
-    expect((await storageOf(room)).tables).toEqual([]);
+    expect((await storageOf(roomStub(room))).tables).toEqual([]);
   });
 
   it("also cleans up a room that was only looked at, never joined", async () => {
@@ -101,7 +88,7 @@ describe("idle purge", () => {
     expect(await countOf(room)).toBe(0); // creates the room's tables, and with them its purge task
     await setClock(room, start + 31 * MINUTE);
     expect(await runDurableObjectAlarm(roomStub(room))).toBe(true);
-    expect(await storageOf(room)).toEqual({ tables: [], alarm: null });
+    expect(await storageOf(roomStub(room))).toEqual({ tables: [], alarm: null });
   });
 
   it("starts a purged room over: new epoch, ids from 1, a count from 0, and its own purge", async () => {
@@ -114,7 +101,7 @@ describe("idle purge", () => {
     expect(after.welcome.epoch).not.toBe(before.epoch);
     expect(await say(after.client, "new")).toMatchObject({ id: 1, text: "new" });
     expect(await countOf(room)).toBe(1);
-    expect((await storageOf(room)).alarm).not.toBeNull();
+    expect((await storageOf(roomStub(room))).alarm).not.toBeNull();
     await after.client.close();
   });
 });
@@ -174,23 +161,23 @@ describe("a purge whose deleteAll() fails", () => {
     await fireAlarm(room, 1);
     expect(await countOf(room)).toBe(2);
     // Their departure counts: the purge comes 30 minutes after it, not before.
-    expect((await storageOf(room)).tables).not.toEqual([]);
+    expect((await storageOf(roomStub(room))).tables).not.toEqual([]);
   });
 
   it("purges on the platform's retry once deleteAll() works again, if the room is still idle", async () => {
     const { room } = await failedPurge();
     await fireAlarm(room, 1);
-    expect(await storageOf(room)).toEqual({ tables: [], alarm: null });
+    expect(await storageOf(roomStub(room))).toEqual({ tables: [], alarm: null });
   });
 
   it("stays scheduled after deleteAll() failed: the room is purged later even if the object restarted", async () => {
     const { room, start } = await failedPurge();
     // A restart forgets everything in memory; the purge must be in storage to survive it.
     await evictDurableObject(roomStub(room));
-    const { alarm } = await storageOf(room);
+    const { alarm } = await storageOf(roomStub(room));
     expect(alarm).not.toBeNull();
     await setClock(room, start + IDLE_PURGE_MS + PURGE_RETRY_MS);
     expect(await runDurableObjectAlarm(roomStub(room))).toBe(true);
-    expect(await storageOf(room)).toEqual({ tables: [], alarm: null });
+    expect(await storageOf(roomStub(room))).toEqual({ tables: [], alarm: null });
   });
 });

@@ -7,7 +7,7 @@
  * with the seed `fcSeed`, printed below, so any failure can be replayed:
  * `FC_SEED=<seed> FC_RUNS=<runs> pnpm --filter chat-room test test/reliability.test.ts`.
  */
-import { abortAllDurableObjects, evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { runInDurableObject } from "cloudflare:test";
 import * as hostile from "../src/shared/hostile-input";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -421,26 +421,22 @@ describe("chat sequences with evictions and aborts in between", () => {
 
         for (const c of commands) {
           figures.commands++;
-          if (c.kind === "evict") {
-            figures.evictions++;
-            // The sockets hibernate with the object and must keep working.
-            await evictDurableObject(roomStub(room)).catch(() => {
-              // Not running right now (already evicted): nothing to evict.
-            });
-          } else if (c.kind === "abort") {
-            figures.aborts++;
-            await abortAllDurableObjects();
-            // An aborted object drops its sockets: each client sees a close it can act on, and
-            // reconnects with where it started from; the welcome carries everything since.
-            for (const [i, client] of clients.entries()) {
-              expect((await client.closed).code).not.toBe(1000);
-              const again = await connect(room, { name: i === 0 ? "Ada" : "Grace", after: start, epoch });
-              const welcome = await again.nextOf("welcome");
-              expect(welcome).toMatchObject({ epoch, reset: false, truncated: false });
-              expect(welcome.history).toEqual(acknowledged);
-              clients[i] = again;
+          if (c.kind === "evict" || c.kind === "abort") {
+            // Evicted, the sockets hibernate with the object and must keep working.
+            await hostile.platformMove(c.kind, roomStub(room), figures);
+            if (c.kind === "abort") {
+              // An aborted object drops its sockets: each client sees a close it can act on, and
+              // reconnects with where it started from; the welcome carries everything since.
+              for (const [i, client] of clients.entries()) {
+                expect((await client.closed).code).not.toBe(1000);
+                const again = await connect(room, { name: i === 0 ? "Ada" : "Grace", after: start, epoch });
+                const welcome = await again.nextOf("welcome");
+                expect(welcome).toMatchObject({ epoch, reset: false, truncated: false });
+                expect(welcome.history).toEqual(acknowledged);
+                clients[i] = again;
+              }
+              await clients[0]!.nextOf("join");
             }
-            await clients[0]!.nextOf("join");
           } else if (c.kind === "count") {
             expect(await countOf(room)).toBe(start + acknowledged.length);
           } else {
@@ -611,9 +607,7 @@ describe("comings and goings with purges, a failing deleteAll() and clock steps"
               await tune(room, now);
             } else {
               figures.purgeEvictions++;
-              await evictDurableObject(roomStub(room)).catch(() => {
-                // Not running right now: nothing to evict.
-              });
+              await hostile.evict(roomStub(room));
               await tune(room, now); // a new instance: the clock and the deleteAll() wrapper again
             }
           }

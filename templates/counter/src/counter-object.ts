@@ -1,14 +1,11 @@
-import { DurableObject } from "cloudflare:workers";
 import {
-  AlarmQueue,
-  ObjectLog,
-  Sql,
-  acceptWebSocket,
+  SqlDurableObject,
+  acceptWatcher,
   answerPings,
-  broadcast,
   metric,
   migrate,
   parseFrame,
+  publishToWatchers,
   reciprocateClose,
   rejectFrame,
   sendJson,
@@ -36,6 +33,9 @@ const migrations: Migration[] = [
   },
 ];
 
+/** The counter's timed work: the scheduled resets of `POST /api/counters/:name/schedule`. */
+type CounterTasks = { reset: (payload: { value: number }) => void };
+
 /** The result of adding a schedule: the schedule, or why not. */
 export type ScheduleResult = { ok: true; schedule: Schedule } | { ok: false; reason: "too_many"; limit: number };
 
@@ -47,55 +47,27 @@ export type ChangeResult =
  * One named counter. Every change is a single SQL statement, so concurrent requests cannot
  * interleave and each change writes exactly one row.
  */
-export class Counter extends DurableObject<Env> {
-  /** Metered SQL: tests read `sql.meter` to assert the storage cost of each operation. */
-  readonly sql: Sql;
-
-  /** One log line per operation (with its rows) and per alarm run; see "Operating it" in the README. */
-  private readonly log: ObjectLog;
-
-  /**
-   * The queue clock. Tests move it forward (through `runInDurableObject`) to fire a schedule
-   * without waiting for the wall clock; in production it is `Date.now`.
-   */
-  clock: () => number = Date.now;
-
-  private scheduler?: AlarmQueue<{ reset: (payload: { value: number }) => void }>;
-
+export class Counter extends SqlDurableObject<Env, CounterTasks> {
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    this.sql = new Sql(ctx.storage);
-    this.log = new ObjectLog("counter", this.sql, ctx.id.name ?? null, env);
+    super(ctx, env, "counter");
     migrate(ctx.storage, migrations);
     answerPings(ctx);
   }
 
-  /**
-   * The alarm queue, created on first use: a counter that never schedules anything never creates
-   * the queue's tables, so plain counters stay one row.
-   */
-  private get queue() {
-    return (this.scheduler ??= this.createScheduler());
-  }
-
-  private createScheduler() {
-    return new AlarmQueue(this.ctx, {
-      sql: this.sql,
-      now: () => this.clock(),
-      ...this.log.queueHooks,
-      handlers: {
-        // Synchronous: the reset commits in the same transaction that advances the task to its next
-        // occurrence, so a reset happens exactly once per fire even if the alarm is retried.
-        reset: (payload: { value: number }) => {
-          const row = this.sql.one<{ value: number }>(
-            "UPDATE counter SET value = ?1 WHERE id = 1 RETURNING value",
-            payload.value,
-          )!;
-          this.changed("scheduled-reset", row.value);
-          this.publish(row.value);
-        },
+  /** A counter that never schedules anything never builds its queue, so plain counters stay one row. */
+  protected tasks(): CounterTasks {
+    return {
+      // Synchronous: the reset commits in the same transaction that advances the task to its next
+      // occurrence, so a reset happens exactly once per fire even if the alarm is retried.
+      reset: (payload) => {
+        const row = this.sql.one<{ value: number }>(
+          "UPDATE counter SET value = ?1 WHERE id = 1 RETURNING value",
+          payload.value,
+        )!;
+        this.changed("scheduled-reset", row.value);
+        this.publish(row.value);
       },
-    });
+    };
   }
 
   /** The current value; 0 for a counter never touched. Reads one row. */
@@ -164,16 +136,9 @@ export class Counter extends DurableObject<Env> {
     return this.log.op("cancel-schedule", () => this.queue.cancel({ id }));
   }
 
-  /** All timed work runs through the shared alarm queue, the only code that sets the alarm. */
-  override async alarm(info?: AlarmInvocationInfo): Promise<void> {
-    await this.log.alarm(() => this.queue.run(info), info?.retryCount);
-  }
-
   /** Only WebSocket upgrades arrive here; everything else is RPC. */
   override async fetch(): Promise<Response> {
-    const { response, socket } = acceptWebSocket(this.ctx, { tags: ["watcher"] });
-    sendJson(socket, { type: "value", value: this.current() } satisfies ServerMessage);
-    return response;
+    return acceptWatcher(this.ctx, { type: "value", value: this.current() } satisfies ServerMessage);
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
@@ -215,7 +180,7 @@ export class Counter extends DurableObject<Env> {
   }
 
   private publish(value: number): void {
-    broadcast(this.ctx, { type: "value", value } satisfies ServerMessage, { tag: "watcher" });
+    publishToWatchers(this.ctx, () => ({ type: "value", value }) satisfies ServerMessage);
   }
 }
 

@@ -17,6 +17,7 @@ import {
   requireWebSocket,
   shardName,
   shardNames,
+  taskId,
 } from "./shared";
 import { version } from "../package.json";
 import type { ChangeResult } from "./counter-object";
@@ -26,9 +27,7 @@ import { shardCount, shardLimit } from "./sharding";
 export { Counter } from "./counter-object";
 
 const named = params(z.object({ name: objectName }));
-const namedSchedule = params(
-  z.object({ name: objectName, id: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER) }),
-);
+const namedSchedule = params(z.object({ name: objectName, id: taskId }));
 
 /** Refuses a pattern or time zone that cannot fire, before any object is touched. */
 function checkSchedule({ cron, timezone }: ScheduleBody): void {

@@ -7,7 +7,6 @@
  * `FC_SEED=<seed> FC_RUNS=<runs> pnpm --filter counter test test/reliability.test.ts`.
  */
 import { env } from "cloudflare:workers";
-import { abortAllDurableObjects, evictDurableObject } from "cloudflare:test";
 import * as hostile from "../src/shared/hostile-input";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -150,17 +149,10 @@ describe("command sequences with evictions and aborts in between", () => {
 
         for (const c of commands) {
           figures.commands++;
-          if (c.kind === "evict") {
-            figures.evictions++;
-            // The watcher's socket hibernates with the object and must keep working.
-            await evictDurableObject(stub).catch(() => {
-              // Not running right now (already evicted): nothing to evict.
-            });
-            continue;
-          }
-          if (c.kind === "abort") {
-            figures.aborts++;
-            await abortAllDurableObjects();
+          if (c.kind === "evict" || c.kind === "abort") {
+            await hostile.platformMove(c.kind, stub, figures);
+            // Evicted, the watcher's socket hibernates with the object and must keep working.
+            if (c.kind === "evict") continue;
             // An aborted object drops its sockets; the client sees a close and reconnects.
             const closed = await watcher.closed;
             expect(closed.code).not.toBe(1000);

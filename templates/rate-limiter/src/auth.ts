@@ -3,9 +3,4 @@ import { requireBearer } from "./shared";
 
 /** Requires `Authorization: Bearer <RATE_LIMITER_TOKEN>`; with `allowQuery`, `?token=` too (WebSockets). */
 export const requireToken = (options: { allowQuery?: boolean } = {}) =>
-  requireBearer<Env>({
-    secretName: "RATE_LIMITER_TOKEN",
-    secret: (env) => env.RATE_LIMITER_TOKEN,
-    realm: "rate-limiter",
-    ...options,
-  });
+  requireBearer<Env>({ secret: "RATE_LIMITER_TOKEN", realm: "rate-limiter", ...options });

@@ -4,7 +4,7 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { apiWorker, jsonBody, limitBody, params, ProblemError, query, requireWebSocket } from "./shared";
+import { apiWorker, jsonBody, limitBody, params, ProblemError, query, requireWebSocket, taskId } from "./shared";
 import { version } from "../package.json";
 import { requireToken } from "./auth";
 import { rateLimitHeaders } from "./headers";
@@ -19,9 +19,7 @@ export { RateLimiter } from "./rate-limiter-object";
 export { RateLimiterService } from "./service";
 
 const keyed = params(z.object({ key: rateLimitKey }));
-const keyedDeadLetter = params(
-  z.object({ key: rateLimitKey, id: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER) }),
-);
+const keyedDeadLetter = params(z.object({ key: rateLimitKey, id: taskId }));
 const peekQuery = query(
   z.strictObject({
     policies: z

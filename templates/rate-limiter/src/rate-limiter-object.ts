@@ -1,17 +1,13 @@
-import { DurableObject } from "cloudflare:workers";
 import {
-  AlarmQueue,
   CloseCode,
-  ObjectLog,
-  Sql,
-  acceptWebSocket,
+  SqlDurableObject,
+  acceptWatcher,
   answerPings,
-  broadcast,
   closeWebSocket,
   metric,
   migrate,
+  publishToWatchers,
   reciprocateClose,
-  sendJson,
   type DeadLetter,
   type Migration,
   type Task,
@@ -82,6 +78,9 @@ type Effective = Policy & { overridden?: true };
 /** The one timed task: purge this key once every policy's state has run out. */
 const EXPIRE = "expire";
 
+/** A key's timed work: its purge once all its state has run out. */
+type KeyTasks = { [EXPIRE]: (payload: null) => void };
+
 /**
  * How long state is kept past its expiry. A clock that steps back (NTP, another isolate's clock)
  * by up to this much still finds the window or bucket it had counted in: a key purged the moment
@@ -123,30 +122,15 @@ export type RetryResult = { ok: true; task: RetriedTask } | { ok: false; reason:
  * exact. A key with no quota state holds no storage at all: its tables are created by its first
  * write and deleted, with everything else, when its state has run out.
  */
-export class RateLimiter extends DurableObject<Env> {
-  /** Metered SQL: tests read `sql.meter` to assert the storage cost of each operation. */
-  readonly sql: Sql;
-
-  /**
-   * The clock, epoch ms. Tests replace it (through `runInDurableObject`) to put requests exactly
-   * at window edges: workerd's `Date.now()` only advances across I/O.
-   */
-  clock: () => number = Date.now;
-
-  /** One log line per operation (with its rows) and per alarm run; see "Operating it" in the README. */
-  private readonly log: ObjectLog;
+export class RateLimiter extends SqlDurableObject<Env, KeyTasks> {
   /** The key's prefix for metrics: up to and including its first ':', or "" (never the whole key). */
   private readonly keyPrefix: string;
 
-  // cache: the queue over its tables, built on first use and again after a purge
-  private scheduler?: AlarmQueue<{ expire: (payload: null) => void }>;
   /** Whether the quota table exists. Memory is a cache: probed on construction and after a purge. */
   private schema: boolean;
 
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    this.sql = new Sql(ctx.storage);
-    this.log = new ObjectLog("rate-limiter", this.sql, ctx.id.name ?? null, env);
+    super(ctx, env, "rate-limiter");
     this.keyPrefix = keyPrefix(ctx.id.name ?? "");
     this.schema = this.sql.hasTable("quota");
     // A key with state gets new migrations at once; a key without gets its tables with its first write.
@@ -155,27 +139,21 @@ export class RateLimiter extends DurableObject<Env> {
   }
 
   /**
-   * The alarm queue, created on first use (its constructor creates its tables): only when a task
-   * must be scheduled, or in `alarm()` when its tables exist. A check of a known policy, a peek,
-   * a refund, a reset and a socket never touch it.
+   * The queue is built only when a task must be scheduled, or in `alarm()` when its tables exist:
+   * a check of a known policy, a peek, a refund, a reset and a socket never touch it.
    */
-  private get queue() {
-    return (this.scheduler ??= new AlarmQueue(this.ctx, {
-      sql: this.sql,
-      now: () => this.clock(),
-      ...this.log.queueHooks,
-      handlers: {
-        // Synchronous, so a reschedule commits together with the task's completion. Run out, the
-        // task stays scheduled (as a retry) until the purge after the run has succeeded.
-        [EXPIRE]: (_payload: null) => {
-          const expires = this.live();
-          this.queue.schedule(EXPIRE, null, {
-            ...(expires !== null ? { at: expires } : { delay: PURGE_RETRY_MS }),
-            key: EXPIRE,
-          });
-        },
+  protected tasks(): KeyTasks {
+    return {
+      // Synchronous, so a reschedule commits together with the task's completion. Run out, the
+      // task stays scheduled (as a retry) until the purge after the run has succeeded.
+      [EXPIRE]: () => {
+        const expires = this.live();
+        this.queue.schedule(EXPIRE, null, {
+          ...(expires !== null ? { at: expires } : { delay: PURGE_RETRY_MS }),
+          key: EXPIRE,
+        });
       },
-    }));
+    };
   }
 
   /**
@@ -388,11 +366,6 @@ export class RateLimiter extends DurableObject<Env> {
     });
   }
 
-  /** Whether the queue's tables exist, without creating them (constructing the queue would). */
-  private hasQueue(): boolean {
-    return this.scheduler !== undefined || AlarmQueue.exists(this.sql);
-  }
-
   /**
    * All timed work runs through the shared alarm queue, the only code that sets the alarm. After
    * the run, a key with nothing live is purged, whatever made the alarm fire: the expire task, or
@@ -402,16 +375,14 @@ export class RateLimiter extends DurableObject<Env> {
   override async alarm(info?: AlarmInvocationInfo): Promise<void> {
     // Nothing was ever scheduled here (or it was purged): constructing the queue would create its tables.
     if (!this.hasQueue()) return;
-    await this.log.alarm(() => this.queue.run(info), info?.retryCount);
+    await super.alarm(info);
     // Checked synchronously right before the purge: nothing live may be deleted.
     if (this.live() === null) await this.purge();
   }
 
   /** Only WebSocket upgrades arrive here (the Worker has checked the token); the rest is RPC. */
   override async fetch(): Promise<Response> {
-    const { response, socket } = acceptWebSocket(this.ctx, { tags: ["watcher"] });
-    sendJson(socket, { type: "quota", policies: this.peekNow().policies } satisfies ServerMessage);
-    return response;
+    return acceptWatcher(this.ctx, { type: "quota", policies: this.peekNow().policies } satisfies ServerMessage);
   }
 
   /** Watchers only listen: anything they send (but the `ping` heartbeat) is a protocol error. */
@@ -432,7 +403,7 @@ export class RateLimiter extends DurableObject<Env> {
    * only its state rows and its expire task go, in one transaction.
    */
   private async purge(): Promise<void> {
-    if (!this.schema && !this.scheduler && !AlarmQueue.exists(this.sql)) return;
+    if (!this.schema && !this.hasQueue()) return;
     if (this.schema && this.sql.one("SELECT 1 AS found FROM quota WHERE name >= ? LIMIT 1", OVERRIDE)) {
       this.transaction(() => {
         this.sql.run("DELETE FROM quota WHERE name < ?", OVERRIDE);
@@ -441,7 +412,7 @@ export class RateLimiter extends DurableObject<Env> {
       return;
     }
     await this.ctx.storage.deleteAll();
-    this.scheduler = undefined;
+    this.forgetQueue();
     // Probed, not assumed: a write that got in while deleteAll() was pending must not be ignored.
     this.schema = this.sql.hasTable("quota");
   }
@@ -487,13 +458,12 @@ export class RateLimiter extends DurableObject<Env> {
    * One transaction. The tables and the queue may be created inside it (a key's first write); if
    * it rolls back, so does their creation, and memory must not claim otherwise.
    */
-  private transaction<T>(fn: () => T): T {
-    const before = { schema: this.schema, scheduler: this.scheduler };
+  protected override transaction<T>(fn: () => T): T {
+    const schema = this.schema;
     try {
-      return this.sql.transaction(fn);
+      return super.transaction(fn);
     } catch (error) {
-      this.schema = before.schema;
-      this.scheduler = before.scheduler;
+      this.schema = schema;
       throw error;
     }
   }
@@ -529,8 +499,7 @@ export class RateLimiter extends DurableObject<Env> {
   }
 
   private publish(policies: PolicyQuota[]): void {
-    if (this.ctx.getWebSockets("watcher").length === 0) return;
-    broadcast(this.ctx, { type: "quota", policies } satisfies ServerMessage, { tag: "watcher" });
+    publishToWatchers(this.ctx, () => ({ type: "quota", policies }) satisfies ServerMessage);
   }
 }
 

@@ -31,29 +31,22 @@ import { rateLimit } from "../src/middleware";
 import { resolvePolicies, type Policy, type PolicyReference } from "../src/policy";
 import type { Overrides, QuotaResult } from "../src/protocol";
 import { stub, uniqueKey } from "./helpers";
-import { KeyModel, installRecorder, watchKey } from "./overrides-model";
+import { KeyModel, installRecorder, overrideFigures, startCase, watchKey } from "./overrides-model";
 
 const service = exports.RateLimiterService;
-const { runs, seed, figures } = hostile.propertyRuns("denial cache interleavings", {
-  cases: 0,
-  requests: 0,
-  admitted: 0,
-  refused: 0,
-  refusedByOverride: 0,
-  hits: 0,
-  confirmed: 0,
-  rpcHits: 0,
-  refunds: 0,
-  forgetsInFlight: 0,
-  timeouts: 0,
-  lateAnswers: 0,
-  overridesSet: 0,
-  overridesDeleted: 0,
-  resets: 0,
-  purgesKeepingOverrides: 0,
-  purgesWhole: 0,
-  injected: 0,
-});
+const { runs, seed, figures } = hostile.propertyRuns(
+  "denial cache interleavings",
+  overrideFigures({
+    requests: 0,
+    hits: 0,
+    confirmed: 0,
+    rpcHits: 0,
+    refunds: 0,
+    forgetsInFlight: 0,
+    timeouts: 0,
+    lateAnswers: 0,
+  }),
+);
 
 const T0 = Date.UTC(2030, 0, 1, 0, 0, 0);
 const pooledKey = hostile.namePool(() => uniqueKey("dci"), 16).take;
@@ -74,14 +67,6 @@ beforeAll(() => {
 });
 afterAll(() => vi.restoreAllMocks());
 
-/** A fresh start for a pooled key: no overrides, no state (recorder off). */
-async function startOver(key: string) {
-  observe(null);
-  expect((await service.deleteOverrides(key)).ok).toBe(true);
-  expect((await service.reset(key)).ok).toBe(true);
-  figures.cases++;
-}
-
 // Plain objects (fc.record's have no prototype, which RPC cannot send).
 const override = fc
   .tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 5, max: 60 }))
@@ -92,14 +77,20 @@ const overrides: fc.Arbitrary<Overrides> = fc.oneof(
   fc.tuple(override, override).map(([m, g]) => ({ m, g })),
 );
 
+/** What both properties do besides their checks: change the key (reset, set or delete its overrides), or let time pass. */
+type Change =
+  { kind: "reset" } | { kind: "set"; overrides: Overrides } | { kind: "delete" } | { kind: "wait"; ms: number };
+
+const changes: fc.WeightedArbitrary<Change>[] = [
+  { weight: 1, arbitrary: fc.constant({ kind: "reset" as const }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("set" as const), overrides }) },
+  { weight: 1, arbitrary: fc.constant({ kind: "delete" as const }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("wait" as const), ms: fc.integer({ min: 0, max: 20_000 }) }) },
+];
+
 // ---- Through the middleware ---------------------------------------------------------------------
 
-type Step =
-  | { kind: "request"; cost: number; fails: boolean; times: number }
-  | { kind: "reset" }
-  | { kind: "set"; overrides: Overrides }
-  | { kind: "delete" }
-  | { kind: "wait"; ms: number };
+type Step = { kind: "request"; cost: number; fails: boolean; times: number } | Change;
 
 const step: fc.Arbitrary<Step> = fc.oneof(
   {
@@ -112,10 +103,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
       times: fc.integer({ min: 1, max: 3 }),
     }),
   },
-  { weight: 1, arbitrary: fc.constant({ kind: "reset" as const }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("set" as const), overrides }) },
-  { weight: 1, arbitrary: fc.constant({ kind: "delete" as const }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant("wait" as const), ms: fc.integer({ min: 0, max: 20_000 }) }) },
+  ...changes,
 );
 
 /**
@@ -152,8 +140,7 @@ function driver(s: fc.Scheduler) {
 
 async function throughMiddleware(steps: Step[], s: fc.Scheduler) {
   const key = pooledKey();
-  await startOver(key);
-  const watched = watchKey(key, T0, figures);
+  const watched = await startCase(key, observe, T0, figures);
   const { observer } = watched;
   observe(observer);
   const drive = driver(s);
@@ -300,12 +287,7 @@ describe("the denial cache with refunds, resets and override changes through the
 // ---- Through the RPC service, with timeouts --------------------------------------------------------
 
 type Call =
-  | { kind: "check"; cost: number; onError: "allow" | "deny"; times: number }
-  | { kind: "refund"; cost: number }
-  | { kind: "reset" }
-  | { kind: "set"; overrides: Overrides }
-  | { kind: "delete" }
-  | { kind: "wait"; ms: number };
+  { kind: "check"; cost: number; onError: "allow" | "deny"; times: number } | { kind: "refund"; cost: number } | Change;
 
 const rpcCall: fc.Arbitrary<Call> = fc.oneof(
   {
@@ -319,10 +301,7 @@ const rpcCall: fc.Arbitrary<Call> = fc.oneof(
     }),
   },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("refund" as const), cost: fc.integer({ min: 1, max: 2 }) }) },
-  { weight: 1, arbitrary: fc.constant({ kind: "reset" as const }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("set" as const), overrides }) },
-  { weight: 1, arbitrary: fc.constant({ kind: "delete" as const }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant("wait" as const), ms: fc.integer({ min: 0, max: 20_000 }) }) },
+  ...changes,
 );
 
 /** The caller waits this long; a slow object answers after SLOW_MS. */
@@ -331,8 +310,7 @@ const SLOW_MS = 20;
 
 async function throughService(calls: Call[], slowness: ("run" | "answer" | null)[], s: fc.Scheduler) {
   const key = pooledKey();
-  await startOver(key);
-  const watched = watchKey(key, T0, figures);
+  const watched = await startCase(key, observe, T0, figures);
   const { observer, model } = watched;
   const violations: string[] = [];
 

@@ -7,57 +7,27 @@
  * Alarms are run by hand (runDurableObjectAlarm) with the object's clock moved, because
  * workerd's clock does not advance by itself in tests.
  */
-import { injectDeleteAllFault, once } from "../src/shared/testing";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { RateLimiter } from "../src/rate-limiter-object";
-import { api, check, connect, cost, freezeClock, json, stub, uniqueKey } from "./helpers";
+import {
+  api,
+  check,
+  connect,
+  cost,
+  failNextDeleteAll,
+  freezeClock,
+  json,
+  keyStorage,
+  runAlarm,
+  stub,
+  uniqueKey,
+} from "./helpers";
 
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
 // GCRA 10 per minute: one unit is 6 s, so one check keeps the key's state for 6 s, and the key
 // for a minute more (CLOCK_STEP_GRACE_MS).
 const policy = { name: "p", algorithm: "gcra", limit: 10, period: 60 };
-
-/** What the key's object holds: its alarm, its tables (sqlite_master), quota rows and pending tasks. */
-function storage(key: string) {
-  return runInDurableObject(stub(key), async (_limiter: RateLimiter, state) => {
-    const tables = state.storage.sql
-      .exec<{ name: string }>(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf%' ESCAPE '\\' ORDER BY name",
-      )
-      .toArray()
-      .map((row) => row.name);
-    const rows = (table: string) =>
-      tables.includes(table) ? state.storage.sql.exec(`SELECT * FROM ${table}`).toArray() : [];
-    return {
-      alarm: await state.storage.getAlarm(),
-      tables,
-      quotaRows: rows("quota").length,
-      tasks: rows("_alarm_queue_tasks").map((task) => task.name),
-    };
-  });
-}
-
-/** Makes the key's next `deleteAll()` fail (once), as a storage fault would. */
-function failNextDeleteAll(key: string) {
-  return runInDurableObject(stub(key), (_limiter: RateLimiter, state) =>
-    injectDeleteAllFault(state.storage, once(), "injected: deleteAll() failed"),
-  );
-}
-
-/** Runs the alarm as the platform does; returns its error message, or null when it succeeded. */
-function alarm(key: string, retryCount = 0): Promise<string | null> {
-  const run =
-    retryCount === 0
-      ? runDurableObjectAlarm(stub(key))
-      : runInDurableObject(stub(key), (limiter: RateLimiter) =>
-          limiter.alarm({ retryCount, isRetry: true, scheduledTime: Date.now() }),
-        );
-  return run.then(
-    () => null,
-    (error: unknown) => String(error),
-  );
-}
 
 describe("idle key cleanup", () => {
   it("schedules the purge once: a second check writes only its own row", async () => {
@@ -65,7 +35,7 @@ describe("idle key cleanup", () => {
     await freezeClock(key, T0);
     const first = await cost(key, () => check({ key, policies: [policy] }));
     expect(first.rowsWritten).toBeGreaterThan(1); // the quota row plus the queue's task and alarm bookkeeping
-    expect((await storage(key)).alarm).not.toBeNull();
+    expect((await keyStorage(key)).alarm).not.toBeNull();
     const second = await cost(key, () => check({ key, policies: [policy] }));
     expect(second).toEqual({ statements: 2, rowsRead: 1, rowsWritten: 1 });
   });
@@ -80,16 +50,16 @@ describe("idle key cleanup", () => {
     await setClock(T0 + 66_000);
     expect(await runDurableObjectAlarm(stub(key))).toBe(true);
     // Still live: the task moved itself to T0 + 72 s and the state is untouched.
-    expect(await storage(key)).toMatchObject({ quotaRows: 1, alarm: expect.any(Number), tasks: ["expire"] });
+    expect(await keyStorage(key)).toMatchObject({ quota: ["p"], alarm: expect.any(Number), tasks: ["expire"] });
     expect(await (await api(`/api/keys/${key}`)).json()).toMatchObject({ policies: [{ name: "p", remaining: 10 }] });
     await setClock(T0 + 71_999);
     expect(await runDurableObjectAlarm(stub(key))).toBe(true);
-    expect((await storage(key)).quotaRows).toBe(1);
+    expect((await keyStorage(key)).quota).toEqual(["p"]);
 
     await setClock(T0 + 72_000);
     expect(await runDurableObjectAlarm(stub(key))).toBe(true);
     // Run out: deleteAll() removed every table, the task and the alarm; nothing comes back.
-    expect(await storage(key)).toEqual({ alarm: null, tables: [], quotaRows: 0, tasks: [] });
+    expect(await keyStorage(key)).toEqual({ alarm: null, tables: [], quota: [], tasks: [] });
     expect(await runDurableObjectAlarm(stub(key))).toBe(false);
   });
 
@@ -99,10 +69,10 @@ describe("idle key cleanup", () => {
     await check({ key, policies: [policy] });
     await setClock(T0 + 66_000);
     await runDurableObjectAlarm(stub(key));
-    expect((await storage(key)).quotaRows).toBe(0);
+    expect((await keyStorage(key)).quota).toEqual([]);
     const response = await check({ key, policies: [policy] });
     expect(await response.json()).toMatchObject({ allowed: true, policies: [{ remaining: 9 }] });
-    expect(await storage(key)).toMatchObject({ quotaRows: 1, alarm: expect.any(Number) });
+    expect(await keyStorage(key)).toMatchObject({ quota: ["p"], alarm: expect.any(Number) });
   });
 
   it("deletes nothing early for a window policy: it lives until its window and the one after end, and a minute more", async () => {
@@ -112,10 +82,10 @@ describe("idle key cleanup", () => {
     // The sliding window still weighs this window's count during the next one: state until T0 + 120 s.
     await setClock(T0 + 179_999);
     await runDurableObjectAlarm(stub(key));
-    expect((await storage(key)).quotaRows).toBe(1);
+    expect((await keyStorage(key)).quota).toEqual(["w"]);
     await setClock(T0 + 180_000);
     await runDurableObjectAlarm(stub(key));
-    expect((await storage(key)).quotaRows).toBe(0);
+    expect((await keyStorage(key)).quota).toEqual([]);
   });
 
   it("keeps the purge scheduled until deleteAll() has succeeded", async () => {
@@ -124,12 +94,12 @@ describe("idle key cleanup", () => {
     await check({ key, policies: [policy] }); // live until T0 + 6 s
     await setClock(T0 + 70_000); // run out (a minute's grace included)
     await failNextDeleteAll(key);
-    expect(await alarm(key)).toMatch(/injected: deleteAll\(\) failed/);
+    expect(await runAlarm(key)).toMatch(/injected: deleteAll\(\) failed/);
     // Nothing was deleted, and the purge is still pending: its task and the alarm for it.
-    expect(await storage(key)).toMatchObject({ alarm: expect.any(Number), quotaRows: 1, tasks: ["expire"] });
+    expect(await keyStorage(key)).toMatchObject({ alarm: expect.any(Number), quota: ["p"], tasks: ["expire"] });
     // The platform retries the failed alarm invocation: this time the purge succeeds.
-    expect(await alarm(key, 1)).toBeNull();
-    expect(await storage(key)).toEqual({ alarm: null, tables: [], quotaRows: 0, tasks: [] });
+    expect(await runAlarm(key, 1)).toBeNull();
+    expect(await keyStorage(key)).toEqual({ alarm: null, tables: [], quota: [], tasks: [] });
   });
 
   it("retries a failed purge from its own task after the platform has stopped retrying the alarm", async () => {
@@ -138,11 +108,11 @@ describe("idle key cleanup", () => {
     await check({ key, policies: [policy] });
     await setClock(T0 + 70_000);
     await failNextDeleteAll(key);
-    expect(await alarm(key)).toMatch(/injected/);
+    expect(await runAlarm(key)).toMatch(/injected/);
     // No platform retry comes (it gave up, or the isolate was replaced); the queue's own alarm fires.
     await setClock(T0 + 130_000);
-    expect(await alarm(key)).toBeNull();
-    expect(await storage(key)).toEqual({ alarm: null, tables: [], quotaRows: 0, tasks: [] });
+    expect(await runAlarm(key)).toBeNull();
+    expect(await keyStorage(key)).toEqual({ alarm: null, tables: [], quota: [], tasks: [] });
   });
 });
 
@@ -161,20 +131,20 @@ describe("keys without quota state", () => {
     await watcher.closed;
     // An alarm with nothing scheduled (a stray platform retry) creates nothing either.
     await runInDurableObject(stub(key), (limiter: RateLimiter) => limiter.alarm());
-    expect(await storage(key)).toEqual({ alarm: null, tables: [], quotaRows: 0, tasks: [] });
+    expect(await keyStorage(key)).toEqual({ alarm: null, tables: [], quota: [], tasks: [] });
   });
 
   it("a purged key holds no tables until its next check", async () => {
     const key = uniqueKey();
     const setClock = await freezeClock(key, T0);
     await check({ key, policies: [policy] });
-    expect(await storage(key)).toMatchObject({ quotaRows: 1, tasks: ["expire"] });
+    expect(await keyStorage(key)).toMatchObject({ quota: ["p"], tasks: ["expire"] });
     await setClock(T0 + 70_000);
-    expect(await alarm(key)).toBeNull();
-    expect(await storage(key)).toEqual({ alarm: null, tables: [], quotaRows: 0, tasks: [] });
+    expect(await runAlarm(key)).toBeNull();
+    expect(await keyStorage(key)).toEqual({ alarm: null, tables: [], quota: [], tasks: [] });
     await api(`/api/keys/${key}`);
-    expect((await storage(key)).tables).toEqual([]);
+    expect((await keyStorage(key)).tables).toEqual([]);
     expect((await check({ key, policies: [policy] })).status).toBe(200);
-    expect(await storage(key)).toMatchObject({ quotaRows: 1, tasks: ["expire"] });
+    expect(await keyStorage(key)).toMatchObject({ quota: ["p"], tasks: ["expire"] });
   });
 });

@@ -1,7 +1,21 @@
-/** Small clients for the tests: HTTP through the Worker with the token, and a WebSocket client. */
+/**
+ * Small clients for the tests: HTTP through the Worker with the token, a WebSocket client, and what
+ * the purge tests read and do to a key's object (its storage, its alarm run as the platform runs
+ * it, a failing `deleteAll()`).
+ */
 import { env, exports } from "cloudflare:workers";
-import { runInDurableObject } from "cloudflare:test";
-import { json, type SocketClient, socketClient, storageCost, uniqueName } from "../src/shared/testing";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import {
+  injectDeleteAllFault,
+  json,
+  once,
+  type SocketClient,
+  socketClient,
+  storageCost,
+  storageOf,
+  type StoredState,
+  uniqueName,
+} from "../src/shared/testing";
 
 // Shared with the other apps' tests; imported from here like the rest.
 export { json } from "../src/shared/testing";
@@ -46,4 +60,53 @@ export async function connect(key: string, init: RequestInit = {}, path?: string
   headers.set("upgrade", "websocket");
   const response = await api(path ?? `/api/keys/${key}/websocket`, { ...init, headers });
   return socketClient(response);
+}
+
+/** What a key's object keeps: its tables and alarm, the names of its quota rows (overrides `~<policy>`), its queued tasks. */
+export interface KeyStorage extends StoredState {
+  quota: string[];
+  tasks: string[];
+}
+
+/** What the key's object keeps in storage; a purged key keeps `{ alarm: null, tables: [], quota: [], tasks: [] }`. */
+export async function keyStorage(key: string): Promise<KeyStorage> {
+  const { tables, alarm } = await storageOf(stub(key));
+  const names = (query: string) =>
+    runInDurableObject(stub(key), (_limiter: RateLimiter, state) =>
+      state.storage.sql
+        .exec<{ name: string }>(query)
+        .toArray()
+        .map((row) => row.name),
+    );
+  return {
+    alarm,
+    tables,
+    quota: tables.includes("quota") ? await names("SELECT name FROM quota ORDER BY name") : [],
+    tasks: tables.includes("_alarm_queue_tasks") ? await names("SELECT name FROM _alarm_queue_tasks") : [],
+  };
+}
+
+/**
+ * Runs the key's alarm as the platform does: a first run, or with `retryCount` the platform's retry
+ * of one that failed (the queue then retries its tasks at once, due or not). Its error message, or
+ * null.
+ */
+export function runAlarm(key: string, retryCount = 0): Promise<string | null> {
+  const run =
+    retryCount === 0
+      ? runDurableObjectAlarm(stub(key))
+      : runInDurableObject(stub(key), (limiter: RateLimiter) =>
+          limiter.alarm({ retryCount, isRetry: true, scheduledTime: Date.now() }),
+        );
+  return run.then(
+    () => null,
+    (error: unknown) => String(error),
+  );
+}
+
+/** Makes the key's next `deleteAll()` (the purge of a key without overrides) fail once, as a storage fault would. */
+export function failNextDeleteAll(key: string): Promise<void> {
+  return runInDurableObject(stub(key), (_limiter: RateLimiter, state) =>
+    injectDeleteAllFault(state.storage, once(), "injected: deleteAll() failed"),
+  );
 }

@@ -11,58 +11,26 @@
  * model of test/overrides-model.ts (`fcRuns / 2` cases, at least 20; seed `fcSeed`).
  */
 import { exports } from "cloudflare:workers";
-import { abortAllDurableObjects, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
 import * as hostile from "../src/shared/hostile-input";
-import { injectDeleteAllFault, once } from "../src/shared/testing";
+import { once } from "../src/shared/testing";
 import fc from "fast-check";
 import { describe, expect, it, vi } from "vitest";
 import type { Overrides, QuotaResult } from "../src/protocol";
 import type { RateLimiter } from "../src/rate-limiter-object";
-import { api, check, freezeClock, json, stub, uniqueKey } from "./helpers";
-import { KeyModel, installRecorder, rowNames, shapeOf, watchKey } from "./overrides-model";
+import { api, check, failNextDeleteAll, freezeClock, json, keyStorage, runAlarm, stub, uniqueKey } from "./helpers";
+import { KeyModel, installRecorder, overrideFigures, rowNames, shapeOf, startCase } from "./overrides-model";
 
 const service = exports.RateLimiterService;
-const { runs, seed, figures } = hostile.propertyRuns("overrides faults", {
-  cases: 0,
-  commands: 0,
-  admitted: 0,
-  refused: 0,
-  refusedByOverride: 0,
-  overridesSet: 0,
-  overridesDeleted: 0,
-  resets: 0,
-  purgesKeepingOverrides: 0,
-  purgesWhole: 0,
-  injected: 0,
-  failedAlarms: 0,
-  evictions: 0,
-  aborts: 0,
-});
+const { runs, seed, figures } = hostile.propertyRuns(
+  "overrides faults",
+  overrideFigures({ commands: 0, failedAlarms: 0, evictions: 0, aborts: 0 }),
+);
 
 const T0 = Date.UTC(2030, 0, 1, 0, 0, 0);
 /** Fixed window, 10 per minute: one check keeps the key's state until the minute ends, and a minute more. */
 const policy = { name: "p", algorithm: "fixed-window", limit: 10, period: 60 } as const;
 const IDLE = T0 + 3 * 60_000;
-
-/** What the key's object holds: its alarm, its quota rows (by name) and its tasks. */
-function storage(key: string) {
-  return runInDurableObject(stub(key), async (_limiter: RateLimiter, state) => {
-    const tables = state.storage.sql
-      .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'")
-      .toArray()
-      .map((row) => row.name);
-    const names = (sql: string) =>
-      state.storage.sql
-        .exec<{ name: string }>(sql)
-        .toArray()
-        .map((row) => row.name);
-    return {
-      alarm: await state.storage.getAlarm(),
-      quota: tables.includes("quota") ? names("SELECT name FROM quota ORDER BY name") : [],
-      tasks: tables.includes("_alarm_queue_tasks") ? names("SELECT name FROM _alarm_queue_tasks") : [],
-    };
-  });
-}
 
 /** Makes the next statement deleting the key's state rows (the purge of a key with overrides) throw. */
 function failNextPurgeStatement(key: string) {
@@ -79,20 +47,6 @@ function failNextPurgeStatement(key: string) {
   });
 }
 
-/** Runs the alarm as the platform does (a retry with `retryCount`); its error, or null. */
-function alarm(key: string, retryCount = 0): Promise<string | null> {
-  const run =
-    retryCount === 0
-      ? runDurableObjectAlarm(stub(key))
-      : runInDurableObject(stub(key), (limiter: RateLimiter) =>
-          limiter.alarm({ retryCount, isRetry: true, scheduledTime: IDLE }),
-        );
-  return run.then(
-    () => null,
-    (error: unknown) => String(error),
-  );
-}
-
 const put = (key: string, body: Overrides) => api(`/api/keys/${key}/overrides`, json("PUT", body));
 const overridesOf = async (key: string) =>
   ((await (await api(`/api/keys/${key}/overrides`)).json()) as { overrides: Overrides }).overrides;
@@ -105,11 +59,11 @@ describe("a storage fault during the purge of an idle key", () => {
     expect((await check({ key, policies: [policy] })).status).toBe(200);
     await setClock(IDLE);
     await failNextPurgeStatement(key);
-    expect(await alarm(key)).toMatch(/injected: the purge's statement failed/);
+    expect(await runAlarm(key)).toMatch(/injected: the purge's statement failed/);
     // Nothing half-done: the state row, the override, the expire task and its alarm are all there.
-    expect(await storage(key)).toEqual({ alarm: expect.any(Number), quota: ["p", "~p"], tasks: ["expire"] });
-    expect(await alarm(key, 1)).toBeNull();
-    expect(await storage(key)).toMatchObject({ quota: ["~p"], tasks: [] });
+    expect(await keyStorage(key)).toMatchObject({ alarm: expect.any(Number), quota: ["p", "~p"], tasks: ["expire"] });
+    expect(await runAlarm(key, 1)).toBeNull();
+    expect(await keyStorage(key)).toMatchObject({ quota: ["~p"], tasks: [] });
     expect(await overridesOf(key)).toEqual({ p: { limit: 3, period: 60 } });
     // The override is still in force, counted from zero.
     await setClock(IDLE + 1);
@@ -123,15 +77,13 @@ describe("a storage fault during the purge of an idle key", () => {
     const setClock = await freezeClock(key, T0);
     expect((await check({ key, policies: [policy] })).status).toBe(200);
     await setClock(IDLE);
-    await runInDurableObject(stub(key), (_limiter: RateLimiter, state) =>
-      injectDeleteAllFault(state.storage, once(), "injected: deleteAll() failed"),
-    );
-    expect(await alarm(key)).toMatch(/injected: deleteAll\(\) failed/);
-    expect(await storage(key)).toEqual({ alarm: expect.any(Number), quota: ["p"], tasks: ["expire"] });
+    await failNextDeleteAll(key);
+    expect(await runAlarm(key)).toMatch(/injected: deleteAll\(\) failed/);
+    expect(await keyStorage(key)).toMatchObject({ alarm: expect.any(Number), quota: ["p"], tasks: ["expire"] });
     // Between the failure and the retry, the key is given an override: the retry must keep it.
     await put(key, { p: { limit: 0, period: 3600 } });
-    expect(await alarm(key, 1)).toBeNull();
-    expect(await storage(key)).toMatchObject({ quota: ["~p"], tasks: [] });
+    expect(await runAlarm(key, 1)).toBeNull();
+    expect(await keyStorage(key)).toMatchObject({ quota: ["~p"], tasks: [] });
     expect(await overridesOf(key)).toEqual({ p: { limit: 0, period: 3600 } });
     expect((await check({ key, policies: [policy] })).status).toBe(429);
   });
@@ -221,11 +173,7 @@ describe("sequences of override changes, checks, resets and alarms with faults, 
       await fc.assert(
         fc.asyncProperty(fc.array(command, { minLength: 1, maxLength: 24, size: "medium" }), async (commands) => {
           const key = pooledKey();
-          observe(null);
-          expect((await service.deleteOverrides(key)).ok).toBe(true);
-          expect((await service.reset(key)).ok).toBe(true);
-          figures.cases++;
-          const watched = watchKey(key, T0, figures);
+          const watched = await startCase(key, observe, T0, figures);
           const { observer, model } = watched;
           observe(observer);
           for (const c of commands) {
@@ -254,14 +202,14 @@ describe("sequences of override changes, checks, resets and alarms with faults, 
                 break;
               }
               case "alarm": {
-                const error = await alarm(key, c.retryCount);
+                const error = await runAlarm(key, c.retryCount);
                 if (error !== null) {
                   // Only the injected fault fails it, and nothing of the purge is left half-done:
                   // every row is still there, and so is the expire task the retry runs (a key
                   // with no state, reset before, has none: a spurious alarm found nothing to do).
                   figures.failedAlarms++;
                   expect(error).toMatch(/injected/);
-                  expect(await storage(key)).toMatchObject({ quota: rowNames(model), tasks: expireTask(model) });
+                  expect(await keyStorage(key)).toMatchObject({ quota: rowNames(model), tasks: expireTask(model) });
                 }
                 break;
               }
@@ -272,14 +220,8 @@ describe("sequences of override changes, checks, resets and alarms with faults, 
                 observer.now += c.by;
                 break;
               case "evict":
-                figures.evictions++;
-                await evictDurableObject(stub(key)).catch(() => {
-                  // Not running: nothing to evict.
-                });
-                break;
               case "abort":
-                figures.aborts++;
-                await abortAllDurableObjects();
+                await hostile.platformMove(c.kind, stub(key), figures);
                 break;
             }
             // After every move, the overrides are the model's (checked in the object by the recorder).
@@ -288,18 +230,18 @@ describe("sequences of override changes, checks, resets and alarms with faults, 
           // Past every expiry the alarm purges (failing if a fault is still armed), and the
           // platform's retry purges the state and keeps the overrides.
           observer.now += 10 * 60_000;
-          const error = await alarm(key);
+          const error = await runAlarm(key);
           if (error !== null) {
             figures.failedAlarms++;
             expect(error).toMatch(/injected/);
-            expect(await storage(key)).toMatchObject({ quota: rowNames(model), tasks: expireTask(model) });
+            expect(await keyStorage(key)).toMatchObject({ quota: rowNames(model), tasks: expireTask(model) });
           }
           watched.faults.deleteAll = false;
           watched.faults.purgeTransaction = false;
-          expect(await alarm(key, 1)).toBeNull();
+          expect(await runAlarm(key, 1)).toBeNull();
           expect(await service.getOverrides(key)).toEqual({ ok: true, overrides: model.overrides });
           observe(null);
-          expect((await storage(key)).quota).toEqual(rowNames(model));
+          expect((await keyStorage(key)).quota).toEqual(rowNames(model));
           expect(watched.violations).toEqual([]);
         }),
         { numRuns: Math.max(20, Math.round(runs / 2)), seed },

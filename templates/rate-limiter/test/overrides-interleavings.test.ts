@@ -17,29 +17,15 @@
  * Runs `fcRuns / 2` cases (at least 20), seed `fcSeed` (replay: see test/reliability.test.ts).
  */
 import { exports } from "cloudflare:workers";
-import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import * as hostile from "../src/shared/hostile-input";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Overrides, QuotaResult } from "../src/protocol";
-import type { RateLimiter } from "../src/rate-limiter-object";
-import { api, check, json, stub, uniqueKey } from "./helpers";
-import { installRecorder, rowNames, shapeOf, watchKey } from "./overrides-model";
+import { api, check, json, keyStorage, runAlarm, stub, uniqueKey } from "./helpers";
+import { installRecorder, overrideFigures, rowNames, shapeOf, startCase } from "./overrides-model";
 
 const service = exports.RateLimiterService;
-const { runs, seed, figures } = hostile.propertyRuns("overrides interleavings", {
-  cases: 0,
-  admitted: 0,
-  refused: 0,
-  refusedByOverride: 0,
-  overridesSet: 0,
-  overridesDeleted: 0,
-  resets: 0,
-  purgesKeepingOverrides: 0,
-  purgesWhole: 0,
-  injected: 0,
-  evictions: 0,
-});
+const { runs, seed, figures } = hostile.propertyRuns("overrides interleavings", overrideFigures({ evictions: 0 }));
 
 /** Far from the real clock: the alarm the queue arms never fires by itself during a case. */
 const T0 = Date.UTC(2030, 0, 1, 0, 0, 0);
@@ -111,13 +97,7 @@ afterAll(() => vi.restoreAllMocks());
 
 async function property(ops: Op[], failPurge: boolean, s: fc.Scheduler) {
   const key = pooledKey();
-  // Start over: the overrides and then the state of the pooled key, through the API.
-  observe(null);
-  expect((await service.deleteOverrides(key)).ok).toBe(true);
-  expect((await service.reset(key)).ok).toBe(true);
-  figures.cases++;
-
-  const watched = watchKey(key, T0, figures);
+  const watched = await startCase(key, observe, T0, figures);
   const { model, observer } = watched;
   watched.faults.deleteAll = failPurge;
   const received = { checks: [] as string[], refunds: [] as string[] };
@@ -125,6 +105,21 @@ async function property(ops: Op[], failPurge: boolean, s: fc.Scheduler) {
 
   /** Calls that failed: only the one the injected fault made fail may. */
   const failures: string[] = [];
+  /**
+   * A DELETE of `path` or the RPC `method` of the same removal (the key's overrides, or its state),
+   * each of which purges the key: a failure is recorded, not thrown, for the fault may cause one.
+   */
+  const removal = async (via: Via, path: string, method: "deleteOverrides" | "reset") => {
+    if (via === "http") {
+      const response = await api(path, { method: "DELETE" });
+      if (response.status !== 204) failures.push(`DELETE ${path}: ${response.status}`);
+    } else {
+      await service[method](key).then(
+        (a) => expect(a.ok).toBe(true),
+        (error: unknown) => failures.push(`${method}: ${String(error)}`),
+      );
+    }
+  };
   const perform = async (o: Op): Promise<void> => {
     switch (o.kind) {
       case "check": {
@@ -158,45 +153,20 @@ async function property(ops: Op[], failPurge: boolean, s: fc.Scheduler) {
         return;
       }
       case "delete":
-        if (o.via === "http") {
-          const response = await api(`/api/keys/${key}/overrides`, { method: "DELETE" });
-          if (response.status !== 204) failures.push(`DELETE overrides: ${response.status}`);
-        } else {
-          await service.deleteOverrides(key).then(
-            (a) => expect(a.ok).toBe(true),
-            (error: unknown) => failures.push(`deleteOverrides: ${String(error)}`),
-          );
-        }
-        return;
+        return removal(o.via, `/api/keys/${key}/overrides`, "deleteOverrides");
       case "get":
         expect((await service.getOverrides(key)).ok).toBe(true);
         return;
       case "reset":
-        if (o.via === "http") {
-          const response = await api(`/api/keys/${key}`, { method: "DELETE" });
-          if (response.status !== 204) failures.push(`DELETE key: ${response.status}`);
-        } else {
-          await service.reset(key).then(
-            (a) => expect(a.ok).toBe(true),
-            (error: unknown) => failures.push(`reset: ${String(error)}`),
-          );
-        }
-        return;
+        return removal(o.via, `/api/keys/${key}`, "reset");
       case "alarm": {
-        const run =
-          o.retryCount === 0
-            ? runDurableObjectAlarm(stub(key))
-            : runInDurableObject(stub(key), (limiter: RateLimiter) =>
-                limiter.alarm({ retryCount: o.retryCount, isRetry: true, scheduledTime: observer.now }),
-              );
-        await run.catch((error: unknown) => failures.push(`alarm: ${String(error)}`));
+        const error = await runAlarm(key, o.retryCount);
+        if (error !== null) failures.push(`alarm: ${error}`);
         return;
       }
       case "evict":
         figures.evictions++;
-        await evictDurableObject(stub(key)).catch(() => {
-          // Not running: nothing to evict.
-        });
+        await hostile.evict(stub(key));
         return;
       case "step":
         observer.now += o.by;
@@ -219,21 +189,11 @@ async function property(ops: Op[], failPurge: boolean, s: fc.Scheduler) {
   // the alarm (a failed one, or one never run), which purges the state and keeps the overrides.
   watched.faults.deleteAll = false;
   observer.now += 2 * 86_400_000;
-  await runInDurableObject(stub(key), (limiter: RateLimiter) =>
-    limiter.alarm({ retryCount: 1, isRetry: true, scheduledTime: observer.now }),
-  );
+  expect(await runAlarm(key, 1)).toBeNull();
   const answer = await service.getOverrides(key);
   expect(answer).toEqual({ ok: true, overrides: model.overrides });
   observe(null);
-  const names = await runInDurableObject(stub(key), (_limiter: RateLimiter, state) => {
-    const table = state.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'quota'");
-    if (table.toArray().length === 0) return [];
-    return state.storage.sql
-      .exec<{ name: string }>("SELECT name FROM quota ORDER BY name")
-      .toArray()
-      .map((row) => row.name);
-  });
-  expect(names).toEqual(rowNames(model));
+  expect((await keyStorage(key)).quota).toEqual(rowNames(model));
   expect(watched.violations).toEqual([]);
 }
 

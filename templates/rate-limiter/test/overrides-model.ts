@@ -6,7 +6,8 @@
  * the object's own order, whatever path a call took (HTTP, RPC, the alarm) and whenever its
  * answer reaches the caller. Each operation is checked against the model at that instant.
  */
-import { vi } from "vitest";
+import { exports } from "cloudflare:workers";
+import { expect, vi } from "vitest";
 import { ALGORITHMS, type Decision, type StateColumns } from "../src/algorithms";
 import { capacity, type Policy } from "../src/policy";
 import type { Overrides, QuotaResult } from "../src/protocol";
@@ -210,6 +211,7 @@ export function installRecorder(): (next: Observer | null) => void {
 
 /** The figures a property counts into (see `hostile.propertyRuns`). */
 export interface OverrideFigures extends Record<string, number> {
+  cases: number;
   admitted: number;
   refused: number;
   refusedByOverride: number;
@@ -221,6 +223,27 @@ export interface OverrideFigures extends Record<string, number> {
   injected: number;
 }
 
+/**
+ * The figures of a property watched by {@link watchKey}, all zero: what it counts itself (cases
+ * started by {@link startCase}, verdicts, override changes, resets, purges, injected faults), then
+ * the property's own `extra` ones.
+ */
+export function overrideFigures<E extends Record<string, number>>(extra: E): OverrideFigures & E {
+  return {
+    cases: 0,
+    admitted: 0,
+    refused: 0,
+    refusedByOverride: 0,
+    overridesSet: 0,
+    overridesDeleted: 0,
+    resets: 0,
+    purgesKeepingOverrides: 0,
+    purgesWhole: 0,
+    injected: 0,
+    ...extra,
+  };
+}
+
 /** JSON with every object's keys sorted: overrides are a map, their order is no part of the answer. */
 export const canonical = (value: unknown): string =>
   JSON.stringify(value, (_key, v: unknown) =>
@@ -230,6 +253,8 @@ export const canonical = (value: unknown): string =>
   );
 
 const empty = (o: Overrides) => Object.keys(o).length === 0;
+
+const service = exports.RateLimiterService;
 
 /**
  * The observer of one case: `key`'s object checked against a fresh model at each call it runs, its
@@ -330,4 +355,22 @@ export function watchKey(key: string, t0: number, figures: OverrideFigures) {
     },
   };
   return { model, observer, violations, given, faults };
+}
+
+/**
+ * Starts a case on a pooled `key`: with the recorder off (`observe(null)`), its overrides and then
+ * its state removed through the RPC service, so it holds nothing; then a fresh watch of it (see
+ * {@link watchKey}), for the caller to arm (faults, delays) and hand to `observe`.
+ */
+export async function startCase(
+  key: string,
+  observe: (next: Observer | null) => void,
+  t0: number,
+  figures: OverrideFigures,
+): Promise<ReturnType<typeof watchKey>> {
+  observe(null);
+  expect((await service.deleteOverrides(key)).ok).toBe(true);
+  expect((await service.reset(key)).ok).toBe(true);
+  figures.cases++;
+  return watchKey(key, t0, figures);
 }

@@ -4,10 +4,9 @@
  * use it instead of the configured policy. It survives eviction, and the idle-key purge keeps it:
  * only a key without overrides is deleted whole.
  */
-import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { RateLimiter } from "../src/rate-limiter-object";
-import { api, check, cost, freezeClock, json, stub, uniqueKey } from "./helpers";
+import { api, check, cost, freezeClock, json, keyStorage, stub, uniqueKey } from "./helpers";
 
 const policy = { name: "p", algorithm: "fixed-window", limit: 10, period: 60 } as const;
 const T0 = Date.UTC(2030, 0, 1, 0, 0, 0);
@@ -15,28 +14,6 @@ const T0 = Date.UTC(2030, 0, 1, 0, 0, 0);
 const put = (key: string, body: unknown) => api(`/api/keys/${key}/overrides`, json("PUT", body));
 const get = (key: string) => api(`/api/keys/${key}/overrides`);
 const remove = (key: string) => api(`/api/keys/${key}/overrides`, { method: "DELETE" });
-
-/** The key's tables, quota rows (by name) and queued tasks. */
-function storage(key: string) {
-  return runInDurableObject(stub(key), (_limiter: RateLimiter, state) => {
-    const tables = state.storage.sql
-      .exec<{ name: string }>(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf%' ESCAPE '\\'",
-      )
-      .toArray()
-      .map((row) => row.name);
-    const names = (sql: string) =>
-      state.storage.sql
-        .exec<{ name: string }>(sql)
-        .toArray()
-        .map((row) => row.name);
-    return {
-      tables: tables.length,
-      quota: tables.includes("quota") ? names("SELECT name FROM quota ORDER BY name") : [],
-      tasks: tables.includes("_alarm_queue_tasks") ? names("SELECT name FROM _alarm_queue_tasks") : [],
-    };
-  });
-}
 
 describe("PUT, GET and DELETE /api/keys/:key/overrides", () => {
   it("stores a key's overrides, answers them, and removes them", async () => {
@@ -73,7 +50,7 @@ describe("PUT, GET and DELETE /api/keys/:key/overrides", () => {
     const sharded = await put("api:all", { api: { limit: 5, period: 1 } });
     expect(sharded.status).toBe(422);
     expect(await sharded.json()).toMatchObject({ type: "urn:durable-patterns:problem:sharded-key", shards: 16 });
-    expect(await storage(key)).toEqual({ tables: 0, quota: [], tasks: [] });
+    expect(await keyStorage(key)).toEqual({ alarm: null, tables: [], quota: [], tasks: [] });
   });
 });
 
@@ -152,11 +129,11 @@ describe("the idle-key purge and reset with overrides", () => {
     const setClock = await freezeClock(key, T0);
     await put(key, { p: { limit: 1, period: 60 } });
     await check({ key, policies: [policy] });
-    expect(await storage(key)).toMatchObject({ quota: ["p", "~p"], tasks: ["expire"] });
+    expect(await keyStorage(key)).toMatchObject({ quota: ["p", "~p"], tasks: ["expire"] });
     // The window ends at T0 + 60 s (aligned to the epoch minute); kept a minute more for clock steps.
     await setClock(T0 + 180_000);
     expect(await runDurableObjectAlarm(stub(key))).toBe(true);
-    expect(await storage(key)).toMatchObject({ quota: ["~p"], tasks: [] });
+    expect(await keyStorage(key)).toMatchObject({ quota: ["~p"], tasks: [] });
     expect(await runDurableObjectAlarm(stub(key))).toBe(false); // nothing left to run
     expect(await (await get(key)).json()).toEqual({ key, overrides: { p: { limit: 1, period: 60 } } });
   });
@@ -166,7 +143,7 @@ describe("the idle-key purge and reset with overrides", () => {
     await put(key, { p: { limit: 1, period: 60 } });
     await check({ key, policies: [policy] });
     expect((await api(`/api/keys/${key}`, { method: "DELETE" })).status).toBe(204);
-    expect(await storage(key)).toMatchObject({ quota: ["~p"] });
+    expect(await keyStorage(key)).toMatchObject({ quota: ["~p"] });
     expect((await check({ key, policies: [policy] })).status).toBe(200);
     expect((await check({ key, policies: [policy] })).status).toBe(429);
   });
@@ -176,6 +153,6 @@ describe("the idle-key purge and reset with overrides", () => {
     await put(key, { p: { limit: 0, period: 60 } });
     await check({ key, policies: [policy] }); // refused: writes nothing
     await remove(key);
-    expect(await storage(key)).toEqual({ tables: 0, quota: [], tasks: [] });
+    expect(await keyStorage(key)).toEqual({ alarm: null, tables: [], quota: [], tasks: [] });
   });
 });

@@ -8,18 +8,17 @@
  */
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { playReadme, readmeExamples, type ReadmeExample } from "../src/shared/readme-examples";
+import { exampleLabel, playReadme, readmeExamples } from "../src/shared/readme-examples";
 import readme from "../README.md?raw";
 import { TOKEN, freezeClock } from "./helpers";
 
 const api = readmeExamples(readme, { section: "API" });
 const overrides = readmeExamples(readme, { section: "Per-key overrides" });
-const shown = (e: ReadmeExample) => (e.kind === "http" ? `${e.request.method} ${e.request.path}` : e.path);
 const AT = Date.UTC(2026, 10, 27, 15, 32, 5);
 
 describe("README.md examples", () => {
   it("finds the curls of the API section and of Per-key overrides (the WebSocket's and dead letters' are marked not run)", () => {
-    expect(api.map(shown)).toEqual([
+    expect(api.map(exampleLabel)).toEqual([
       "POST /api/check",
       "POST /api/check",
       "POST /api/check",
@@ -28,7 +27,7 @@ describe("README.md examples", () => {
       "DELETE /api/keys/user:42",
       "GET /demo",
     ]);
-    expect(overrides.map(shown)).toEqual([
+    expect(overrides.map(exampleLabel)).toEqual([
       "PUT /api/keys/user:42/overrides",
       "PUT /api/keys/ip:198.51.100.7/overrides",
       "POST /api/check",
@@ -42,7 +41,7 @@ describe("README.md examples", () => {
     await playReadme([...api, ...overrides], (request) => exports.default.fetch(request), {
       headers: { authorization: `Bearer ${TOKEN}` },
       beforeEach: async (example) => {
-        if (shown(example) === "GET /api/keys/user:42?policies=api") await setClock["user:42"](AT + 2_000);
+        if (exampleLabel(example) === "GET /api/keys/user:42?policies=api") await setClock["user:42"](AT + 2_000);
       },
     });
   });

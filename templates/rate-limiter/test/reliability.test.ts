@@ -10,7 +10,6 @@
  * `FC_SEED=<seed> FC_RUNS=<runs> pnpm --filter rate-limiter test test/reliability.test.ts`.
  */
 import { env } from "cloudflare:workers";
-import { abortAllDurableObjects, evictDurableObject } from "cloudflare:test";
 import * as hostile from "../src/shared/hostile-input";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -474,22 +473,15 @@ describe("sequences of checks, refunds, resets and clock moves with evictions an
 
           for (const c of commands) {
             figures.commands++;
-            if (c.kind === "evict") {
-              figures.evictions++;
-              // The watcher's socket hibernates with the object and must keep receiving quotas.
-              await evictDurableObject(stub(key)).catch(() => {
-                // Not running right now (already evicted): nothing to evict.
-              });
-              await setClock(now); // the clock is a field: eviction resets it, as any memory
-              continue;
-            }
-            if (c.kind === "abort") {
-              figures.aborts++;
-              await abortAllDurableObjects();
+            if (c.kind === "evict" || c.kind === "abort") {
+              await hostile.platformMove(c.kind, stub(key), figures);
+              // The clock is a field: a new instance has lost it, as any memory.
+              await setClock(now);
+              // Evicted, the watcher's socket hibernates with the object and must keep receiving quotas.
+              if (c.kind === "evict") continue;
               // An aborted object drops its sockets: the watcher sees a close it can act on,
               // reconnects, and the first quota it gets is where the key stands.
               expect((await watcher.closed).code).not.toBe(1000);
-              await setClock(now);
               watcher = await connect(key);
               expect(shape(((await watcher.next()) as { policies: PolicyQuota[] }).policies)).toEqual(
                 modelPeek(model, now),

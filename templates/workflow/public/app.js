@@ -11,6 +11,9 @@
 //
 // The instance's WebSocket reconnects by itself (backoff with jitter) and resyncs with a GET of
 // the instance on every (re)connect; messages that arrive during that GET are applied after it.
+// The socket's heartbeat, backoff and status pill come from the page kit (/kit/kit.js, shared by
+// the apps' pages).
+import { LiveSocket, problemDetail, requestJson, showFieldError, statusPill, whenBack } from "/kit/kit.js";
 
 const TOKEN_KEY = "workflow-token";
 const STATUSES = ["queued", "running", "paused", "waiting", "errored", "terminated", "complete"];
@@ -26,10 +29,6 @@ const ALLOWED = {
 };
 const REFRESH_MS = 15_000; // the list and the counts, while the tab is visible
 const INDEX_SETTLE_MS = 600; // after a change, the index is updated by the instance's next alarm
-const HEARTBEAT_MS = 25_000; // "ping" this often; the runtime answers "pong" without waking the object
-const PONG_TIMEOUT_MS = 5_000;
-const BACKOFF_BASE_MS = 500;
-const BACKOFF_CAP_MS = 15_000;
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -57,9 +56,6 @@ const ui = {
   pageLabel: $("page-label"),
   detail: $("detail"),
   detailHeading: $("detail-heading"),
-  live: $("status"),
-  liveText: $("status-text"),
-  liveCountdown: $("status-countdown"), // aria-hidden: a screen reader hears the state, not every tick
   openForm: $("open"),
   openId: $("open-id"),
   openError: $("open-error"),
@@ -83,6 +79,7 @@ const ui = {
   detailParams: $("detail-params"),
   detailOutput: $("detail-output"),
 };
+const setLive = statusPill({ idle: "Not watching", stale: ui.timeline });
 
 let token = sessionStorage.getItem(TOKEN_KEY);
 let initialInstance = new URLSearchParams(location.search).get("instance");
@@ -91,19 +88,31 @@ let workflows = []; // names, from GET /api/workflows
 let cursors = [null]; // the cursor of each page seen so far; the last is the current page's
 let listSeq = 0; // ignores answers to requests a newer one replaced
 let countsSeq = 0;
-const timers = { refresh: 0, settle: 0, retry: 0, countdown: 0, heartbeat: 0, pong: 0, resync: 0 };
+const timers = { refresh: 0, settle: 0, resync: 0 };
 
-/** The instance shown: its view (GET /api/instances/:id), its steps by key, its socket. */
+/** The instance shown: its view (GET /api/instances/:id) and its steps by key. */
 const watched = {
   id: null,
   view: null,
   steps: new Map(),
-  socket: null,
-  attempt: 0, // failed connections since the last resync; drives the backoff
   syncing: false, // a GET is in flight: messages wait in `pending`
   pending: [],
   seq: 0,
 };
+
+/** The instance's live socket: opened once its first GET answered, resynced on every (re)connect. */
+const live = new LiveSocket({
+  url: () => {
+    const url = new URL(`/api/instances/${watched.id}/websocket`, location.href);
+    url.searchParams.set("token", token); // a browser cannot set headers on a WebSocket
+    return url;
+  },
+  onOpen: resync,
+  onMessage: receive,
+  onState: setLive,
+  // The first GET never happened (offline at open): start over; otherwise reopen the socket.
+  retry: () => (watched.view === null ? watch(watched.id, { focus: false }) : live.connect()),
+});
 
 // ---- The API --------------------------------------------------------------------------------
 
@@ -112,31 +121,13 @@ const watched = {
  * made (offline) or the token was refused (the page then asks for it again).
  */
 async function api(method, path, body) {
-  const headers = { authorization: `Bearer ${token}` };
-  if (body !== undefined) headers["content-type"] = "application/json";
-  let response;
-  try {
-    response = await fetch(`/api${path}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch {
-    setOffline(true);
+  const result = await requestJson(`/api${path}`, { method, headers: { authorization: `Bearer ${token}` }, body });
+  setOffline(result === null);
+  if (result?.status === 401 || (result?.status === 503 && result.body?.type?.endsWith(":not-configured"))) {
+    refused(result.status, result.body);
     return null;
   }
-  setOffline(false);
-  const answer = response.status === 204 ? null : await response.json().catch(() => null);
-  if (response.status === 401 || (response.status === 503 && answer?.type?.endsWith(":not-configured"))) {
-    refused(response.status, answer);
-    return null;
-  }
-  return { status: response.status, ok: response.ok, body: answer };
-}
-
-/** A problem+json's detail, or a sentence naming the status. */
-function detailOf(result, what) {
-  return result.body?.detail ?? `${what} failed (HTTP ${result.status}).`;
+  return result;
 }
 
 /** 401: the token is wrong (or was rotated); 503: the deployment has no token at all. */
@@ -155,9 +146,7 @@ function showSignIn(message = "") {
   ui.dashboard.hidden = true;
   ui.signOut.hidden = true;
   ui.signIn.hidden = false;
-  ui.tokenError.textContent = message;
-  if (message) ui.token.setAttribute("aria-invalid", "true");
-  else ui.token.removeAttribute("aria-invalid");
+  showFieldError(ui.token, ui.tokenError, message);
   ui.token.focus();
 }
 
@@ -216,7 +205,7 @@ async function loadCounts() {
   const result = await api("GET", "/workflows");
   if (!result || seq !== countsSeq) return Boolean(result);
   if (!result.ok) {
-    showError(detailOf(result, "Loading the counts"));
+    showError(problemDetail(result, "Loading the counts"));
     return true;
   }
   workflows = result.body.workflows.map((workflow) => workflow.name);
@@ -296,7 +285,7 @@ async function loadList() {
   ui.instances.removeAttribute("aria-busy");
   if (!result) return; // offline (kept as it was, marked stale) or refused
   if (!result.ok) {
-    ui.listState.textContent = detailOf(result, "Loading the instances");
+    ui.listState.textContent = problemDetail(result, "Loading the instances");
     return;
   }
   const page = result.body;
@@ -376,14 +365,13 @@ function remember() {
 async function watch(id, { focus = true } = {}) {
   stopWatching();
   showError("");
-  ui.openError.textContent = "";
-  ui.openId.removeAttribute("aria-invalid");
+  showFieldError(ui.openId, ui.openError);
   ui.actionResult.textContent = "";
   ui.eventError.textContent = "";
   watched.id = id;
   watched.view = null;
   watched.steps.clear();
-  watched.attempt = 0;
+  live.resetBackoff();
   ui.openId.value = id;
   ui.detailHeading.textContent = `Instance ${id}`;
   document.title = `${id} · Workflows`;
@@ -401,11 +389,11 @@ async function watch(id, { focus = true } = {}) {
   if (!result) return offlineWatch();
   if (!result.ok) {
     setLive("idle");
-    ui.detailState.textContent = detailOf(result, "Loading the instance");
+    ui.detailState.textContent = problemDetail(result, "Loading the instance");
     return;
   }
   showView(result.body);
-  connect();
+  live.connect();
 }
 
 /** Stops showing the instance's live state (another one is opened, or the token is gone). */
@@ -421,96 +409,45 @@ function stopWatching() {
 /** The first GET could not be made: retry it like a lost connection. */
 function offlineWatch() {
   ui.detailState.textContent = "Offline: the instance will load when the server can be reached.";
-  reconnectLater();
-}
-
-function connect() {
-  disconnect();
-  setLive("connecting");
-  const url = new URL(`/api/instances/${watched.id}/websocket`, location.href);
-  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-  url.searchParams.set("token", token); // a browser cannot set headers on a WebSocket
-  const ws = new WebSocket(url);
-  ws.onopen = () => {
-    startHeartbeat(ws);
-    resync();
-  };
-  ws.onmessage = (event) => receive(event.data);
-  ws.onclose = () => reconnectLater(); // also follows every error, including a failed handshake
-  watched.socket = ws;
+  live.reconnectLater();
 }
 
 /** Closes the socket, if any, without triggering a reconnect. */
 function disconnect() {
-  for (const key of ["retry", "countdown", "heartbeat", "pong", "resync"]) {
-    clearTimeout(timers[key]);
-    clearInterval(timers[key]);
-    timers[key] = 0;
-  }
-  const ws = watched.socket;
-  if (!ws) return;
-  ws.onopen = ws.onmessage = ws.onclose = null;
-  ws.close();
-  watched.socket = null;
-}
-
-function reconnectLater() {
-  disconnect();
-  if (!watched.id || !token) return;
-  // Exponential backoff with jitter, so pages dropped together do not all return at once.
-  const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** watched.attempt);
-  const delay = ceiling / 2 + (Math.random() * ceiling) / 2;
-  watched.attempt += 1;
-  const due = Date.now() + delay;
-  const countdown = () => setLive("reconnecting", Math.max(1, Math.ceil((due - Date.now()) / 1000)));
-  countdown();
-  timers.countdown = setInterval(countdown, 1000);
-  const seq = watched.seq;
-  timers.retry = setTimeout(() => {
-    if (seq !== watched.seq) return;
-    // The first GET never happened (offline at open): start over; otherwise reopen the socket.
-    if (watched.view === null) watch(watched.id, { focus: false });
-    else connect();
-  }, delay);
+  live.close();
+  clearTimeout(timers.resync);
+  timers.resync = 0;
 }
 
 /** A tab brought back to the front or a network that returns should not wait out the backoff. */
 function reconnectNow() {
   if (!token) return;
   refreshAll();
-  if (!watched.id || !timers.retry) return;
-  watched.attempt = 0;
-  if (watched.view === null) watch(watched.id, { focus: false });
-  else connect();
-}
-
-function startHeartbeat(ws) {
-  timers.heartbeat = setInterval(() => {
-    ws.send("ping");
-    timers.pong = setTimeout(reconnectLater, PONG_TIMEOUT_MS);
-  }, HEARTBEAT_MS);
+  live.reconnectNow();
 }
 
 /** Reads the instance again (each (re)connect, and each status change, for outputs and errors). */
 async function resync() {
+  // Over an open socket only: one that dropped since resyncs when it is open again.
+  if (!live.isOpen) return;
   const seq = watched.seq;
-  const socket = watched.socket;
+  const socket = live.socket;
   watched.syncing = true;
   watched.pending = [];
   const result = await api("GET", `/instances/${watched.id}`);
-  if (seq !== watched.seq || socket !== watched.socket) return;
+  if (seq !== watched.seq || socket !== live.socket) return;
   watched.syncing = false;
-  if (!result) return reconnectLater();
+  if (!result) return live.reconnectLater();
   if (!result.ok) {
     // Deleted while shown (or its retention passed).
     disconnect();
     setLive("idle");
     ui.detailBody.hidden = true;
     ui.detailState.hidden = false;
-    ui.detailState.textContent = detailOf(result, "Loading the instance");
+    ui.detailState.textContent = problemDetail(result, "Loading the instance");
     return;
   }
-  watched.attempt = 0;
+  live.resetBackoff();
   showView(result.body);
   // What arrived during the GET may be newer than what it read: apply it in order, after.
   const pending = watched.pending;
@@ -520,8 +457,6 @@ async function resync() {
 }
 
 function receive(data) {
-  clearTimeout(timers.pong); // any frame proves the connection is alive
-  if (data === "pong") return;
   let message;
   try {
     message = JSON.parse(data);
@@ -677,7 +612,7 @@ async function act(action) {
   if (id !== watched.id) return;
   if (watched.view) renderActions();
   if (!result) return;
-  if (!result.ok) return showError(detailOf(result, `${action[0].toUpperCase()}${action.slice(1)}`));
+  if (!result.ok) return showError(problemDetail(result, `${action[0].toUpperCase()}${action.slice(1)}`));
   ui.actionResult.textContent = `${labelOf(action)}: the instance is ${result.body.status}.`;
   // The socket brings the change too, unless it is down right now.
   apply({ type: "status", id, status: result.body.status });
@@ -719,7 +654,7 @@ async function sendEvent() {
   if (watched.view) renderActions();
   if (!result) return;
   if (!result.ok) {
-    ui.eventError.textContent = detailOf(result, "Sending the event");
+    ui.eventError.textContent = problemDetail(result, "Sending the event");
     return;
   }
   ui.actionResult.textContent = `Event "${type}" sent (event ${result.body.eventId}).`;
@@ -794,20 +729,7 @@ function setOffline(offline) {
   if (ui.offline.hidden === !offline) return;
   ui.offline.hidden = !offline;
   ui.dashboard.classList.toggle("stale", offline);
-  if (offline && watched.id && watched.socket?.readyState !== WebSocket.OPEN) setLive("offline");
-}
-
-function setLive(state, seconds) {
-  ui.live.dataset.state = state;
-  ui.liveText.textContent = {
-    idle: "Not watching",
-    connecting: "Connecting…",
-    live: "Live",
-    reconnecting: "Reconnecting",
-    offline: "Offline",
-  }[state];
-  ui.liveCountdown.textContent = state === "reconnecting" ? ` in ${seconds} s` : "";
-  ui.timeline.classList.toggle("stale", state !== "live");
+  if (offline && watched.id && !live.isOpen) setLive("offline");
 }
 
 // ---- Wiring ---------------------------------------------------------------------------------
@@ -845,9 +767,11 @@ ui.openForm.addEventListener("submit", (event) => {
   event.preventDefault();
   const id = ui.openId.value.trim();
   if (!INSTANCE_ID.test(id)) {
-    ui.openId.setAttribute("aria-invalid", "true");
-    ui.openError.textContent = `"${id}" is not a valid instance id: 1–64 letters, digits, _ or -, not starting with -.`;
-    return ui.openId.focus();
+    return showFieldError(
+      ui.openId,
+      ui.openError,
+      `"${id}" is not a valid instance id: 1–64 letters, digits, _ or -, not starting with -.`,
+    );
   }
   watch(id);
 });
@@ -856,9 +780,8 @@ ui.eventForm.addEventListener("submit", (event) => {
   event.preventDefault();
   sendEvent();
 });
-addEventListener("online", reconnectNow);
+whenBack(reconnectNow);
 addEventListener("offline", () => setOffline(true));
-document.addEventListener("visibilitychange", () => document.hidden || reconnectNow());
 
 const initial = new URLSearchParams(location.search);
 if (STATUSES.includes(initial.get("status"))) ui.status.value = initial.get("status");

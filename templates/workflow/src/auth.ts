@@ -8,9 +8,4 @@ import { requireBearer } from "./shared";
 
 /** Requires `Authorization: Bearer <WORKFLOW_TOKEN>`; with `allowQuery`, `?token=` too (WebSockets only). */
 export const requireToken = (options: { allowQuery?: boolean } = {}) =>
-  requireBearer<Env>({
-    secretName: "WORKFLOW_TOKEN",
-    secret: (env) => env.WORKFLOW_TOKEN,
-    realm: "workflow",
-    ...options,
-  });
+  requireBearer<Env>({ secret: "WORKFLOW_TOKEN", realm: "workflow", ...options });

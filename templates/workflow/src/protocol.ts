@@ -42,6 +42,13 @@ export const eventId = z
   .regex(/^[1-9][0-9]{0,14}$/, "must be a positive whole number (the eventId the event was answered with)")
   .transform(Number);
 
+/** A page size in a query string (`limit`): a whole number from 1 to 100. */
+const pageLimit = z
+  .string()
+  .regex(/^[1-9][0-9]{0,2}$/, "must be a whole number from 1 to 100")
+  .transform(Number)
+  .refine((n) => n <= 100, "must be a whole number from 1 to 100");
+
 /** Query of `GET /api/instances/:id/events`. */
 export const EventsQuery = z.strictObject({
   /** Only events of this type. */
@@ -52,12 +59,7 @@ export const EventsQuery = z.strictObject({
     .regex(/^[a-zA-Z0-9_.:-]{1,64}~[1-9][0-9]{0,14}$/, "must be the next cursor of a previous page")
     .optional(),
   /** Events per page: 1 to 100, default 50. */
-  limit: z
-    .string()
-    .regex(/^[1-9][0-9]{0,2}$/, "must be a whole number from 1 to 100")
-    .transform(Number)
-    .refine((n) => n <= 100, "must be a whole number from 1 to 100")
-    .optional(),
+  limit: pageLimit.optional(),
 });
 
 /** A pending event as `GET /api/instances/:id/events` shows it. */
@@ -199,12 +201,7 @@ export const ListQuery = z.strictObject({
   /** Only instances in this status. */
   status: z.enum(INSTANCE_STATUSES).optional(),
   /** Instances per page: 1 to 100, default 50. */
-  limit: z
-    .string()
-    .regex(/^[1-9][0-9]{0,2}$/, "must be a whole number from 1 to 100")
-    .transform(Number)
-    .refine((n) => n <= 100, "must be a whole number from 1 to 100")
-    .optional(),
+  limit: pageLimit.optional(),
   /** The `next` of the previous page. */
   cursor: z
     .string()

@@ -1,5 +1,4 @@
-import { DurableObject } from "cloudflare:workers";
-import { AlarmQueue, ObjectLog, Sql, migrate, type Migration } from "./shared";
+import { SqlDurableObject, migrate, type Migration } from "./shared";
 
 const migrations: Migration[] = [
   {
@@ -44,6 +43,12 @@ export interface SlotRequest {
  */
 export const LEASE_MS = 15 * 60_000;
 
+/** The coordinator's timed work: waking a waiter granted a slot, freeing expired leases. */
+type CoordinatorTasks = {
+  wake: (payload: { id: string }) => Promise<void>;
+  reap: (payload: { limit: number }) => void;
+};
+
 /**
  * The concurrency limit of one workflow (one object per workflow name that has one, binding
  * `WORKFLOW_COORDINATOR`). A runner asks for a slot at the start of each run and releases it when
@@ -51,44 +56,23 @@ export const LEASE_MS = 15 * 60_000;
  * promoting waiters are each one transaction here, so the number of slots never exceeds the limit;
  * a waiter granted a slot is woken through this object's alarm queue (at least once).
  */
-export class WorkflowCoordinator extends DurableObject<Env> {
-  /** Metered SQL: tests read `sql.meter` to assert the storage cost of each operation. */
-  readonly sql: Sql;
-
-  /** One log line per operation and per alarm run. */
-  private readonly log: ObjectLog;
-
-  /** The clock of leases and the queue. Tests move it; in production `Date.now`. */
-  clock: () => number = Date.now;
-
-  private scheduler?: AlarmQueue<{
-    wake: (payload: { id: string }) => Promise<void>;
-    reap: (payload: { limit: number }) => void;
-  }>;
-
+export class WorkflowCoordinator extends SqlDurableObject<Env, CoordinatorTasks> {
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    this.sql = new Sql(ctx.storage);
-    this.log = new ObjectLog("workflow", this.sql, ctx.id.name ?? null, env);
+    super(ctx, env, "workflow");
     migrate(ctx.storage, migrations);
   }
 
-  private get queue() {
-    return (this.scheduler ??= new AlarmQueue(this.ctx, {
-      sql: this.sql,
-      now: () => this.clock(),
-      ...this.log.queueHooks,
-      handlers: {
-        // Asynchronous (an RPC), so at least once: a runner woken twice runs once (its run task has one key).
-        wake: async (payload: { id: string }) => {
-          await this.env.WORKFLOW_RUNNER.getByName(payload.id).slotGranted();
-        },
-        // Synchronous: expired leases are freed and their slots given, in the task's transaction.
-        reap: (payload: { limit: number }) => {
-          this.promote(payload.limit, null);
-        },
+  protected tasks(): CoordinatorTasks {
+    return {
+      // Asynchronous (an RPC), so at least once: a runner woken twice runs once (its run task has one key).
+      wake: async (payload: { id: string }) => {
+        await this.env.WORKFLOW_RUNNER.getByName(payload.id).slotGranted();
       },
-    }));
+      // Synchronous: expired leases are freed and their slots given, in the task's transaction.
+      reap: (payload: { limit: number }) => {
+        this.promote(payload.limit, null);
+      },
+    };
   }
 
   /**
@@ -98,7 +82,7 @@ export class WorkflowCoordinator extends DurableObject<Env> {
    */
   acquire(request: SlotRequest): boolean {
     return this.log.op("slot-acquire", () =>
-      this.sql.transaction(() => {
+      this.transaction(() => {
         const now = this.clock();
         const held = this.sql.run(
           "UPDATE slots SET ticket = ?, lease_until = ? WHERE id = ? AND incarnation = ? AND ticket < ?",
@@ -133,7 +117,7 @@ export class WorkflowCoordinator extends DurableObject<Env> {
    */
   release(id: string, incarnation: string, ticket: number, limit: number): void {
     this.log.op("slot-release", () =>
-      this.sql.transaction(() => {
+      this.transaction(() => {
         this.sql.run("DELETE FROM slots WHERE id = ? AND incarnation = ? AND ticket < ?", id, incarnation, ticket);
         this.sql.run("DELETE FROM waitlist WHERE id = ? AND incarnation = ? AND ticket < ?", id, incarnation, ticket);
         this.promote(limit, null);
@@ -147,11 +131,6 @@ export class WorkflowCoordinator extends DurableObject<Env> {
       running: this.sql.all<{ id: string }>("SELECT id FROM slots ORDER BY id").map((row) => row.id),
       waiting: this.sql.all<{ id: string }>("SELECT id FROM waitlist ORDER BY created_at, id").map((row) => row.id),
     }));
-  }
-
-  /** All timed work runs through the shared alarm queue, the only code that sets the alarm. */
-  override async alarm(info?: AlarmInvocationInfo): Promise<void> {
-    await this.log.alarm(() => this.queue.run(info), info?.retryCount);
   }
 
   /**

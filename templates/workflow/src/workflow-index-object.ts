@@ -1,5 +1,4 @@
-import { DurableObject } from "cloudflare:workers";
-import { AlarmQueue, ObjectLog, Sql, migrate, type Migration } from "./shared";
+import { SqlDurableObject, migrate, type Migration } from "./shared";
 import { INSTANCE_STATUSES, type IndexCursor, type InstanceStatus, type StatusCounts } from "./protocol";
 
 const migrations: Migration[] = [
@@ -65,54 +64,39 @@ export const TOMBSTONE_MS = 3_600_000;
 /** Tombstones removed per purge task run; the task runs again for the rest. */
 const PURGE_BATCH = 1_000;
 
+/** The index's timed work: removing tombstones past their hour. */
+type IndexTasks = { purge: () => void };
+
 /**
  * The index of one workflow's instances (one object per workflow name, binding `WORKFLOW_INDEX`):
  * what `GET /api/instances` pages through and `GET /api/workflows` counts. Runners send it their
  * state through their own alarm queue, at least once and in any order; the version makes applying
  * an update idempotent and keeps a late one from moving an entry back. Objects trust their callers.
  */
-export class WorkflowIndex extends DurableObject<Env> {
-  /** Metered SQL: tests read `sql.meter` to assert the storage cost of each operation. */
-  readonly sql: Sql;
-
-  /** One log line per operation and per alarm run. */
-  private readonly log: ObjectLog;
-
-  /** The clock of tombstones and the queue. Tests move it; in production `Date.now`. */
-  clock: () => number = Date.now;
-
-  private scheduler?: AlarmQueue<{ purge: () => void }>;
-
+export class WorkflowIndex extends SqlDurableObject<Env, IndexTasks> {
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    this.sql = new Sql(ctx.storage);
-    this.log = new ObjectLog("workflow", this.sql, ctx.id.name ?? null, env);
+    super(ctx, env, "workflow");
     migrate(ctx.storage, migrations);
   }
 
   /** The alarm queue, created on first use (its only task purges old tombstones). */
-  private get queue() {
-    return (this.scheduler ??= new AlarmQueue(this.ctx, {
-      sql: this.sql,
-      now: () => this.clock(),
-      ...this.log.queueHooks,
-      handlers: {
-        // Synchronous: the tombstones go in the transaction that completes the task.
-        purge: () => {
-          const cutoff = this.clock() - TOMBSTONE_MS;
-          this.sql.run(
-            `DELETE FROM tombstones WHERE id IN
-               (SELECT id FROM tombstones WHERE removed_at <= ? ORDER BY removed_at LIMIT ?)`,
-            cutoff,
-            PURGE_BATCH,
-          );
-          const oldest = this.sql.one<{ removed_at: number }>(
-            "SELECT removed_at FROM tombstones ORDER BY removed_at LIMIT 1",
-          );
-          if (oldest) this.queue.schedule("purge", {}, { at: oldest.removed_at + TOMBSTONE_MS, key: "purge" });
-        },
+  protected tasks(): IndexTasks {
+    return {
+      // Synchronous: the tombstones go in the transaction that completes the task.
+      purge: () => {
+        const cutoff = this.clock() - TOMBSTONE_MS;
+        this.sql.run(
+          `DELETE FROM tombstones WHERE id IN
+           (SELECT id FROM tombstones WHERE removed_at <= ? ORDER BY removed_at LIMIT ?)`,
+          cutoff,
+          PURGE_BATCH,
+        );
+        const oldest = this.sql.one<{ removed_at: number }>(
+          "SELECT removed_at FROM tombstones ORDER BY removed_at LIMIT 1",
+        );
+        if (oldest) this.queue.schedule("purge", {}, { at: oldest.removed_at + TOMBSTONE_MS, key: "purge" });
       },
-    }));
+    };
   }
 
   /**
@@ -126,7 +110,7 @@ export class WorkflowIndex extends DurableObject<Env> {
       if (entry) {
         // Another incarnation holds the id: this update is from one deleted before it was created.
         if (entry.incarnation !== update.incarnation || update.version <= entry.version) return false;
-        this.sql.transaction(() => {
+        this.transaction(() => {
           this.sql.run(
             "UPDATE entries SET status = ?, updated_at = ?, version = ? WHERE id = ?",
             update.status,
@@ -144,7 +128,7 @@ export class WorkflowIndex extends DurableObject<Env> {
         update.incarnation,
       );
       if (deleted) return false;
-      this.sql.transaction(() => {
+      this.transaction(() => {
         this.sql.run(
           "INSERT INTO entries (id, incarnation, status, created_at, updated_at, version) VALUES (?, ?, ?, ?, ?, ?)",
           update.id,
@@ -168,7 +152,7 @@ export class WorkflowIndex extends DurableObject<Env> {
     this.log.op("index-remove", () => {
       const entry = this.sql.one<EntryRow>("SELECT incarnation, status, version FROM entries WHERE id = ?", id);
       const now = this.clock();
-      this.sql.transaction(() => {
+      this.transaction(() => {
         if (entry?.incarnation === incarnation) {
           this.sql.run("DELETE FROM entries WHERE id = ?", id);
           this.count(entry.status, null);
@@ -220,11 +204,6 @@ export class WorkflowIndex extends DurableObject<Env> {
       }
       return counts;
     });
-  }
-
-  /** All timed work runs through the shared alarm queue, the only code that sets the alarm. */
-  override async alarm(info?: AlarmInvocationInfo): Promise<void> {
-    await this.log.alarm(() => this.queue.run(info), info?.retryCount);
   }
 
   /** Moves one entry from status `from` to `to` in the counts (null: none), in one statement. */

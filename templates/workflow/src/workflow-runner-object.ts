@@ -1,19 +1,16 @@
-import { DurableObject } from "cloudflare:workers";
 import {
-  AlarmQueue,
-  Sql,
-  acceptWebSocket,
-  answerPings,
-  broadcast,
-  closeWebSocket,
   CloseCode,
-  ObjectLog,
+  SqlDurableObject,
+  acceptWatcher,
+  answerPings,
+  closeWebSocket,
   metric,
   migrate,
+  publishToWatchers,
   reciprocateClose,
-  sendJson,
   type DeadLetter,
   type Migration,
+  type QueueOptions,
   type RunningTask,
   type SqlValue,
 } from "./shared";
@@ -173,6 +170,14 @@ const DELETED = -1;
 /** Outputs larger than this are left out of `describe()`; `outputBytes` still tells the size. */
 const MAX_VIEW_OUTPUT_BYTES = 64 * 1024;
 
+/** An instance's timed work: its runs, its index updates, its retention, its slot's release. */
+type RunnerTasks = {
+  run: (payload: { generation: number }, task: RunningTask) => Promise<void>;
+  index: () => Promise<void>;
+  expire: (payload: { version: number }) => Promise<void>;
+  release: (payload: { ticket: number }) => Promise<void>;
+};
+
 /**
  * One workflow instance. Every run of the workflow is a task of the shared alarm queue ("run",
  * key "run"), so a run that dies with the object is delivered again; the replay skips completed
@@ -182,18 +187,9 @@ const MAX_VIEW_OUTPUT_BYTES = 64 * 1024;
  * them (src/index.ts the shipped ones; the tests' entry, test/worker.ts, those and its own), so no
  * module holds a registry that anyone patches.
  */
-export abstract class WorkflowRunner extends DurableObject<Env> {
+export abstract class WorkflowRunner extends SqlDurableObject<Env, RunnerTasks> {
   /** The workflows this object runs, by name: set by the subclass the Worker entry exports. */
   protected abstract readonly workflows: WorkflowRegistry;
-
-  /** Metered SQL: tests read `sql.meter` to assert the storage cost of each operation. */
-  readonly sql: Sql;
-
-  /** One log line per operation and per alarm run (never params, payloads or outputs). */
-  private readonly log: ObjectLog;
-
-  /** The clock of sleeps, timeouts, retries and the queue. Tests move it; in production `Date.now`. */
-  clock: () => number = Date.now;
 
   /** How many times a run waited for its writes to be durable (`storage.sync()`): tests read it. */
   commits = 0;
@@ -204,12 +200,6 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
   /** How much one run does before it yields to the next alarm. Tests make it small. */
   runBudget: RunBudget = DEFAULT_RUN_BUDGET;
 
-  private scheduler?: AlarmQueue<{
-    run: (payload: { generation: number }, task: RunningTask) => Promise<void>;
-    index: () => Promise<void>;
-    expire: (payload: { version: number }) => Promise<void>;
-    release: (payload: { ticket: number }) => Promise<void>;
-  }>;
   // An event or resume arrived while a run was in progress: when that run suspends it must wake
   // again at once instead of at its own time (the event may be what a wait it just left wants).
   // eslint-disable-next-line durable/no-memory-only-state -- a hint, safe to lose: a crash ends the run, and its retry replays with the event stored
@@ -228,33 +218,33 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
   private schema: boolean;
 
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    this.sql = new Sql(ctx.storage);
-    this.log = new ObjectLog("workflow", this.sql, ctx.id.name ?? null, env);
+    // Its log lines never carry params, payloads or outputs.
+    super(ctx, env, "workflow");
     this.schema = this.sql.hasTable("instance");
     // An instance gets new migrations at once; an id without one gets its tables with its create.
     if (this.schema) migrate(ctx.storage, migrations);
     answerPings(ctx);
   }
 
-  private get queue() {
-    return (this.scheduler ??= new AlarmQueue(this.ctx, {
-      sql: this.sql,
-      now: () => this.clock(),
+  protected tasks(): RunnerTasks {
+    return {
+      // Asynchronous (steps do I/O), so at-least-once: a run that dies is run again, and the
+      // replay makes that safe.
+      run: (payload, task) => this.runInstance(payload.generation, task.signal),
+      // Asynchronous (an RPC), so at-least-once: it sends the row as it is when it runs, and the
+      // index applies a version once, so a repeat or a late delivery changes nothing.
+      index: () => this.sendToIndex(),
+      // The retention of a finished instance has passed: delete it, as DELETE does.
+      expire: (payload) => this.expire(payload.version),
+      // The run suspended or ended, or the instance was paused or terminated: its concurrency
+      // slot (or its place in the waitlist) goes back. At least once; the ticket makes it idempotent.
+      release: (payload) => this.sendRelease(payload.ticket),
+    };
+  }
+
+  protected override queueOptions(): QueueOptions<RunnerTasks> {
+    return {
       random: () => this.random(),
-      handlers: {
-        // Asynchronous (steps do I/O), so at-least-once: a run that dies is run again, and the
-        // replay makes that safe.
-        run: (payload: { generation: number }, task: RunningTask) => this.runInstance(payload.generation, task.signal),
-        // Asynchronous (an RPC), so at-least-once: it sends the row as it is when it runs, and the
-        // index applies a version once, so a repeat or a late delivery changes nothing.
-        index: () => this.sendToIndex(),
-        // The retention of a finished instance has passed: delete it, as DELETE does.
-        expire: (payload: { version: number }) => this.expire(payload.version),
-        // The run suspended or ended, or the instance was paused or terminated: its concurrency
-        // slot (or its place in the waitlist) goes back. At least once; the ticket makes it idempotent.
-        release: (payload: { ticket: number }) => this.sendRelease(payload.ticket),
-      },
       // A run starts step attempts for its budget's time (60 s), and the last one runs for up to the
       // longest step timeout (10 minutes): with a minute of margin, and with the queue's 10 s time
       // budget, still under the 15 minutes an alarm invocation may run.
@@ -263,12 +253,11 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
       // attempts (6 by default) and fail the instance properly, undos included, so the queue's
       // limit sits above theirs; it decides only for what no step counts (a crash between steps).
       maxAttempts: 10,
-      onError: this.log.taskFailed,
       onDeadLetter: (letter) => {
         this.log.deadLetter(letter);
         if (letter.name === "run") this.abandon(letter);
       },
-    }));
+    };
   }
 
   /**
@@ -293,7 +282,7 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
         return { ok: false, reason: "exists" };
       }
       const now = this.clock();
-      this.sql.transaction(() => {
+      this.transaction(() => {
         this.sql.run(
           `INSERT INTO instance (id, instance_id, workflow, params, status, generation, created_at, updated_at, incarnation, index_version)
            VALUES (1, ?, ?, ?, 'queued', 1, ?, ?, ?, 1)`,
@@ -340,7 +329,7 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
     this.log.op("slot-granted", () => {
       const row = this.row();
       if (!row) return;
-      this.sql.transaction(() => {
+      this.transaction(() => {
         if (row.status === "queued") this.wake(row.generation, this.clock());
         else this.releaseLater(row.workflow);
       });
@@ -411,7 +400,7 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
         return { ok: false, reason: "too_many_events", type, limit: MAX_PENDING_EVENTS };
       }
       const now = this.clock();
-      const eventId = this.sql.transaction(() => {
+      const eventId = this.transaction(() => {
         this.sql.run(
           "INSERT INTO events (type, payload, received_at, idempotency_key, answered_status) VALUES (?, ?, ?, ?, ?)",
           type,
@@ -545,7 +534,7 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
       }
       const now = this.clock();
       const generation = row.generation + 1; // results of a run still in flight are void from here
-      this.sql.transaction(() => {
+      this.transaction(() => {
         this.sql.run("DELETE FROM steps WHERE seq >= ?", fromSeq);
         this.sql.run("DELETE FROM step_chunks WHERE seq >= ?", fromSeq);
         this.sql.run("UPDATE events SET consumed_by = NULL WHERE consumed_by >= ?", fromSeq);
@@ -570,8 +559,8 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
   /** All timed work runs through the shared alarm queue, the only code that sets the alarm. Logged, one line per run. */
   override async alarm(info?: AlarmInvocationInfo): Promise<void> {
     // Constructing the queue creates its tables: an object without them has nothing to run.
-    if (!this.scheduler && !AlarmQueue.exists(this.sql)) return;
-    await this.log.alarm(() => this.queue.run(info), info?.retryCount);
+    if (!this.hasQueue()) return;
+    await super.alarm(info);
   }
 
   /**
@@ -582,9 +571,7 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
   override async fetch(): Promise<Response> {
     const row = this.row();
     if (!row) return new Response(null, { status: 404 });
-    const { response, socket } = acceptWebSocket(this.ctx, { tags: ["watcher"] });
-    sendJson(socket, { type: "status", id: row.instance_id, status: row.status } satisfies ServerMessage);
-    return response;
+    return acceptWatcher(this.ctx, { type: "status", id: row.instance_id, status: row.status } satisfies ServerMessage);
   }
 
   /** Watchers only listen ("ping" is answered by the runtime without waking the object). */
@@ -608,8 +595,7 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
     // crash in that state: the slot goes back now.
     if (workflow === undefined || !this.workflows.get(workflow)?.concurrency) return;
     const row = this.row();
-    if (row?.status === "paused" || row?.status === "terminated")
-      this.sql.transaction(() => this.releaseLater(workflow));
+    if (row?.status === "paused" || row?.status === "terminated") this.transaction(() => this.releaseLater(workflow));
   }
 
   /** The run itself; returns the instance's workflow (when there is an instance). */
@@ -646,31 +632,11 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
         return asked.workflow;
       }
       if (!granted) {
-        if (row.status !== "queued") {
-          this.sql.transaction(() => {
-            this.sql.run(
-              "UPDATE instance SET status = 'queued', updated_at = ?, index_version = index_version + 1 WHERE id = 1",
-              this.clock(),
-            );
-            this.indexLater();
-          });
-          this.runState = undefined;
-          this.publishStatus(row.instance_id, "queued");
-        }
+        if (row.status !== "queued") this.moveTo(row, "queued");
         return row.workflow;
       }
     }
-    if (row.status !== "running") {
-      this.sql.transaction(() => {
-        this.sql.run(
-          "UPDATE instance SET status = 'running', updated_at = ?, index_version = index_version + 1 WHERE id = 1",
-          this.clock(),
-        );
-        this.indexLater();
-      });
-      this.runState = undefined;
-      this.publishStatus(row.instance_id, "running");
-    }
+    if (row.status !== "running") this.moveTo(row, "running");
     const replay = new Replay(this.host(row.workflow, signal), generation);
     const outcome = await replay.play(workflow, decodeJson(row.params), {
       instanceId: row.instance_id,
@@ -688,19 +654,36 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
       case "suspended":
         if (outcome.yielded) {
           // Not waiting for anything: the run used its budget and the next alarm goes on.
-          this.sql.transaction(() => {
+          this.transaction(() => {
             const current = this.row();
             if (current?.generation === generation && current.status === "running") this.wake(generation, this.clock());
           });
           return row.workflow;
         }
-        this.sql.transaction(() => {
+        this.transaction(() => {
           if (this.settle(row, generation, "waiting", {})) {
             this.wake(generation, this.wakeRequested ? this.clock() : outcome.wakeAt);
           }
         });
         return row.workflow;
     }
+  }
+
+  /**
+   * Moves the instance to `status` as a run starts (running) or waits for a slot (queued): one
+   * transaction with its index update, then its watchers are told.
+   */
+  private moveTo(row: InstanceRow, status: "queued" | "running"): void {
+    this.transaction(() => {
+      this.sql.run(
+        "UPDATE instance SET status = ?, updated_at = ?, index_version = index_version + 1 WHERE id = 1",
+        status,
+        this.clock(),
+      );
+      this.indexLater();
+    });
+    this.runState = undefined;
+    this.publishStatus(row.instance_id, status);
   }
 
   /**
@@ -713,7 +696,7 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
     status: InstanceStatus,
     result: { output?: string | null; error?: InstanceError },
   ): boolean {
-    const updated = this.sql.transaction(() => {
+    const updated = this.transaction(() => {
       const changed = this.sql.one<{ index_version: number }>(
         `UPDATE instance SET status = ?, output = ?, error = ?, updated_at = ?, index_version = index_version + 1
          WHERE id = 1 AND generation = ? AND status IN (${ACTIVE_SQL}) RETURNING index_version`,
@@ -862,7 +845,7 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
         return { error };
       }
       await this.ctx.storage.deleteAll();
-      this.scheduler = undefined;
+      this.forgetQueue();
       this.runState = undefined;
       // The object is now what a never-used id's object is: no tables, no queue, no alarm.
       this.schema = false;
@@ -881,7 +864,7 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
     if (!ALLOWED_FROM[action].includes(row.status)) {
       return { ok: false, reason: "illegal_transition", status: row.status, action };
     }
-    this.sql.transaction(() => {
+    this.transaction(() => {
       const { index_version } = this.sql.one<{ index_version: number }>(
         "UPDATE instance SET status = ?, updated_at = ?, index_version = index_version + 1 WHERE id = 1 RETURNING index_version",
         to,
@@ -937,17 +920,19 @@ export abstract class WorkflowRunner extends DurableObject<Env> {
   }
 
   private publishStatus(id: string, status: InstanceStatus): void {
-    broadcast(this.ctx, { type: "status", id, status } satisfies ServerMessage, { tag: "watcher" });
+    publishToWatchers(this.ctx, () => ({ type: "status", id, status }) satisfies ServerMessage);
   }
 
   private publishStep(seq: number): void {
-    // Reading the row costs a billed read: only when someone watches.
-    if (!this.schema || this.ctx.getWebSockets("watcher").length === 0) return;
-    const step = this.sql.one<StepRow>("SELECT * FROM steps WHERE seq = ?", seq);
-    const id = this.sql.one<{ instance_id: string }>("SELECT instance_id FROM instance WHERE id = 1");
-    if (!step || !id) return;
-    const { output: _output, ...view } = toStepView({ ...step, output: null });
-    broadcast(this.ctx, { type: "step", id: id.instance_id, step: view } satisfies ServerMessage, { tag: "watcher" });
+    if (!this.schema) return;
+    // Reading the rows costs billed reads: only when someone watches.
+    publishToWatchers(this.ctx, () => {
+      const step = this.sql.one<StepRow>("SELECT * FROM steps WHERE seq = ?", seq);
+      const id = this.sql.one<{ instance_id: string }>("SELECT instance_id FROM instance WHERE id = 1");
+      if (!step || !id) return null;
+      const { output: _output, ...view } = toStepView({ ...step, output: null });
+      return { type: "step", id: id.instance_id, step: view } satisfies ServerMessage;
+    });
   }
 }
 

@@ -1,5 +1,4 @@
-import { DurableObject } from "cloudflare:workers";
-import { AlarmQueue, ObjectLog, Sql, type TaskInfo } from "./shared";
+import { SqlDurableObject, type TaskInfo } from "./shared";
 import type { WorkflowRegistry } from "./engine/define";
 import { startInstance, type StartInput, type StartResult } from "./instances";
 
@@ -21,6 +20,12 @@ interface StartPayload {
   seconds: boolean;
 }
 
+/** The scheduler's timed work: each cron occurrence, and the instance it starts. */
+type SchedulerTasks = {
+  fire: (payload: { workflow: string }, task: TaskInfo) => void;
+  start: (payload: StartPayload) => Promise<void>;
+};
+
 /**
  * One per scheduled workflow (named after it): its alarm queue holds one cron task, `fire`, that
  * hands each fire to a one-shot task, `start`, carrying the fire's scheduled time. The instance id
@@ -31,65 +36,45 @@ interface StartPayload {
  * Abstract only in which workflows it schedules, like WorkflowRunner: the Worker entry
  * exports a one-line subclass that names them.
  */
-export abstract class WorkflowScheduler extends DurableObject<Env> {
+export abstract class WorkflowScheduler extends SqlDurableObject<Env, SchedulerTasks> {
   /** The workflows whose schedules this object keeps: set by the subclass the Worker entry exports. */
   protected abstract readonly workflows: WorkflowRegistry;
-
-  readonly sql: Sql;
-
-  /** One log line per sync and per alarm run. */
-  private readonly log: ObjectLog;
-
-  /** The queue clock. Tests move it to a fire time; in production `Date.now`. */
-  clock: () => number = Date.now;
 
   /** Starts the instance of a fire: `startInstance` with this object's workflows. Tests wrap it to lose an answer. */
   starter: (env: Env, input: StartInput) => Promise<StartResult> = (env, input) =>
     startInstance(env, this.workflows, input);
 
-  private scheduler?: AlarmQueue<{
-    fire: (payload: { workflow: string }, task: TaskInfo) => void;
-    start: (payload: StartPayload) => Promise<void>;
-  }>;
-
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    this.sql = new Sql(ctx.storage);
-    this.log = new ObjectLog("workflow", this.sql, ctx.id.name ?? null, env);
+    super(ctx, env, "workflow");
   }
 
-  private get queue() {
-    return (this.scheduler ??= new AlarmQueue(this.ctx, {
-      sql: this.sql,
-      now: () => this.clock(),
-      ...this.log.queueHooks,
-      handlers: {
-        // Synchronous, so it runs in the transaction that moves the cron task to its next
-        // occurrence: each occurrence is handed on exactly once, with its own scheduled time.
-        fire: (payload: { workflow: string }, task: TaskInfo) => {
-          // The schedule (or the workflow) was removed from the code since this task was armed.
-          if (!this.workflows.get(payload.workflow)?.schedule) {
-            this.queue.cancel({ key: "fire" });
-            return;
-          }
-          const start: StartPayload = { workflow: payload.workflow, at: task.due, seconds: hasSeconds(task.cron) };
-          // Due at once (the queue runs it right after this run); keyed by the fire, so a fire
-          // handed on twice is one start.
-          this.queue.schedule("start", start, { at: task.due, key: `start:${task.due}` });
-        },
-        // Asynchronous (an RPC to the instance's object), so at-least-once and retried with backoff;
-        // its payload, and so the id, stays the same on every attempt.
-        start: async (payload: StartPayload) => {
-          const id = `${payload.workflow}-${fireStamp(payload.at, payload.seconds)}`;
-          const started = await this.starter(this.env, { workflow: payload.workflow, id });
-          // Already started by an earlier attempt of this fire: nothing to do. A workflow removed
-          // since the fire starts nothing. Anything else is thrown so the queue retries it.
-          if (!started.ok && started.reason !== "exists" && started.reason !== "unknown_workflow") {
-            throw new Error(`Could not start ${id}: ${JSON.stringify(started)}`);
-          }
-        },
+  protected tasks(): SchedulerTasks {
+    return {
+      // Synchronous, so it runs in the transaction that moves the cron task to its next
+      // occurrence: each occurrence is handed on exactly once, with its own scheduled time.
+      fire: (payload: { workflow: string }, task: TaskInfo) => {
+        // The schedule (or the workflow) was removed from the code since this task was armed.
+        if (!this.workflows.get(payload.workflow)?.schedule) {
+          this.queue.cancel({ key: "fire" });
+          return;
+        }
+        const start: StartPayload = { workflow: payload.workflow, at: task.due, seconds: hasSeconds(task.cron) };
+        // Due at once (the queue runs it right after this run); keyed by the fire, so a fire
+        // handed on twice is one start.
+        this.queue.schedule("start", start, { at: task.due, key: `start:${task.due}` });
       },
-    }));
+      // Asynchronous (an RPC to the instance's object), so at-least-once and retried with backoff;
+      // its payload, and so the id, stays the same on every attempt.
+      start: async (payload: StartPayload) => {
+        const id = `${payload.workflow}-${fireStamp(payload.at, payload.seconds)}`;
+        const started = await this.starter(this.env, { workflow: payload.workflow, id });
+        // Already started by an earlier attempt of this fire: nothing to do. A workflow removed
+        // since the fire starts nothing. Anything else is thrown so the queue retries it.
+        if (!started.ok && started.reason !== "exists" && started.reason !== "unknown_workflow") {
+          throw new Error(`Could not start ${id}: ${JSON.stringify(started)}`);
+        }
+      },
+    };
   }
 
   /**
@@ -111,11 +96,6 @@ export abstract class WorkflowScheduler extends DurableObject<Env> {
       }
       return { workflow, cron: schedule.cron, timezone, next: new Date(task.due).toISOString() };
     });
-  }
-
-  /** All timed work runs through the shared alarm queue, the only code that sets the alarm. */
-  override async alarm(info?: AlarmInvocationInfo): Promise<void> {
-    await this.log.alarm(() => this.queue.run(info), info?.retryCount);
   }
 }
 

@@ -102,6 +102,13 @@ describe("concurrency limit", () => {
       hooks.set(crashing, { crash: () => state.abort("simulated crash") });
     });
     await createAll("test-limited-one", [crashing], { ms: 50 });
+    // Slots go in creation order among those that asked: `next` must not ask before `crashing` has.
+    await eventually(
+      "the crashing one holds the slot (or is done with it)",
+      async () =>
+        (await coordinator("test-limited-one").state()).running.includes(crashing) ||
+        (await statusOf(crashing)) === "complete",
+    );
     await createAll("test-limited-one", [next]);
     await eventually("both complete", async () =>
       (await Promise.all([statusOf(crashing), statusOf(next)])).every((status) => status === "complete"),

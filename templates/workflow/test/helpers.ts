@@ -9,6 +9,7 @@ export { json } from "../src/shared/testing";
 import { env, exports } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import type { InstancePage, InstanceView, StatusCounts, WorkflowSummary } from "../src/protocol";
+import type { IndexUpdate, WorkflowIndex } from "../src/workflow-index-object";
 import type { WorkflowRunner } from "../src/workflow-runner-object";
 
 /** A instance id no other test uses, so tests never share an object. */
@@ -141,6 +142,34 @@ export async function flushIndex(id: string): Promise<boolean> {
 /** The index object of workflow `name`. */
 export function indexStub(name: string) {
   return env.WORKFLOW_INDEX.getByName(name);
+}
+
+/**
+ * Makes the next SQL statement of the index of `workflow` that starts with `statement` throw, once,
+ * as a storage fault would: the call it belongs to fails and its transaction rolls back.
+ */
+export async function failIndexWriteOnce(workflow: string, statement: string): Promise<void> {
+  await runInDurableObject(indexStub(workflow), (index: WorkflowIndex) => {
+    const run = index.sql.run.bind(index.sql);
+    let thrown = false;
+    index.sql.run = (...args: Parameters<typeof run>) => {
+      if (!thrown && args[0].startsWith(statement)) {
+        thrown = true;
+        throw new Error("injected storage fault");
+      }
+      return run(...args);
+    };
+  });
+}
+
+/** The update the runner of `id` would send its index now: its instance row, in the index's fields. */
+export async function indexUpdateOf(id: string): Promise<IndexUpdate> {
+  return runInDurableObject(stub(id), (runner: WorkflowRunner) =>
+    runner.sql.one<IndexUpdate & Record<string, string | number>>(
+      `SELECT instance_id AS id, incarnation, status, created_at AS createdAt, updated_at AS updatedAt,
+           index_version AS version FROM instance`,
+    )!,
+  );
 }
 
 /** `GET /api/instances` with `query`: the page, after asserting a 200. */

@@ -8,15 +8,16 @@
  */
 import { abortAllDurableObjects, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { InstanceStatus, StatusCounts } from "../src/protocol";
-import type { IndexUpdate, WorkflowIndex } from "../src/workflow-index-object";
-import type { WorkflowRunner } from "../src/workflow-runner-object";
+import { INSTANCE_STATUSES, type InstanceStatus, type StatusCounts } from "../src/protocol";
+import type { WorkflowIndex } from "../src/workflow-index-object";
 import {
   api,
   countsOf,
+  failIndexWriteOnce,
   flushIndex,
   indexStub,
   indexUpdateAt,
+  indexUpdateOf,
   lifecycle,
   listPage,
   run,
@@ -62,28 +63,6 @@ async function entryOf(workflow: string, id: string) {
   return runInDurableObject(indexStub(workflow), (index: WorkflowIndex) =>
     index.sql.one<{ status: string; version: number }>("SELECT status, version FROM entries WHERE id = ?", id),
   );
-}
-
-/** The update the runner of `id` would send now (its row as the index sees it). */
-async function updateOf(id: string): Promise<IndexUpdate> {
-  return runInDurableObject(stub(id), (runner: WorkflowRunner) => {
-    const row = runner.sql.one<{
-      instance_id: string;
-      incarnation: string;
-      status: InstanceStatus;
-      created_at: number;
-      updated_at: number;
-      index_version: number;
-    }>("SELECT * FROM instance")!;
-    return {
-      id: row.instance_id,
-      incarnation: row.incarnation,
-      status: row.status,
-      createdAt: row.created_at,
-      updatedAt: row.updated_at,
-      version: row.index_version,
-    };
-  });
 }
 
 describe("GET /api/instances", () => {
@@ -206,15 +185,7 @@ describe("GET /api/workflows", () => {
     expect(workflows.map((workflow) => workflow.name)).toContain("order");
     expect(workflows.map((workflow) => workflow.name)).toContain("daily-report");
     for (const workflow of workflows) {
-      expect(Object.keys(workflow.counts)).toEqual([
-        "queued",
-        "running",
-        "paused",
-        "waiting",
-        "errored",
-        "terminated",
-        "complete",
-      ]);
+      expect(Object.keys(workflow.counts)).toEqual(INSTANCE_STATUSES);
     }
     expect(workflows.find((workflow) => workflow.name === "order")!.counts).toEqual({
       queued: 0,
@@ -230,21 +201,21 @@ describe("GET /api/workflows", () => {
   it("moves an instance between counts as its status changes, once per change", async () => {
     const before = await countsOf("test-listed");
     const id = await start("test-listed", { wait: true }, { at: base(30) });
-    // Each alarm sends the index what the status is when it runs: here `queued`, then the run waits.
-    await flushIndex(id);
-    expect(await countsSince(before)).toEqual({ queued: 1 });
-    await flushIndex(id);
-    expect(await countsSince(before)).toEqual({ waiting: 1 });
-    await lifecycle(id, "terminate");
-    await flushIndex(id);
-    expect(await countsSince(before)).toEqual({ terminated: 1 });
-    await lifecycle(id, "restart");
-    await flushIndex(id);
-    expect(await countsSince(before)).toEqual({ queued: 1 });
-    await flushIndex(id);
-    expect(await countsSince(before)).toEqual({ waiting: 1 });
-    await lifecycle(id, "terminate");
-    await flushIndex(id);
+    // Each alarm sends the index what the status is when it runs: after the create (or a restart)
+    // `queued`, then the status the run left (`waiting`).
+    const changes: [action: string | null, counts: Partial<StatusCounts>][] = [
+      [null, { queued: 1 }],
+      [null, { waiting: 1 }],
+      ["terminate", { terminated: 1 }],
+      ["restart", { queued: 1 }],
+      [null, { waiting: 1 }],
+      ["terminate", { terminated: 1 }],
+    ];
+    for (const [action, counts] of changes) {
+      if (action) await lifecycle(id, action);
+      await flushIndex(id);
+      expect(await countsSince(before), action ?? "alarm").toEqual(counts);
+    }
   });
 });
 
@@ -284,17 +255,7 @@ describe("the index under crashes, repeats and late updates", () => {
     const before = await countsOf("test-listed");
     const id = await start("test-listed", undefined, { at: base(42) });
     await lifecycle(id, "pause"); // nothing else will change it: only the index update is pending
-    await runInDurableObject(indexStub("test-listed"), (index: WorkflowIndex) => {
-      const run = index.sql.run.bind(index.sql);
-      let thrown = false;
-      index.sql.run = (...args: Parameters<typeof run>) => {
-        if (!thrown && args[0].startsWith("INSERT INTO entries")) {
-          thrown = true;
-          throw new Error("injected storage fault");
-        }
-        return run(...args);
-      };
-    });
+    await failIndexWriteOnce("test-listed", "INSERT INTO entries");
     await flushIndex(id);
     // The attempt failed and nothing was stored: the task is retried after its backoff.
     expect(await entryOf("test-listed", id)).toBeNull();
@@ -311,7 +272,7 @@ describe("the index under crashes, repeats and late updates", () => {
 
   it("ignores a repeated update and an older one that arrives late: an entry never moves back", async () => {
     const id = await startIndexed("test-listed", base(43));
-    const complete = await updateOf(id);
+    const complete = await indexUpdateOf(id);
     const queued = { ...complete, status: "queued" as const, version: 1 };
     const before = await countsOf("test-listed");
     const index = indexStub("test-listed");
@@ -324,7 +285,7 @@ describe("the index under crashes, repeats and late updates", () => {
   it("never brings back a deleted instance's entry with an update of it still in flight, and lists its id again once re-created", async () => {
     const id = await start("test-listed", undefined, { at: base(44) });
     await run(id); // the index has `queued`; the instance completed, and that update is not sent yet
-    const late = await updateOf(id);
+    const late = await indexUpdateOf(id);
     const before = await countsOf("test-listed");
     expect((await api(`/api/instances/${id}`, { method: "DELETE" })).status).toBe(204);
     expect(await countsSince(before)).toEqual({ queued: -1 });

@@ -5,14 +5,13 @@
  */
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { WorkflowIndex } from "../src/workflow-index-object";
 import type { WorkflowRunner } from "../src/workflow-runner-object";
 import {
   T0,
   api,
   countsOf,
+  failIndexWriteOnce,
   flushIndex,
-  indexStub,
   instance,
   json,
   lifecycle,
@@ -101,17 +100,7 @@ describe("DELETE /api/instances/:id", () => {
     await run(id);
     while (await flushIndex(id));
     // The index's next tombstone write throws once: its `remove` fails, its transaction rolled back.
-    await runInDurableObject(indexStub("test-listed"), (index: WorkflowIndex) => {
-      const sqlRun = index.sql.run.bind(index.sql);
-      let thrown = false;
-      index.sql.run = (...args: Parameters<typeof sqlRun>) => {
-        if (!thrown && args[0].startsWith("INSERT INTO tombstones")) {
-          thrown = true;
-          throw new Error("injected storage fault");
-        }
-        return sqlRun(...args);
-      };
-    });
+    await failIndexWriteOnce("test-listed", "INSERT INTO tombstones");
     const refused = await remove(id);
     expect(refused.status).toBe(503);
     expect(refused.headers.get("retry-after")).toBe("1");

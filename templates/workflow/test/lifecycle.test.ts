@@ -3,9 +3,10 @@
  * and a 409 for every transition that makes no sense.
  */
 import { describe, expect, it } from "vitest";
-import type { InstanceStatus } from "../src/protocol";
+import { INSTANCE_STATUSES, type InstanceStatus } from "../src/protocol";
 import { expectSteps, runUntilSettled } from "./assertions";
 import { T0, api, instance, json, lifecycle, nextRunAt, run, runAt, sendEvent, start, uniqueId } from "./helpers";
+import { TRANSITIONS } from "./transitions";
 import { count, holdStep, hooks } from "./workflows";
 
 describe("POST /api/instances", () => {
@@ -93,36 +94,12 @@ async function finishRun(id: string): Promise<void> {
   await inFlight;
 }
 
-const transitions: [action: string, from: InstanceStatus, expected: number, to?: InstanceStatus][] = [
-  ["pause", "queued", 200, "paused"],
-  ["pause", "waiting", 200, "paused"],
-  ["pause", "running", 200, "paused"],
-  ["pause", "paused", 409],
-  ["pause", "complete", 409],
-  ["pause", "terminated", 409],
-  ["pause", "errored", 409],
-  ["resume", "paused", 200, "queued"],
-  ["resume", "queued", 409],
-  ["resume", "waiting", 409],
-  ["resume", "complete", 409],
-  ["resume", "terminated", 409],
-  ["resume", "errored", 409],
-  ["resume", "running", 409],
-  ["terminate", "queued", 200, "terminated"],
-  ["terminate", "waiting", 200, "terminated"],
-  ["terminate", "running", 200, "terminated"],
-  ["terminate", "paused", 200, "terminated"],
-  ["terminate", "complete", 409],
-  ["terminate", "terminated", 409],
-  ["terminate", "errored", 409],
-  ["restart", "queued", 200, "queued"],
-  ["restart", "waiting", 200, "queued"],
-  ["restart", "paused", 200, "queued"],
-  ["restart", "running", 200, "queued"],
-  ["restart", "complete", 200, "queued"],
-  ["restart", "terminated", 200, "queued"],
-  ["restart", "errored", 200, "queued"],
-];
+/** Every lifecycle action from every status: 200 and the README's next status where allowed, else 409. */
+const transitions = Object.entries(TRANSITIONS).flatMap(([action, { from, to }]) =>
+  INSTANCE_STATUSES.map((status): [action: string, from: InstanceStatus, expected: number, to?: InstanceStatus] =>
+    from.includes(status) ? [action, status, 200, to] : [action, status, 409],
+  ),
+);
 
 describe("lifecycle transitions", () => {
   it.each(transitions)("%s from %s answers %i", async (action, from, expected, to) => {

@@ -12,6 +12,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { InstanceView } from "../src/protocol";
 import { T0, api, instance, lifecycle, run, sendEvent, setClock, start, stub, uniqueId } from "./helpers";
+import { TRANSITIONS } from "./transitions";
 import { count } from "./workflows";
 
 /** `predicted`: requests whose outcome the model predicted and the test checked; `waitingEvents` of them. */
@@ -161,14 +162,6 @@ async function prepare(id: string, state: string): Promise<InstanceView> {
   if (state === "waiting") await run(id);
   return instance(id);
 }
-
-/** The README's transition table: the statuses each action is allowed from, and where it leads. */
-const TRANSITIONS: Record<string, { from: readonly string[]; to: string }> = {
-  pause: { from: ["queued", "running", "waiting"], to: "paused" },
-  resume: { from: ["paused"], to: "queued" },
-  terminate: { from: ["queued", "running", "waiting", "paused"], to: "terminated" },
-  restart: { from: ["queued", "running", "paused", "waiting", "errored", "terminated", "complete"], to: "queued" },
-};
 
 const NATURAL_METHOD: Record<Action, string> = {
   get: "GET",

@@ -7,9 +7,20 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { defineWorkflow } from "../src/engine/define";
-import type { WorkflowIndex } from "../src/workflow-index-object";
 import type { WorkflowRunner } from "../src/workflow-runner-object";
-import { T0, api, flushIndex, indexStub, instance, lifecycle, listPage, run, runAt, start, stub } from "./helpers";
+import {
+  T0,
+  api,
+  failIndexWriteOnce,
+  flushIndex,
+  instance,
+  lifecycle,
+  listPage,
+  run,
+  runAt,
+  start,
+  stub,
+} from "./helpers";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -96,17 +107,7 @@ describe("retention", () => {
   it("deletes nothing while its index cannot be reached, and deletes the instance on the retry", async () => {
     const id = await finish("test-retained", "complete");
     // The index's next tombstone write throws once: its `remove` fails, its transaction rolled back.
-    await runInDurableObject(indexStub("test-retained"), (index: WorkflowIndex) => {
-      const run = index.sql.run.bind(index.sql);
-      let thrown = false;
-      index.sql.run = (...args: Parameters<typeof run>) => {
-        if (!thrown && args[0].startsWith("INSERT INTO tombstones")) {
-          thrown = true;
-          throw new Error("injected storage fault");
-        }
-        return run(...args);
-      };
-    });
+    await failIndexWriteOnce("test-retained", "INSERT INTO tombstones");
     await runAt(id, T0 + HOUR);
     // The index failed: the instance is all there, still listed, and its expire task is retried after a backoff.
     expect((await instance(id)).status).toBe("complete");

@@ -14,6 +14,7 @@ import {
   api,
   flushIndex,
   indexStub,
+  indexUpdateOf,
   json,
   lifecycle,
   run,
@@ -227,23 +228,7 @@ describe("storage cost of the index", () => {
     const id = await start("test-listed");
     await lifecycle(id, "pause");
     await flushIndex(id);
-    const update = await runInDurableObject(stub(id), (runner: WorkflowRunner) => {
-      const row = runner.sql.one<{
-        instance_id: string;
-        incarnation: string;
-        created_at: number;
-        updated_at: number;
-        index_version: number;
-      }>("SELECT * FROM instance")!;
-      return {
-        id: row.instance_id,
-        incarnation: row.incarnation,
-        status: "paused" as const,
-        createdAt: row.created_at,
-        updatedAt: row.updated_at,
-        version: row.index_version,
-      };
-    });
+    const update = await indexUpdateOf(id);
     expect(await indexCost("test-listed", () => indexStub("test-listed").apply(update))).toEqual({
       rowsRead: 1,
       rowsWritten: 0,

@@ -2,22 +2,10 @@
  * Live progress: `GET /api/instances/:id/websocket` streams the instance's status and every step
  * change over a hibernatable WebSocket.
  */
-import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject } from "cloudflare:test";
+import { storageOf } from "../src/shared/testing";
 import { describe, expect, it } from "vitest";
 import { api, connect, instance, lifecycle, run, sendEvent, start, stub, uniqueId } from "./helpers";
-
-/** What the object of `id` holds: its tables (sqlite_master, the runtime's own left out) and its alarm. */
-function storageOf(id: string) {
-  return runInDurableObject(stub(id), async (_runner, state) => ({
-    tables: state.storage.sql
-      .exec<{ name: string }>(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf%' ESCAPE '\\'",
-      )
-      .toArray()
-      .map((row) => row.name),
-    alarm: await state.storage.getAlarm(),
-  }));
-}
 
 /** Asks for the live-progress WebSocket of `id`. */
 function upgrade(id: string) {
@@ -82,18 +70,18 @@ describe("GET /api/instances/:id/websocket", () => {
     expect(await refused.json()).toEqual(await get.json());
     // The runner was asked (only it knows whether its instance exists), but neither the refused
     // upgrade nor the GET created a table or an alarm: an unknown id costs no storage.
-    expect(await storageOf(id)).toEqual({ tables: [], alarm: null });
+    expect(await storageOf(stub(id))).toEqual({ tables: [], alarm: null });
   });
 
   it("refuses a WebSocket to a deleted instance, whose object holds no storage any more", async () => {
     const id = await start("test-waiter");
-    expect((await storageOf(id)).tables).toContain("instance");
+    expect((await storageOf(stub(id))).tables).toContain("instance");
     expect((await lifecycle(id, "terminate")).status).toBe(200);
     expect((await api(`/api/instances/${id}`, { method: "DELETE" })).status).toBe(204);
     const refused = await upgrade(id);
     expect(refused.status).toBe(404);
     expect(await refused.json()).toMatchObject({ type: "urn:durable-patterns:problem:no-such-instance", status: 404 });
-    expect(await storageOf(id)).toEqual({ tables: [], alarm: null });
+    expect(await storageOf(stub(id))).toEqual({ tables: [], alarm: null });
   });
 
   it("refuses a request that is not a WebSocket upgrade with a 426", async () => {

@@ -1,45 +1,33 @@
 // The chat page (public/), driven in a real Chromium against `wrangler dev`.
 // Run with `pnpm test:e2e`; run.mjs starts the server with fresh storage and stops it afterwards.
 import assert from "node:assert/strict";
-import { after, afterEach, before, beforeEach, describe, it } from "node:test";
+import { beforeEach, describe, it } from "node:test";
 import {
   BASE_URL,
   api,
+  expectEventually,
   expectText,
-  launchBrowser,
   openRoom,
   post,
   send,
   shownMessages,
   simulateOutages,
   uniqueName,
+  useBrowser,
 } from "./helpers.mjs";
 
-let browser;
+const browser = useBrowser();
 // Two people: separate browser contexts share nothing (no cookies, no storage), like two devices.
 let ada;
 let grace;
-before(async () => (browser = await launchBrowser()));
-after(() => browser?.close());
 beforeEach(async () => {
   ada = await browser.newContext();
   grace = await browser.newContext();
 });
-afterEach(async () => {
-  await ada?.close();
-  await grace?.close();
-});
 
 /** Waits until the page shows exactly `expected` as its messages, oldest first. */
-async function expectMessages(page, expected, { timeout = 10_000 } = {}) {
-  const deadline = Date.now() + timeout;
-  let actual;
-  do {
-    actual = await shownMessages(page);
-    if (JSON.stringify(actual) === JSON.stringify(expected)) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  } while (Date.now() < deadline);
-  assert.deepEqual(actual, expected);
+function expectMessages(page, expected) {
+  return expectEventually(() => shownMessages(page), expected);
 }
 
 /** Ada, whose connection the test can break (`globalThis.outage`), and Grace, both live in a new room. */

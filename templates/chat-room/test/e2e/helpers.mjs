@@ -7,7 +7,7 @@ import { baseUrl, expectText } from "../../src/shared/e2e.mjs";
 export const BASE_URL = baseUrl(8789);
 
 // The app-independent helpers live in packages/shared; tests import them from here.
-export { expectText, launchBrowser, simulateOutages, uniqueName } from "../../src/shared/e2e.mjs";
+export { expectEventually, expectText, simulateOutages, uniqueName, useBrowser } from "../../src/shared/e2e.mjs";
 
 /** GETs a room's API route, e.g. `api("lobby/count")`, and returns the JSON body. */
 export async function api(path) {

@@ -3,9 +3,8 @@
 // Re-exports only the modules of @durable-patterns/shared this app uses; the rest of the package was left out.
 export * from "./alarm-queue";
 export * from "./http";
-export * from "./log";
 export * from "./metrics";
 export * from "./migrations";
 export * from "./shards";
 export * from "./sockets";
-export * from "./sql";
+export * from "./sql-object";

@@ -136,6 +136,15 @@ export function readmeExamples(markdown: string, options: { base?: string; secti
   return examples;
 }
 
+/**
+ * One line naming an example, `POST /api/things/a` for a curl and `WS /api/things/a/websocket` for
+ * a WebSocket session: a test lists what it found this way, so that a README's example dropped by
+ * a typo in its command (no `$BASE`, a block that is not `sh`) fails a test instead of going unplayed.
+ */
+export function exampleLabel(example: ReadmeExample): string {
+  return example.kind === "http" ? `${example.request.method} ${example.request.path}` : `WS ${example.path}`;
+}
+
 /** Sends the example's request to `fetch` (the app's Worker) and asserts the README's answer. */
 export async function expectReadmeAnswer(
   example: ReadmeCall,

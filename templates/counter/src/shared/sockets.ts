@@ -83,6 +83,36 @@ function sendText(ws: WebSocket, text: string): boolean {
   }
 }
 
+/** The tag of a watcher: a socket that only follows an object's state (see {@link acceptWatcher}). */
+export const WATCHER_TAG = "watcher";
+
+/**
+ * Accepts a watcher: a hibernatable socket that follows the object's state (the counter's value,
+ * a key's quota, an instance's progress) and is sent `state`, that state as it stands, at once;
+ * then whatever {@link publishToWatchers} sends.
+ */
+export function acceptWatcher(ctx: DurableObjectState, state: unknown): Response {
+  const { response, socket } = acceptWebSocket(ctx, { tags: [WATCHER_TAG] });
+  sendJson(socket, state);
+  return response;
+}
+
+/**
+ * Sends what `build` returns to every open watcher, and calls it only when there is one: a change
+ * nobody watches costs one `getWebSockets()` call, no JSON, and no read `build` would have made.
+ * `build` returns null when there is nothing to send. Returns how many watchers it reached.
+ */
+export function publishToWatchers(ctx: DurableObjectState, build: () => unknown): number {
+  const watchers = ctx.getWebSockets(WATCHER_TAG);
+  if (watchers.length === 0) return 0;
+  const message = build();
+  if (message === null) return 0;
+  const text = JSON.stringify(message);
+  let reached = 0;
+  for (const ws of watchers) if (sendText(ws, text)) reached++;
+  return reached;
+}
+
 /**
  * Sends one JSON message to every open socket of the object (or only those with `tag`),
  * except `except`. Serializes once. Returns how many sockets it reached.

@@ -1,15 +1,12 @@
 // The counter's web page (public/), driven in a real Chromium against `wrangler dev`.
 // Run with `pnpm test:e2e`; run.mjs starts the server with fresh storage and stops it afterwards.
 import assert from "node:assert/strict";
-import { after, afterEach, before, beforeEach, describe, it } from "node:test";
-import { BASE_URL, api, expectText, launchBrowser, openCounter, simulateOutages, uniqueName } from "./helpers.mjs";
+import { beforeEach, describe, it } from "node:test";
+import { BASE_URL, api, expectText, openCounter, simulateOutages, uniqueName, useBrowser } from "./helpers.mjs";
 
-let browser;
+const browser = useBrowser();
 let context;
-before(async () => (browser = await launchBrowser()));
-after(() => browser?.close());
 beforeEach(async () => (context = await browser.newContext()));
-afterEach(() => context?.close());
 
 describe("opening a counter", () => {
   it("shows the counter's current value when the page opens", async () => {

@@ -7,7 +7,7 @@ import { baseUrl, expectText } from "../../src/shared/e2e.mjs";
 export const BASE_URL = baseUrl(8787);
 
 // The app-independent helpers live in packages/shared; tests import them from here.
-export { expectText, launchBrowser, simulateOutages, uniqueName } from "../../src/shared/e2e.mjs";
+export { expectText, simulateOutages, uniqueName, useBrowser } from "../../src/shared/e2e.mjs";
 
 /** Calls the counter API, e.g. `api("PUT", "visits", { value: 41 })`, and returns the JSON body. */
 export async function api(method, path, body) {

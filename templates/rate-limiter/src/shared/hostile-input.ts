@@ -22,6 +22,7 @@
  * // ... if (response.status >= 400) await hostile.expectProblem(response, method);
  * ```
  */
+import { abortAllDurableObjects, evictDurableObject } from "cloudflare:test";
 import fc from "fast-check";
 import { afterAll, expect, inject } from "vitest";
 
@@ -118,6 +119,37 @@ export const evictOrAbort = [
   { weight: 1, arbitrary: fc.constant({ kind: "evict" as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: "abort" as const }) },
 ];
+
+/**
+ * Evicts the object behind `stub`, as the platform may at any moment (it constructs again from
+ * storage at its next request). One that is not running has nothing to evict: no failure, since a
+ * sequence may evict twice in a row or right after an abort.
+ */
+export async function evict(stub: DurableObjectStub): Promise<void> {
+  await evictDurableObject(stub).catch(() => {
+    // Not running right now: nothing to evict.
+  });
+}
+
+/**
+ * Makes a move of {@link evictOrAbort}: evicts the object behind `stub`, or aborts every object of
+ * the isolate (`abortAllDurableObjects`, as a crash: its sockets are dropped, not hibernated),
+ * counted in `figures`. What the clients see next (a socket that keeps working, or one closed to
+ * reconnect) is each sequence's own check.
+ */
+export async function platformMove(
+  kind: "evict" | "abort",
+  stub: DurableObjectStub,
+  figures: { evictions: number; aborts: number },
+): Promise<void> {
+  if (kind === "evict") {
+    figures.evictions++;
+    await evict(stub);
+  } else {
+    figures.aborts++;
+    await abortAllDurableObjects();
+  }
+}
 
 /** `value` four times in five, its opposite otherwise: keeps the common case common. */
 export function mostly(value: boolean): fc.Arbitrary<boolean> {

@@ -12,4 +12,4 @@ export * from "./migrations";
 export * from "./rate";
 export * from "./shards";
 export * from "./sockets";
-export * from "./sql";
+export * from "./sql-object";

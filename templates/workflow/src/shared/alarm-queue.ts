@@ -114,7 +114,7 @@ export interface DeadLetter {
 export type TaskHandler<Payload> = (payload: Payload, task: RunningTask) => void | Promise<unknown>;
 
 // `never` in parameter position accepts a handler of any payload type (parameters are contravariant).
-type HandlerMap = Record<string, (payload: never, task: RunningTask) => unknown>;
+export type HandlerMap = Record<string, (payload: never, task: RunningTask) => unknown>;
 
 /** The names a queue accepts: the keys of its handlers. */
 export type TaskName<H extends HandlerMap> = keyof H & string;

@@ -28,11 +28,15 @@ export function sameSecret(presented: string, expected: string): boolean {
   return crypto.subtle.timingSafeEqual(sameLength ? given : secret, secret) && sameLength;
 }
 
+/** The names of the bindings that hold a string (secrets and vars). */
+export type StringBinding<B> = { [K in keyof B]-?: B[K] extends string | undefined ? K : never }[keyof B] & string;
+
 export interface BearerOptions<B> {
-  /** The secret's name, for the 503 when it is unset (`"RATE_LIMITER_TOKEN"`). */
-  secretName: string;
-  /** Reads the secret from the bindings; unset or empty fails closed. */
-  secret: (env: B) => string | undefined;
+  /**
+   * The binding that holds the token (`"RATE_LIMITER_TOKEN"`): unset or empty fails closed, with a
+   * 503 that names it.
+   */
+  secret: StringBinding<B>;
   /** The `WWW-Authenticate` realm: the app's name. */
   realm: string;
   /**
@@ -46,10 +50,10 @@ export interface BearerOptions<B> {
 /** Requires `Authorization: Bearer <secret>` (or `?token=` with `allowQuery`): 401, or 503 with no secret. */
 export function requireBearer<B extends object>(options: BearerOptions<B>): MiddlewareHandler<{ Bindings: B }> {
   return async (c, next) => {
-    const expected = options.secret(c.env);
+    const expected = c.env[options.secret] as string | undefined;
     if (!expected) {
       // Fail closed: an unset secret must not mean "no auth".
-      throw new ProblemError(503, `This deployment has no ${options.secretName} configured.`, {
+      throw new ProblemError(503, `This deployment has no ${options.secret} configured.`, {
         type: "not-configured",
       });
     }

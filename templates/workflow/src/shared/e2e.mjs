@@ -11,6 +11,8 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { after, afterEach, before } from "node:test";
+import { isDeepStrictEqual } from "node:util";
 import { chromium } from "playwright-core";
 
 const STARTUP_TIMEOUT_MS = 60_000;
@@ -133,6 +135,34 @@ export function launchBrowser() {
   });
 }
 
+/**
+ * One Chromium for the test file (launched before its tests, closed after them) whose browser
+ * contexts (no cookies, no storage: a separate device each) are closed after the test that made
+ * them. Call it at the top level of a test file.
+ *
+ * @example
+ * const browser = useBrowser();
+ * let context;
+ * beforeEach(async () => (context = await browser.newContext()));
+ */
+export function useBrowser() {
+  let browser;
+  const contexts = [];
+  before(async () => (browser = await launchBrowser()));
+  afterEach(async () => {
+    for (const context of contexts.splice(0)) await context.close();
+  });
+  after(() => browser?.close());
+  return {
+    /** A new context (`browser.newContext(options)` of playwright), closed when the test ends. */
+    async newContext(options) {
+      const context = await browser.newContext(options);
+      contexts.push(context);
+      return context;
+    },
+  };
+}
+
 /** A name no other test uses (a counter, a room), so tests never see each other's changes. */
 export function uniqueName(label) {
   return `${label}-${randomUUID().slice(0, 8)}`;
@@ -153,6 +183,24 @@ export async function expectText(locator, expected, { timeout = 10_000 } = {}) {
   }
   if (expected instanceof RegExp) assert.match(actual, expected);
   else assert.equal(actual, expected);
+}
+
+/**
+ * Waits until `read()` answers a value deep-equal to `expected` (a list of what a page shows,
+ * say), then passes; otherwise fails with the last value read, like expectText.
+ *
+ * @example
+ * await expectEventually(() => page.locator("li").allTextContents(), ["first", "second"]);
+ */
+export async function expectEventually(read, expected, { timeout = 10_000 } = {}) {
+  const deadline = Date.now() + timeout;
+  let actual;
+  do {
+    actual = await read();
+    if (isDeepStrictEqual(actual, expected)) return;
+    await sleep(50);
+  } while (Date.now() < deadline);
+  assert.deepEqual(actual, expected);
 }
 
 /**

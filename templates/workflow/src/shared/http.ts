@@ -165,6 +165,9 @@ export const objectName = z
   .string()
   .regex(OBJECT_NAME_PATTERN, "must be 1 to 64 characters of A-Z, a-z, 0-9, '_' or '-'");
 
+/** The id of an alarm-queue task in a path (a schedule, a dead letter): a positive safe integer. */
+export const taskId = z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
+
 /** zod issues as a flat list a client can show next to its fields. */
 export function issuesOf(error: ValidationFailure): { path: string; message: string }[] {
   return error.issues.map((issue) => ({ path: issue.path.map(String).join("."), message: issue.message }));

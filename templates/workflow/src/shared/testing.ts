@@ -1,11 +1,14 @@
 // Vendored from durable-patterns packages/shared/src/testing.ts by `pnpm starter`.
 // A plain copy: this project owns it now, edit it freely; upstream changes are not picked up.
-// Test-side helpers: unique names, JSON requests, log lines and metric points, what an object's operations cost in rows, a WebSocket client for upgrade
-// responses, storage faults. Tests only; no app's Worker imports it, so it never ends up in a bundle.
+// Test-side helpers: unique names, JSON requests, log lines and metric points, what an object's operations cost in rows and what
+// it keeps, a WebSocket client for upgrade responses, storage faults, what bearer auth must refuse. Tests only; no app's Worker
+// imports it, so it never ends up in a bundle.
 import { listDurableObjectIds, runInDurableObject } from "cloudflare:test";
 import type { DurableObject } from "cloudflare:workers";
+import { Hono, type MiddlewareHandler } from "hono";
 import { expect, vi } from "vitest";
 import type { RunReport } from "./alarm-queue";
+import { onError, problemType } from "./http";
 import { levelOf, type LogLevel } from "./log";
 import { costBetween, type Sql, type SqlMeter } from "./sql";
 
@@ -113,6 +116,25 @@ export function alarmRunLine(
 }
 
 /**
+ * The line of an alarm run whose `ran` tasks all succeeded (none failed or dead-lettered), as a
+ * `toEqual` expectation: what a due purge or scheduled reset writes. `nextAlarm` is any number
+ * unless given: the queue arms the alarm again for what it keeps scheduled.
+ */
+export function succeededRunLine(
+  app: string,
+  object: string | null,
+  { ran = 1, nextAlarm = expect.any(Number) as unknown }: { ran?: number; nextAlarm?: unknown } = {},
+): LoggedLine {
+  return alarmRunLine(app, object, {
+    ran,
+    succeeded: ran,
+    failed: 0,
+    deadLettered: 0,
+    nextAlarm,
+  } as Partial<RunReport>);
+}
+
+/**
  * What `GET /api/health` must do in every app: answer 200 `{"ok":true,app,version}` with only its
  * own request line written, and create or wake no object of `namespace`.
  */
@@ -191,6 +213,29 @@ export async function storageCost<O extends DurableObject & { sql: Sql }>(
   const before = await meter();
   await operation();
   return costBetween(before, await meter());
+}
+
+/** What an object keeps: its SQLite tables by name (the runtime's own `_cf_…` left out) and its alarm. */
+export interface StoredState {
+  tables: string[];
+  alarm: number | null;
+}
+
+/**
+ * What the object behind `stub` keeps in storage. An object that deleted itself whole (a purge by
+ * `deleteAll()`) keeps `{ tables: [], alarm: null }`: nothing is billed for it any more, and the
+ * next request finds a fresh object.
+ */
+export function storageOf<O extends DurableObject>(stub: DurableObjectStub<O>): Promise<StoredState> {
+  return runInDurableObject(stub, async (_instance: O, state) => ({
+    tables: state.storage.sql
+      .exec<{ name: string }>(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' ORDER BY name",
+      )
+      .toArray()
+      .map((row) => row.name),
+    alarm: await state.storage.getAlarm(),
+  }));
 }
 
 /**
@@ -290,4 +335,82 @@ export function devVarsOf(text: string): Record<string, string> {
     if (match) vars[match[1]!] = match[2]!.replace(/^"(.*)"$/, "$1");
   }
   return vars;
+}
+
+/**
+ * The near misses of `token` that a bearer check must refuse, as `Authorization` values: another
+ * token, the token made longer, a prefix, the same length one byte off (its last letter's case),
+ * the same length in characters but one byte more (a multibyte character), and the token under
+ * another scheme. A comparison that stops at the shorter length, counts characters instead of
+ * bytes or ignores case lets one of them in.
+ */
+export function nearMissAuthorizations(token: string): string[] {
+  const last = token.at(-1)!;
+  const flipped = last === last.toUpperCase() ? last.toLowerCase() : last.toUpperCase();
+  if (flipped === last) throw new Error(`the test token must end in a letter, not "${last}"`);
+  return [
+    "Bearer wrong-token",
+    `Bearer ${token}-but-longer`,
+    `Bearer ${token.slice(0, -1)}`,
+    `Bearer ${token.slice(0, -1)}${flipped}`,
+    `Bearer ${token.slice(0, -2)}é${last}`,
+    `Basic ${btoa(token)}`,
+  ];
+}
+
+/**
+ * What `requireBearer` (src/bearer.ts) answers on an app's route to a request without a token:
+ * 401, a problem+json `unauthorized`, and the bare challenge of `realm` (no `error`: nothing was
+ * presented).
+ */
+export async function expectUnauthorized(response: Response, realm: string, label?: string): Promise<void> {
+  expect(response.status, label).toBe(401);
+  expect(response.headers.get("www-authenticate"), label).toBe(`Bearer realm="${realm}"`);
+  expect(response.headers.get("content-type"), label).toBe("application/problem+json");
+  expect(await response.json(), label).toMatchObject({ status: 401, type: problemType("unauthorized") });
+}
+
+/**
+ * What `requireBearer` answers on an app's ordinary `path` to a wrong token, through `api` (the
+ * app's test client: a GET of the path with the `Authorization` given in `init`, empty for none):
+ * 401 for each of the {@link nearMissAuthorizations} of the tests' `token`, with
+ * `error="invalid_token"` in the challenge of `realm` for each Bearer one, and 401 for the right
+ * token sent as `?token=` (only WebSocket routes take it: browsers cannot set their headers).
+ */
+export async function expectWrongTokensRefused(
+  api: (path: string, init: { headers: { authorization: string } }) => Promise<Response>,
+  path: string,
+  token: string,
+  realm: string,
+): Promise<void> {
+  const send = (to: string, authorization: string) => api(to, { headers: { authorization } });
+  for (const authorization of nearMissAuthorizations(token)) {
+    const response = await send(path, authorization);
+    expect(response.status, `${path} ${authorization}`).toBe(401);
+    if (authorization.startsWith("Bearer ")) {
+      expect(response.headers.get("www-authenticate"), authorization).toBe(
+        `Bearer realm="${realm}", error="invalid_token"`,
+      );
+    }
+  }
+  const query = `${path}${path.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}`;
+  expect((await send(query, "")).status, query).toBe(401);
+}
+
+/**
+ * What an app's bearer middleware does where its secret is not set (`env` lacks it): 503
+ * `not-configured` to every request, a right-looking or an empty token included. An unset secret
+ * must never mean "no auth", nor match an empty token: the API fails closed.
+ */
+export async function expectFailsClosed<B extends object>(
+  middleware: MiddlewareHandler<{ Bindings: B }>,
+  env: B,
+): Promise<void> {
+  const app = new Hono<{ Bindings: B }>().use(middleware).get("/", (c) => c.text("open"));
+  app.onError(onError);
+  for (const authorization of ["Bearer ", "Bearer anything", ""]) {
+    const response = await app.request("/", { headers: { authorization } }, env);
+    expect(response.status, authorization).toBe(503);
+    expect(await response.json()).toMatchObject({ type: problemType("not-configured") });
+  }
 }

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { after, afterEach, before, beforeEach, describe, it } from "node:test";
+import { beforeEach, describe, it } from "node:test";
 import {
   BASE_URL,
   TOKEN,
@@ -14,7 +14,6 @@ import {
   eventually,
   expectText,
   expectTimeline,
-  launchBrowser,
   openInstance,
   row,
   signIn,
@@ -23,14 +22,12 @@ import {
   uniqueName,
   untilListed,
   untilStatus,
+  useBrowser,
 } from "./helpers.mjs";
 
-let browser;
+const browser = useBrowser();
 let context;
-before(async () => (browser = await launchBrowser()));
-after(() => browser?.close());
 beforeEach(async () => (context = await browser.newContext()));
-afterEach(() => context?.close());
 
 const WAITING_FOR_APPROVAL = ["reserve stock complete", "charge card complete", "wait for approval waiting"];
 

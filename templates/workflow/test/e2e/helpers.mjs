@@ -1,7 +1,7 @@
 // Setup for the browser tests: this app's HTTP API and page, on top of the shared browser helpers
 // (Debian's Chromium through playwright-core, waiting for text, breaking the page's WebSocket).
 import assert from "node:assert/strict";
-import { baseUrl, expectText } from "../../src/shared/e2e.mjs";
+import { baseUrl, expectEventually, expectText } from "../../src/shared/e2e.mjs";
 
 /** Set by run.mjs, which starts `wrangler dev` on a free port. */
 export const BASE_URL = baseUrl(8790);
@@ -9,7 +9,7 @@ export const BASE_URL = baseUrl(8790);
 export const TOKEN = process.env.E2E_WORKFLOW_TOKEN ?? "dev-token-change-me";
 
 // The app-independent helpers live in packages/shared; tests import them from here.
-export { expectText, launchBrowser, simulateOutages, uniqueName } from "../../src/shared/e2e.mjs";
+export { expectText, simulateOutages, uniqueName, useBrowser } from "../../src/shared/e2e.mjs";
 
 /** Calls the API with the token, e.g. `api("POST", "/instances", {...})`; answers `{ status, body }`. */
 export async function api(method, path, body) {
@@ -96,13 +96,6 @@ export function timeline(page) {
 }
 
 /** Waits until the timeline shows exactly `expected` (see {@link timeline}). */
-export async function expectTimeline(page, expected, { timeout = 15_000 } = {}) {
-  const deadline = Date.now() + timeout;
-  let actual;
-  do {
-    actual = await timeline(page);
-    if (JSON.stringify(actual) === JSON.stringify(expected)) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  } while (Date.now() < deadline);
-  assert.deepEqual(actual, expected);
+export function expectTimeline(page, expected, { timeout = 15_000 } = {}) {
+  return expectEventually(() => timeline(page), expected, { timeout });
 }

@@ -33,12 +33,20 @@ function durableObjectNames(program) {
   return names;
 }
 
+/**
+ * The apps' own base class (packages/shared/src/sql-object.ts, vendored into a starter's
+ * src/shared/): an object built on it need not declare a constructor, so its name counts wherever
+ * it is imported from.
+ */
+const SHARED_BASE = "SqlDurableObject";
+
 /** @type {WeakMap<object, Set<string>>} */
 const namesByProgram = new WeakMap();
 
 /**
  * Whether a class is a Durable Object: it extends `DurableObject` (or an alias imported from
- * "cloudflare:workers", or `something.DurableObject`), declares `implements DurableObject`, or
+ * "cloudflare:workers", or `something.DurableObject`) or the apps' `SqlDurableObject`, declares
+ * `implements DurableObject`, or
  * has a constructor whose first parameter is typed `DurableObjectState` (the pre-RPC style).
  *
  * @param {any} node a ClassDeclaration or ClassExpression
@@ -55,7 +63,7 @@ export function isDurableObjectClass(node, context) {
     namesByProgram.set(program, names);
   }
   const base = node.superClass;
-  if (base?.type === "Identifier" && names.has(base.name)) return true;
+  if (base?.type === "Identifier" && (names.has(base.name) || base.name === SHARED_BASE)) return true;
   if (base?.type === "MemberExpression" && !base.computed && base.property.name === "DurableObject") return true;
   for (const implemented of node.implements ?? []) {
     if (implemented.expression?.type === "Identifier" && implemented.expression.name === "DurableObject") return true;
