@@ -36,6 +36,11 @@ export const FIXTURES_COMPATIBILITY_DATE = "2026-11-01";
 
 /** The rate limiter's and the workflow app's bearer token inside the bench (a local, throwaway value). */
 const BENCH_TOKEN = "bench-token";
+/**
+ * The rate limiter's POLICIES for the named-policy variants: the inline policies' `gcra`, by name
+ * (a limit of 10^9, so every check is admitted), as a deployment configures its policies.
+ */
+const BENCH_POLICIES = { gcra: { algorithm: "gcra", limit: 1_000_000_000, period: 31_622_400 } };
 
 /** @type {WorkerSpec[]} */
 export const workers = [
@@ -87,6 +92,22 @@ export const workers = [
     entry: "src/workers/rate-limiter-worker.ts",
     wrangler: "../apps/rate-limiter/wrangler.jsonc",
     secrets: { RATE_LIMITER_TOKEN: BENCH_TOKEN },
+  },
+  // The same app and its Worker-side fixture with the check's policy configured (POLICIES) and named
+  // in the request, instead of sent inline: their own objects.
+  {
+    name: "rate-limiter-named",
+    entry: "src/workers/rate-limiter.ts",
+    wrangler: "../apps/rate-limiter/wrangler.jsonc",
+    secrets: { RATE_LIMITER_TOKEN: BENCH_TOKEN },
+    vars: { POLICIES: BENCH_POLICIES },
+  },
+  {
+    name: "rate-limiter-named-worker",
+    entry: "src/workers/rate-limiter-worker.ts",
+    wrangler: "../apps/rate-limiter/wrangler.jsonc",
+    secrets: { RATE_LIMITER_TOKEN: BENCH_TOKEN },
+    vars: { POLICIES: BENCH_POLICIES },
   },
   {
     name: "chat-room",
@@ -309,6 +330,25 @@ export const variants = [
     request: checkRequest("bench-1", [gcra]),
     limit: "bare-post",
     workerSide: "rate-limiter-worker",
+  },
+  {
+    id: "rate-limiter-named",
+    app: "rate-limiter",
+    title: "POST /api/check naming one configured GCRA policy (POLICIES), one key",
+    worker: "rate-limiter-named",
+    request: checkRequest("bench-named", ["gcra"]),
+    meter: { binding: "RATE_LIMITER", name: "bench-named", source: "Sql meter (cursor rowsRead/rowsWritten), exact" },
+    limit: "bare-write",
+    workerSide: "rate-limiter-named-worker",
+  },
+  {
+    id: "rate-limiter-named-worker",
+    app: "rate-limiter",
+    title: "same named-policy check, the app's Worker in front of an object that stores nothing (Worker side)",
+    worker: "rate-limiter-named-worker",
+    request: checkRequest("bench-named", ["gcra"]),
+    limit: "bare-post",
+    workerSide: "rate-limiter-named-worker",
   },
   {
     id: "rate-limiter-3",
