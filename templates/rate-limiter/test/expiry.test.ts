@@ -27,7 +27,7 @@ import {
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
 // GCRA 10 per minute: one unit is 6 s, so one check keeps the key's state for 6 s, and the key
 // for a minute more (CLOCK_STEP_GRACE_MS).
-const policy = { name: "p", algorithm: "gcra", limit: 10, period: 60 };
+const policy = { name: "p", algorithm: "gcra", limit: 10, period: 60 } as const;
 
 describe("idle key cleanup", () => {
   it("schedules the purge once: a second check writes only its own row", async () => {
@@ -38,6 +38,28 @@ describe("idle key cleanup", () => {
     expect((await keyStorage(key)).alarm).not.toBeNull();
     const second = await cost(key, () => check({ key, policies: [policy] }));
     expect(second).toEqual({ statements: 2, rowsRead: 1, rowsWritten: 1 });
+  });
+
+  it("leaves nothing behind when a first check cannot schedule its purge: its row goes with it", async () => {
+    const key = uniqueKey();
+    await freezeClock(key, T0);
+    await runInDurableObject(stub(key), (limiter: RateLimiter) => {
+      // The queue writes its task through the object's own Sql: the task's INSERT fails, once.
+      const query = limiter.sql.query.bind(limiter.sql);
+      let failed = false;
+      limiter.sql.query = (text, ...bindings) => {
+        if (!failed && text.includes("INSERT INTO _alarm_queue_tasks")) {
+          failed = true;
+          throw new Error("injected: the purge task could not be written");
+        }
+        return query(text, ...bindings);
+      };
+      expect(() => limiter.check([policy], 1)).toThrow(/injected/);
+    });
+    // A row without its purge would never be deleted: the first check is one transaction.
+    expect(await keyStorage(key)).toMatchObject({ quota: [], tasks: [] });
+    expect((await check({ key, policies: [policy] })).status).toBe(200);
+    expect(await keyStorage(key)).toMatchObject({ quota: ["p"], tasks: ["expire"] });
   });
 
   it("moves the purge to the latest expiry while the key is live, then deletes everything", async () => {
