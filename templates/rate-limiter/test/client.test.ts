@@ -5,7 +5,7 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { rateLimiterClient, readRateLimit } from "../src/client";
-import { TOKEN, uniqueKey } from "./helpers";
+import { TOKEN, freezeClock, uniqueKey } from "./helpers";
 
 const limiter = rateLimiterClient("https://limiter.example", {
   token: TOKEN,
@@ -28,6 +28,8 @@ describe("readRateLimit on the limiter's own answers", () => {
 
   it("reads Retry-After and nothing left from a refused check", async () => {
     const key = uniqueKey();
+    // Mid-minute: three checks that crossed a minute would rightly find a new window.
+    await freezeClock(key, Date.UTC(2026, 10, 27, 12, 30, 30));
     for (let i = 0; i < 2; i++) await limiter.api.check.$post({ json: { key, policies: [tight] } });
     const refused = await limiter.api.check.$post({ json: { key, policies: [tight] } });
     expect(refused.status).toBe(429);

@@ -5,18 +5,23 @@
  */
 import { evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { check, stub, uniqueKey } from "./helpers";
+import { check, freezeClock, stub, uniqueKey } from "./helpers";
 
 async function burst(key: string, policy: object, count: number): Promise<number[]> {
   const responses = await Promise.all(Array.from({ length: count }, () => check({ key, policies: [policy] })));
   return responses.map((response) => response.status);
 }
 
+const MID_HOUR = Date.UTC(2026, 10, 27, 12, 30);
+
 describe("concurrent checks", () => {
   for (const algorithm of ["gcra", "sliding-window", "fixed-window"]) {
     it(`admits exactly 100 of 1,000 concurrent checks against a limit of 100 (${algorithm})`, async () => {
       const policy = { name: "strict", algorithm, limit: 100, period: 3600 };
-      const statuses = await burst(uniqueKey(), policy, 1000);
+      const key = uniqueKey();
+      // Mid-window: a burst that crossed the hour would rightly admit 100 more in the next window.
+      await freezeClock(key, MID_HOUR);
+      const statuses = await burst(key, policy, 1000);
       expect(statuses.filter((s) => s === 200)).toHaveLength(100);
       expect(statuses.filter((s) => s === 429)).toHaveLength(900);
     });

@@ -9,7 +9,7 @@ import { onError } from "../src/shared";
 import * as limiter from "../src/limiter";
 import { ipKey, rateLimit, type RateLimitOptions } from "../src/middleware";
 import { withProblem } from "../src/problems";
-import { api, stub, uniqueKey } from "./helpers";
+import { api, freezeClock, stub, uniqueKey } from "./helpers";
 import { storageCost } from "../src/shared/testing";
 
 let ip = 1;
@@ -175,6 +175,9 @@ describe("rateLimit options", () => {
 
   it("cache: a refused key is answered from the isolate's memory without calling check, and never admitted early", async () => {
     const key = uniqueKey();
+    // Mid-window, so the refusal's wait is half an hour whatever the wall clock says: a refusal in
+    // the last 2 s of an hour (a wait of 2 s or less) is rightly never remembered.
+    await freezeClock(key, Date.UTC(2026, 10, 27, 12, 30));
     let checks = 0;
     const { request } = limitedApp({
       key: () => key,
