@@ -229,6 +229,14 @@ describe("every exported app stands alone", () => {
       }
     });
 
+    it(`${app}: the root README sections it copies carry no dated results (they would be stale from the next run)`, () => {
+      const readme = readFileSync(join(project.target, "README.md"), "utf8");
+      assert.doesNotMatch(readme, /<!-- \/?dated -->|Latest full run \(|last soak/);
+      if (readme.includes("(from durable-patterns)") && /## (Benchmarks|Reliability) \(from/.test(readme)) {
+        assert.match(readme, /dated results that stand here in durable-patterns' README are not copied/);
+      }
+    });
+
     it(`${app}: its web page has the page kit as real files, and wrangler.jsonc no build step`, () => {
       const appWrangler = parseJsonc(readFileSync(join(root, "apps", app, "wrangler.jsonc"), "utf8"));
       const wrangler = parseJsonc(readFileSync(join(project.target, "wrangler.jsonc"), "utf8"));

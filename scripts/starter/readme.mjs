@@ -40,9 +40,21 @@ export function adaptReadme(source, { app, appDir, root, origin, vendored, rootR
   let text = rewriteLinks(withoutSection(source, START_YOUR_OWN), appDir);
   text = rewriteCommands(text, app);
   for (const { title, body } of appendix.values()) {
-    text = text.trimEnd() + `\n\n## ${title}\n\n` + rewriteLinks(body, root).trim() + "\n";
+    text = text.trimEnd() + `\n\n## ${title}\n\n` + rewriteLinks(withoutDated(body), root).trim() + "\n";
   }
   return { text: insertHeader(text, headerFor(app, origin, vendored)), unlinked };
+}
+
+// Results of a given day (benchmark tables, soak figures) are marked in the root README between
+// these comments. A project exported from it would carry them as they stood that day, stale from
+// the next run on, so they are left out of the sections it copies, with a pointer instead.
+const DATED = /<!-- dated -->[\s\S]*?<!-- \/dated -->/g;
+const DATED_POINTER =
+  "_The dated results that stand here in durable-patterns' README are not copied: they would be stale. See that repository (its README and bench/README.md)._";
+
+/** A copied section without its dated results. */
+function withoutDated(markdown) {
+  return markdown.replace(DATED, DATED_POINTER);
 }
 
 // How to start from the app (C3, Deploy button, `pnpm starter`): the project already is that start.
