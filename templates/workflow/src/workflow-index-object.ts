@@ -79,7 +79,7 @@ export class WorkflowIndex extends SqlDurableObject<Env, IndexTasks> {
     migrate(ctx.storage, migrations);
   }
 
-  /** The alarm queue, created on first use (its only task purges old tombstones). */
+  /** Its only task purges old tombstones, in batches. */
   protected tasks(): IndexTasks {
     return {
       // Synchronous: the tombstones go in the transaction that completes the task.
