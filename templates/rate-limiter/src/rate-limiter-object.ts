@@ -378,7 +378,7 @@ export class RateLimiter extends SqlDurableObject<Env, KeyTasks> {
    * the purge has succeeded, so a failed purge is retried even after the platform gives up.
    */
   override async alarm(info?: AlarmInvocationInfo): Promise<void> {
-    // Nothing was ever scheduled here (or it was purged): constructing the queue would create its tables.
+    // Nothing was ever scheduled here (or it was purged): nothing to run, and nothing to purge.
     if (!this.hasQueue()) return;
     await super.alarm(info);
     // Checked synchronously right before the purge: nothing live may be deleted.

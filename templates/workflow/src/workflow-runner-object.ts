@@ -556,13 +556,6 @@ export abstract class WorkflowRunner extends SqlDurableObject<Env, RunnerTasks> 
     });
   }
 
-  /** All timed work runs through the shared alarm queue, the only code that sets the alarm. Logged, one line per run. */
-  override async alarm(info?: AlarmInvocationInfo): Promise<void> {
-    // Constructing the queue creates its tables: an object without them has nothing to run.
-    if (!this.hasQueue()) return;
-    await super.alarm(info);
-  }
-
   /**
    * Only WebSocket upgrades arrive here (live progress); everything else is RPC. An id with no
    * instance is refused before the upgrade, with a bare 404 (no body, nothing stored) that the

@@ -89,8 +89,13 @@ export abstract class SqlDurableObject<E extends object, H extends HandlerMap> e
     }
   }
 
-  /** All timed work runs through the alarm queue, the only code that sets the alarm; one log line per run. */
+  /**
+   * All timed work runs through the alarm queue, the only code that sets the alarm; one log line per
+   * run. An object without the queue's tables (never scheduled anything, or purged) has nothing to
+   * run, and building the queue here would create them.
+   */
   override async alarm(info?: AlarmInvocationInfo): Promise<void> {
+    if (!this.hasQueue()) return;
     await this.log.alarm(() => this.queue.run(info), info?.retryCount);
   }
 }
