@@ -10,6 +10,7 @@ import {
   parseShownJson,
   playReadme,
   readmeExamples,
+  unplayedCommands,
   type ReadmeCall,
 } from "../src/readme-examples";
 
@@ -245,5 +246,48 @@ describe("playing examples", () => {
       playReadme(readmeExamples(text), (request) => answer(request.url, { RateLimit: value }), { varying });
     await expect(play('"api";r=7', ["ratelimit"])).rejects.toThrow(/header ratelimit/);
     await expect(play('"api";r=7;t=30', [])).rejects.toThrow(/header ratelimit/);
+  });
+});
+
+describe("unplayedCommands", () => {
+  const text = [
+    "# demo",
+    "```sh",
+    "BASE=http://h",
+    "curl $BASE/a",
+    "curl http://localhost:8787/b",
+    "```",
+    "",
+    "```",
+    "curl -X POST $BASE/c \\",
+    "  -d '{}'",
+    "```",
+    "",
+    "<!-- not run: needs your account's token -->",
+    "",
+    "```sh",
+    'curl "https://api.cloudflare.com/client/v4/x" -H "authorization: Bearer $CF_TOKEN"',
+    "```",
+    "",
+    "## Sessions",
+    "```sh",
+    "TOKEN=$(curl -s $BASE/tokens | jq -r .token)",
+    'websocat "ws://h/a/websocket?token=$TOKEN"',
+    "```",
+  ].join("\n");
+
+  it("names each curl no test reads: one without $BASE, one in a block that is not sh, one in a section not read", () => {
+    expect(unplayedCommands(text, readmeExamples(text.split("## Sessions")[0]!))).toEqual([
+      "line 5: curl http://localhost:8787/b",
+      "line 9: curl -X POST $BASE/c \\",
+      "line 21: TOKEN=$(curl -s $BASE/tokens | jq -r .token)",
+      'line 22: websocat "ws://h/a/websocket?token=$TOKEN"',
+    ]);
+  });
+
+  it("names none when every command is played or in a block marked not run", () => {
+    const played = readme("BASE=http://h\ncurl $BASE/a\nnpx wscat -c ws://h/a/websocket");
+    expect(unplayedCommands(played, readmeExamples(played))).toEqual([]);
+    expect(unplayedCommands(text, readmeExamples(text)).join("\n")).not.toContain("api.cloudflare.com");
   });
 });
