@@ -1,7 +1,7 @@
 // The page kit: what the apps' web pages do alike, written once. Plain browser JavaScript (an ES
 // module, no bundler), served at /kit/kit.js next to kit.css; each page imports what it uses:
 //
-//   import { LiveSocket, statusPill, whenBack } from "/kit/kit.js";
+//   import { LiveSocket, pageElements, statusPill, whenBack } from "/kit/kit.js";
 //
 // The heart of it is LiveSocket: a WebSocket that keeps itself alive (heartbeat pings, a missed
 // pong means a dead connection even when the browser has not noticed) and reconnects by itself
@@ -145,6 +145,29 @@ export class LiveSocket {
     if (data !== "pong") this.#options.onMessage(data);
   }
 }
+
+/**
+ * The page's elements that have an id, by that id in camelCase (`name-error` → `nameError`), so a
+ * script names no id twice. Reading one the page does not have throws at once, naming the id,
+ * rather than handing back null for a later line to trip over. Elements added later are not in it.
+ *
+ * @example
+ * const ui = pageElements(); // <form id="pick">, <p id="name-error">
+ * ui.pick.addEventListener("submit", open);
+ * ui.nameError.textContent = "1–64 letters, digits, _ or -";
+ */
+export function pageElements() {
+  // getAttribute, not el.id: a form's `id` is its control named "id" when it has one.
+  const found = new Map([...document.querySelectorAll("[id]")].map((el) => [camelCase(el.getAttribute("id")), el]));
+  return new Proxy(Object.fromEntries(found), {
+    get(elements, key) {
+      if (typeof key !== "string" || key in elements || key === "then") return elements[key];
+      throw new Error(`The page has no element with id "${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}".`);
+    },
+  });
+}
+
+const camelCase = (id) => id.replace(/-([a-z0-9])/g, (_, c) => c.toUpperCase());
 
 const STATE_WORDS = { connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting", offline: "Offline" };
 
