@@ -19,7 +19,7 @@
 //
 // The socket's heartbeat, backoff and status pill come from the page kit (/kit/kit.js, shared by
 // the apps' pages).
-import { LiveSocket, pageElements, requestJson, statusPill, whenBack } from "/kit/kit.js";
+import { LiveSocket, pageElements, requestJson, statusPill } from "/kit/kit.js";
 
 const ROOM = /^[A-Za-z0-9_-]{1,64}$/; // the same rules the Worker enforces
 const NAME_MAX = 32;
@@ -326,7 +326,6 @@ ui.text.addEventListener("keydown", (event) => {
   ui.composer.requestSubmit();
 });
 ui.older.addEventListener("click", loadOlder);
-whenBack(() => live.reconnectNow());
 
 const params = new URLSearchParams(location.search);
 const initialRoom = params.get("room") ?? "lobby";

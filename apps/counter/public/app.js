@@ -5,15 +5,7 @@
 // The server is the only source of truth. Buttons send a change and the page shows the value the
 // server broadcasts back (to every tab), so tabs never disagree and a reconnect needs no merging:
 // the server's greeting on every new socket carries the current value.
-import {
-  LiveSocket,
-  pageElements,
-  problemDetail,
-  requestJson,
-  showFieldError,
-  statusPill,
-  whenBack,
-} from "/kit/kit.js";
+import { LiveSocket, pageElements, problemDetail, requestJson, showFieldError, statusPill } from "/kit/kit.js";
 
 const NAME = /^[A-Za-z0-9_-]{1,64}$/; // the same rule the Worker enforces
 
@@ -88,7 +80,6 @@ ui.pick.addEventListener("submit", (event) => {
 ui.increment.addEventListener("click", () => send("increment"));
 ui.decrement.addEventListener("click", () => send("decrement"));
 ui.reset.addEventListener("click", reset);
-whenBack(() => live.reconnectNow());
 
 const initial = new URLSearchParams(location.search).get("name") ?? "demo";
 ui.name.value = initial;

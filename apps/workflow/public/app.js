@@ -380,13 +380,6 @@ function disconnect() {
   timers.resync = 0;
 }
 
-/** A tab brought back to the front or a network that returns should not wait out the backoff. */
-function reconnectNow() {
-  if (!token) return;
-  refreshAll();
-  live.reconnectNow();
-}
-
 /** Reads the instance again (each (re)connect, and each status change, for outputs and errors). */
 async function resync() {
   // Over an open socket only: one that dropped since resyncs when it is open again.
@@ -741,7 +734,9 @@ ui.event.addEventListener("submit", (event) => {
   event.preventDefault();
   sendEvent();
 });
-whenBack(reconnectNow);
+// A tab brought back to the front or a network that returns shows fresh lists at once (the socket
+// reconnects by itself).
+whenBack(() => token && refreshAll());
 addEventListener("offline", () => setOffline(true));
 
 const initial = new URLSearchParams(location.search);

@@ -14,7 +14,8 @@ const BACKOFF_BASE_MS = 500;
 
 /**
  * A WebSocket to the server that reconnects by itself. The page says where to connect and what to
- * do with each message; LiveSocket owns the socket, the heartbeat and the retries.
+ * do with each message; LiveSocket owns the socket, the heartbeat and the retries, and retries at
+ * once, without waiting out the backoff, when the network comes back or the tab returns to the front.
  *
  * @example
  * const live = new LiveSocket({
@@ -47,6 +48,7 @@ export class LiveSocket {
    */
   constructor(options) {
     this.#options = { backoffCapMs: 15_000, retry: () => this.connect(), ...options };
+    whenBack(() => this.reconnectNow());
   }
 
   /** The socket, open or opening; null while waiting to retry or closed. */
