@@ -127,22 +127,11 @@ describe("ctx.abort() between an override change and a check", () => {
 
 // ---- The property ---------------------------------------------------------------------------------
 
-type Command =
-  | { kind: "check"; cost: number }
-  | { kind: "set"; overrides: Overrides }
-  | { kind: "delete" }
-  | { kind: "reset" }
-  | { kind: "alarm"; retryCount: number }
-  | { kind: "fault"; purge: "deleteAll" | "purgeTransaction" }
-  | { kind: "step"; by: number }
-  | { kind: "evict" }
-  | { kind: "abort" };
-
 const override = fc
   .tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 1, max: 60 }))
   .map(([limit, period]) => ({ limit, period }));
 
-const command: fc.Arbitrary<Command> = fc.oneof(
+const command = fc.oneof(
   { weight: 4, arbitrary: fc.integer({ min: 0, max: 3 }).map((cost) => ({ kind: "check" as const, cost })) },
   { weight: 2, arbitrary: override.map((p) => ({ kind: "set" as const, overrides: { p } })) },
   { weight: 1, arbitrary: fc.constant({ kind: "delete" as const }) },
