@@ -19,7 +19,7 @@
 //
 // The socket's heartbeat, backoff and status pill come from the page kit (/kit/kit.js, shared by
 // the apps' pages).
-import { LiveSocket, requestJson, statusPill, whenBack } from "/kit/kit.js";
+import { LiveSocket, pageElements, requestJson, statusPill } from "/kit/kit.js";
 
 const ROOM = /^[A-Za-z0-9_-]{1,64}$/; // the same rules the Worker enforces
 const NAME_MAX = 32;
@@ -28,25 +28,7 @@ const ROOM_FULL_DELAY_MS = 30_000; // a full room will not have space again in a
 const ACK_EVERY_MESSAGES = 32; // acknowledge this often; the room closes a socket 1,000 messages
 const ACK_EVERY_BYTES = 64 * 1024; // or 512 KiB behind its last acknowledgement
 
-const $ = (id) => document.getElementById(id);
-const ui = {
-  title: $("title"),
-  joinForm: $("join"),
-  room: $("room"),
-  name: $("name"),
-  joinError: $("join-error"),
-  people: $("people"),
-  peopleCount: $("people-count"),
-  log: $("log"),
-  older: $("older"),
-  empty: $("empty"),
-  messages: $("messages"),
-  composer: $("composer"),
-  text: $("text"),
-  send: $("send"),
-  error: $("error"),
-  announcer: $("announcer"),
-};
+const ui = pageElements();
 const setState = statusPill({ disables: [ui.text, ui.send], stale: ui.log });
 
 /** What the page is showing: one room, joined under one name. */
@@ -331,7 +313,7 @@ function resizeComposer() {
   ui.text.style.height = `${Math.min(ui.text.scrollHeight, 160)}px`;
 }
 
-ui.joinForm.addEventListener("submit", (event) => {
+ui.join.addEventListener("submit", (event) => {
   event.preventDefault();
   join(ui.room.value.trim(), ui.name.value.trim());
 });
@@ -344,7 +326,6 @@ ui.text.addEventListener("keydown", (event) => {
   ui.composer.requestSubmit();
 });
 ui.older.addEventListener("click", loadOlder);
-whenBack(() => live.reconnectNow());
 
 const params = new URLSearchParams(location.search);
 const initialRoom = params.get("room") ?? "lobby";

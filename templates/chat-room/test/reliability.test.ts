@@ -389,9 +389,7 @@ describe("any WebSocket frame, however malformed", () => {
 
 // ---- Chat sequences with faults ---------------------------------------------------------------
 
-type Command = { kind: "say"; who: 0 | 1; text: string } | { kind: "count" } | { kind: "evict" } | { kind: "abort" };
-
-const command: fc.Arbitrary<Command> = fc.oneof(
+const command = fc.oneof(
   {
     weight: 5,
     arbitrary: fc.record({
@@ -404,7 +402,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("count") }) },
   ...hostile.evictOrAbort,
-) as fc.Arbitrary<Command>;
+);
 
 describe("chat sequences with evictions and aborts in between", () => {
   it("never lose an acknowledged message; sockets keep chatting or are closed and resync", async () => {
@@ -495,14 +493,7 @@ async function fireAlarm(room: string, retry: boolean): Promise<boolean> {
   }
 }
 
-type Visit =
-  | { kind: "say"; text: string }
-  | { kind: "leave" }
-  | { kind: "alarm"; advance: number; retry: boolean }
-  | { kind: "back"; ms: number }
-  | { kind: "evict" };
-
-const visit: fc.Arbitrary<Visit> = fc.oneof(
+const visit = fc.oneof(
   // Saying something when out of the room comes in first (resuming where the model stands).
   { weight: 4, arbitrary: fc.record({ kind: fc.constant("say"), text: fc.constantFrom("hi", "still here", "é 🦊") }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("leave") }) },
@@ -518,7 +509,7 @@ const visit: fc.Arbitrary<Visit> = fc.oneof(
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("back"), ms: fc.integer({ min: 1, max: 40 * MINUTE }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("evict") }) },
-) as fc.Arbitrary<Visit>;
+);
 
 const purgeRooms = pool("purge");
 

@@ -5,21 +5,11 @@
 // The server is the only source of truth. Buttons send a change and the page shows the value the
 // server broadcasts back (to every tab), so tabs never disagree and a reconnect needs no merging:
 // the server's greeting on every new socket carries the current value.
-import { LiveSocket, problemDetail, requestJson, showFieldError, statusPill, whenBack } from "/kit/kit.js";
+import { LiveSocket, pageElements, problemDetail, requestJson, showFieldError, statusPill } from "/kit/kit.js";
 
 const NAME = /^[A-Za-z0-9_-]{1,64}$/; // the same rule the Worker enforces
 
-const $ = (id) => document.getElementById(id);
-const ui = {
-  form: $("pick"),
-  name: $("name"),
-  nameError: $("name-error"),
-  value: $("value"),
-  increment: $("increment"),
-  decrement: $("decrement"),
-  reset: $("reset"),
-  error: $("error"),
-};
+const ui = pageElements();
 const setState = statusPill({ disables: [ui.increment, ui.decrement], stale: ui.value });
 
 let name = null; // the counter shown, once a valid name is picked
@@ -83,14 +73,13 @@ function showError(text) {
   ui.error.textContent = text;
 }
 
-ui.form.addEventListener("submit", (event) => {
+ui.pick.addEventListener("submit", (event) => {
   event.preventDefault();
   open(ui.name.value.trim());
 });
 ui.increment.addEventListener("click", () => send("increment"));
 ui.decrement.addEventListener("click", () => send("decrement"));
 ui.reset.addEventListener("click", reset);
-whenBack(() => live.reconnectNow());
 
 const initial = new URLSearchParams(location.search).get("name") ?? "demo";
 ui.name.value = initial;

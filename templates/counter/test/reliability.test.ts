@@ -116,15 +116,7 @@ describe("any request, however malformed", () => {
 
 // ---- Command sequences with faults --------------------------------------------------------------
 
-type Command =
-  | { kind: "increment" | "decrement"; by: number }
-  | { kind: "set"; value: number }
-  | { kind: "reset" }
-  | { kind: "socket"; by: number }
-  | { kind: "evict" }
-  | { kind: "abort" };
-
-const command: fc.Arbitrary<Command> = fc.oneof(
+const command = fc.oneof(
   {
     weight: 4,
     arbitrary: fc.record({ kind: fc.constantFrom("increment", "decrement"), by: fc.integer({ min: 1, max: 1e9 }) }),
@@ -133,7 +125,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("reset") }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("socket"), by: fc.integer({ min: 1, max: 1e6 }) }) },
   ...hostile.evictOrAbort,
-) as fc.Arbitrary<Command>;
+);
 
 describe("command sequences with evictions and aborts in between", () => {
   it("never lose an acknowledged change, and the watcher either follows or is closed and resyncs", async () => {

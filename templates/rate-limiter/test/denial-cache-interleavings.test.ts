@@ -31,7 +31,7 @@ import { rateLimit } from "../src/middleware";
 import { resolvePolicies, type Policy, type PolicyReference } from "../src/policy";
 import type { Overrides, QuotaResult } from "../src/protocol";
 import { stub, uniqueKey } from "./helpers";
-import { KeyModel, installRecorder, overrideFigures, startCase, watchKey } from "./overrides-model";
+import { KeyModel, installRecorder, overrideFigures, watchKey, watchedCase } from "./overrides-model";
 
 const service = exports.RateLimiterService;
 const { runs, seed, figures } = hostile.propertyRuns(
@@ -140,137 +140,134 @@ function driver(s: fc.Scheduler) {
 
 async function throughMiddleware(steps: Step[], s: fc.Scheduler) {
   const key = pooledKey();
-  const watched = await startCase(key, observe, T0, figures);
-  const { observer } = watched;
-  observe(observer);
-  const drive = driver(s);
-  const object = stub(key);
-  const violations: string[] = [];
-  /** What the isolate and the object did, for the message of a violation. */
-  const trace: string[] = [];
+  await watchedCase(key, observe, T0, figures, async ({ observer }) => {
+    const drive = driver(s);
+    const object = stub(key);
+    const violations: string[] = [];
+    /** What the isolate and the object did, for the message of a violation. */
+    const trace: string[] = [];
 
-  /** A call to the object: it reaches it at one scheduled step, and its answer the isolate at another. */
-  const call = async <T>(label: string, send: () => Promise<T>): Promise<T> => {
-    await s.schedule(Promise.resolve(`${label} reaches the object`));
-    trace.push(`${label} reaches the object at ${observer.now - T0}`);
-    const answer = await drive.track(send());
-    trace.push(`${label} answered ${JSON.stringify(answer)?.slice(0, 200)}`);
-    await s.schedule(Promise.resolve(`${label}'s answer reaches the isolate`));
-    return answer;
-  };
+    /** A call to the object: it reaches it at one scheduled step, and its answer the isolate at another. */
+    const call = async <T>(label: string, send: () => Promise<T>): Promise<T> => {
+      await s.schedule(Promise.resolve(`${label} reaches the object`));
+      trace.push(`${label} reaches the object at ${observer.now - T0}`);
+      const answer = await drive.track(send());
+      trace.push(`${label} answered ${JSON.stringify(answer)?.slice(0, 200)}`);
+      await s.schedule(Promise.resolve(`${label}'s answer reaches the isolate`));
+      return answer;
+    };
 
-  /** The shared cache: every answer it gives is checked by asking the object, at that instant. */
-  class Checked extends DenialCache {
-    override remember(...args: Parameters<DenialCache["remember"]>) {
-      trace.push(`remember cost ${args[2]} allowed ${args[3].allowed} ticket ${JSON.stringify(args[4])}`);
-      super.remember(...args);
-    }
-    override forget(name: string) {
-      trace.push("forget");
-      super.forget(name);
-    }
-    override get(name: string, policies: unknown, cost: number): QuotaResult | null {
-      const remembered = super.get(name, policies, cost);
-      trace.push(`get cost ${cost} at ${observer.now - T0} -> ${remembered ? "HIT" : "miss"}`);
-      if (remembered) {
-        figures.hits++;
-        // Nothing else is on its way to the object (see driver): it answers as of now.
-        void drive.track(
-          object.check(POLICIES, cost).then((truth) => {
-            figures.confirmed++;
-            if (truth.allowed) {
-              violations.push(
-                `answered a denial of cost ${cost} at +${observer.now - T0} ms that the object admits, after:\n${trace.slice(-20).join("\n")}`,
-              );
-            }
-          }),
-        );
+    /** The shared cache: every answer it gives is checked by asking the object, at that instant. */
+    class Checked extends DenialCache {
+      override remember(...args: Parameters<DenialCache["remember"]>) {
+        trace.push(`remember cost ${args[2]} allowed ${args[3].allowed} ticket ${JSON.stringify(args[4])}`);
+        super.remember(...args);
       }
-      return remembered;
-    }
-  }
-  const cache = new Checked(100, () => observer.now);
-  const inFlight = { forgets: 0 };
-  const forgetAround = <T>(change: () => Promise<T>) =>
-    cache.forgetAround([key], async () => {
-      inFlight.forgets++;
-      try {
-        return await change();
-      } finally {
-        inFlight.forgets--;
+      override forget(name: string) {
+        trace.push("forget");
+        super.forget(name);
       }
-    });
-
-  const app = new Hono()
-    .use(
-      "/limited",
-      rateLimit({
-        policies: REFERENCES,
-        key: () => key,
-        cost: (c) => Number(c.req.header("x-cost")),
-        check: (_c, request) => {
-          if (inFlight.forgets > 0) figures.forgetsInFlight++;
-          return call("check", () => object.check(POLICIES, request.cost ?? 1));
-        },
-        cache,
-        refundOn: (res) => res.status >= 500,
-        refund: (_c, _key, request) => {
-          figures.refunds++;
-          return call("refund", () => object.refund(POLICIES, request.cost ?? 1));
-        },
-      }),
-    )
-    .get("/limited", (c) => (c.req.header("x-fail") ? c.text("upstream failed", 500) : c.text("ok")))
-    // Changes made by the same Worker, around the same cache (as a Worker sharing it would).
-    .delete("/reset", async (c) => {
-      await forgetAround(() => call("reset", () => object.reset()));
-      return c.body(null, 204);
-    })
-    .put("/overrides", async (c) => {
-      const body = await c.req.json<Overrides>();
-      return c.json(await forgetAround(() => call("setOverrides", () => object.setOverrides(body))));
-    })
-    .delete("/overrides", async (c) => {
-      await forgetAround(() => call("deleteOverrides", () => object.deleteOverrides()));
-      return c.body(null, 204);
-    });
-  app.onError(onError);
-
-  const perform = async (o: Step) => {
-    switch (o.kind) {
-      case "request": {
-        const headers: Record<string, string> = { "x-cost": String(o.cost) };
-        if (o.fails) headers["x-fail"] = "1";
-        for (let i = 0; i < o.times; i++) {
-          const response = await app.request("/limited", { headers });
-          figures.requests++;
-          expect([200, 429, 500]).toContain(response.status);
+      override get(name: string, policies: unknown, cost: number): QuotaResult | null {
+        const remembered = super.get(name, policies, cost);
+        trace.push(`get cost ${cost} at ${observer.now - T0} -> ${remembered ? "HIT" : "miss"}`);
+        if (remembered) {
+          figures.hits++;
+          // Nothing else is on its way to the object (see driver): it answers as of now.
+          void drive.track(
+            object.check(POLICIES, cost).then((truth) => {
+              figures.confirmed++;
+              if (truth.allowed) {
+                violations.push(
+                  `answered a denial of cost ${cost} at +${observer.now - T0} ms that the object admits, after:\n${trace.slice(-20).join("\n")}`,
+                );
+              }
+            }),
+          );
         }
-        return;
+        return remembered;
       }
-      case "reset":
-        expect((await app.request("/reset", { method: "DELETE" })).status).toBe(204);
-        return;
-      case "set": {
-        const response = await app.request("/overrides", { method: "PUT", body: JSON.stringify(o.overrides) });
-        expect(response.status).toBe(200);
-        return;
-      }
-      case "delete":
-        expect((await app.request("/overrides", { method: "DELETE" })).status).toBe(204);
-        return;
-      case "wait":
-        observer.now += o.ms;
-        return;
     }
-  };
+    const cache = new Checked(100, () => observer.now);
+    const inFlight = { forgets: 0 };
+    const forgetAround = <T>(change: () => Promise<T>) =>
+      cache.forgetAround([key], async () => {
+        inFlight.forgets++;
+        try {
+          return await change();
+        } finally {
+          inFlight.forgets--;
+        }
+      });
 
-  const done = Promise.all(steps.map((o) => s.schedule(Promise.resolve(o.kind)).then(() => perform(o))));
-  await drive.until(done);
-  await done;
-  observe(null);
-  expect(violations).toEqual([]);
-  expect(watched.violations).toEqual([]);
+    const app = new Hono()
+      .use(
+        "/limited",
+        rateLimit({
+          policies: REFERENCES,
+          key: () => key,
+          cost: (c) => Number(c.req.header("x-cost")),
+          check: (_c, request) => {
+            if (inFlight.forgets > 0) figures.forgetsInFlight++;
+            return call("check", () => object.check(POLICIES, request.cost ?? 1));
+          },
+          cache,
+          refundOn: (res) => res.status >= 500,
+          refund: (_c, _key, request) => {
+            figures.refunds++;
+            return call("refund", () => object.refund(POLICIES, request.cost ?? 1));
+          },
+        }),
+      )
+      .get("/limited", (c) => (c.req.header("x-fail") ? c.text("upstream failed", 500) : c.text("ok")))
+      // Changes made by the same Worker, around the same cache (as a Worker sharing it would).
+      .delete("/reset", async (c) => {
+        await forgetAround(() => call("reset", () => object.reset()));
+        return c.body(null, 204);
+      })
+      .put("/overrides", async (c) => {
+        const body = await c.req.json<Overrides>();
+        return c.json(await forgetAround(() => call("setOverrides", () => object.setOverrides(body))));
+      })
+      .delete("/overrides", async (c) => {
+        await forgetAround(() => call("deleteOverrides", () => object.deleteOverrides()));
+        return c.body(null, 204);
+      });
+    app.onError(onError);
+
+    const perform = async (o: Step) => {
+      switch (o.kind) {
+        case "request": {
+          const headers: Record<string, string> = { "x-cost": String(o.cost) };
+          if (o.fails) headers["x-fail"] = "1";
+          for (let i = 0; i < o.times; i++) {
+            const response = await app.request("/limited", { headers });
+            figures.requests++;
+            expect([200, 429, 500]).toContain(response.status);
+          }
+          return;
+        }
+        case "reset":
+          expect((await app.request("/reset", { method: "DELETE" })).status).toBe(204);
+          return;
+        case "set": {
+          const response = await app.request("/overrides", { method: "PUT", body: JSON.stringify(o.overrides) });
+          expect(response.status).toBe(200);
+          return;
+        }
+        case "delete":
+          expect((await app.request("/overrides", { method: "DELETE" })).status).toBe(204);
+          return;
+        case "wait":
+          observer.now += o.ms;
+          return;
+      }
+    };
+
+    const done = Promise.all(steps.map((o) => s.schedule(Promise.resolve(o.kind)).then(() => perform(o))));
+    await drive.until(done);
+    await done;
+    expect(violations).toEqual([]);
+  });
 }
 
 describe("the denial cache with refunds, resets and override changes through the same isolate, in any order", () => {
@@ -310,106 +307,104 @@ const SLOW_MS = 20;
 
 async function throughService(calls: Call[], slowness: ("run" | "answer" | null)[], s: fc.Scheduler) {
   const key = pooledKey();
-  const watched = await startCase(key, observe, T0, figures);
-  const { observer, model } = watched;
-  const violations: string[] = [];
+  await watchedCase(key, observe, T0, figures, async (watched) => {
+    const { observer, model } = watched;
+    const violations: string[] = [];
 
-  // The object is slow for the checks drawn so, in the order checks reach it: it runs them late,
-  // or at once and answers late (the denial may then predate a refund that lands meanwhile).
-  let arrived = 0;
-  observer.delay = (method) => {
-    const slow = method === "check" ? slowness[arrived++ % slowness.length]! : null;
-    if (slow === null) return null;
-    figures.lateAnswers++;
-    return { ms: SLOW_MS, then: slow };
-  };
-  observe(observer);
+    // The object is slow for the checks drawn so, in the order checks reach it: it runs them late,
+    // or at once and answers late (the denial may then predate a refund that lands meanwhile).
+    let arrived = 0;
+    observer.delay = (method) => {
+      const slow = method === "check" ? slowness[arrived++ % slowness.length]! : null;
+      if (slow === null) return null;
+      figures.lateAnswers++;
+      return { ms: SLOW_MS, then: slow };
+    };
 
-  // Every answer the isolate's cache gives is checked against the model as the object stands now.
-  const get = denials.get.bind(denials);
-  const spy = vi.spyOn(denials, "get").mockImplementation((name: string, policies: unknown, cost: number) => {
-    const remembered = get(name, policies, cost);
-    if (remembered && name === key) {
-      figures.rpcHits++;
-      const probe = new KeyModel();
-      probe.rows = new Map(model.rows);
-      probe.overrides = model.overrides;
-      if (probe.check(POLICIES, cost, observer.now).allowed) {
-        violations.push(`answered a denial of cost ${cost} at +${observer.now - T0} ms that the object admits`);
-      }
-    }
-    return remembered;
-  });
-
-  let objectChecks = 0;
-  let askedChecks = 0;
-  const counting = watched.observer.call;
-  observer.call = (method, args, run) => {
-    if (method === "check") objectChecks++;
-    return counting(method, args, run);
-  };
-
-  const perform = async (o: Call) => {
-    switch (o.kind) {
-      case "check":
-        for (let i = 0; i < o.times; i++) {
-          const answer = await service.check(
-            { key, policies: REFERENCES, cost: o.cost },
-            { cache: true, timeout: TIMEOUT_MS, onError: o.onError },
-          );
-          expect(answer.ok).toBe(true);
-          if (!answer.ok) return;
-          if (answer.unavailable) {
-            // Timed out: the onError decision, without RateLimit fields; the object still answers later.
-            figures.timeouts++;
-            expect(answer).toMatchObject({ allowed: o.onError === "allow", policies: [], unavailable: "timeout" });
-            askedChecks++;
-          } else if (answer.cached) {
-            expect(answer.allowed).toBe(false);
-          } else {
-            askedChecks++;
-          }
-          if (i + 1 < o.times) await new Promise((r) => setTimeout(r, SLOW_MS));
+    // Every answer the isolate's cache gives is checked against the model as the object stands now.
+    const get = denials.get.bind(denials);
+    const spy = vi.spyOn(denials, "get").mockImplementation((name: string, policies: unknown, cost: number) => {
+      const remembered = get(name, policies, cost);
+      if (remembered && name === key) {
+        figures.rpcHits++;
+        const probe = new KeyModel();
+        probe.rows = new Map(model.rows);
+        probe.overrides = model.overrides;
+        if (probe.check(POLICIES, cost, observer.now).allowed) {
+          violations.push(`answered a denial of cost ${cost} at +${observer.now - T0} ms that the object admits`);
         }
-        return;
-      case "refund":
-        expect((await service.refund(key, { policies: REFERENCES, cost: o.cost })).ok).toBe(true);
-        return;
-      case "reset":
-        expect((await service.reset(key)).ok).toBe(true);
-        return;
-      case "set":
-        expect(await service.setOverrides(key, o.overrides)).toMatchObject({ ok: true });
-        return;
-      case "delete":
-        expect((await service.deleteOverrides(key)).ok).toBe(true);
-        return;
-      case "wait":
-        observer.now += o.ms;
-        return;
-    }
-  };
+      }
+      return remembered;
+    });
 
-  try {
-    const done = calls.map((o) => s.schedule(Promise.resolve(o.kind)).then(() => perform(o)));
-    await s.waitAll();
-    await Promise.all(done);
-    // The slow checks run or answer after their callers gave up: wait for them.
-    for (let i = 0; i < 100 && objectChecks < askedChecks; i++) await new Promise((r) => setTimeout(r, 10));
-    if (arrived > 0) await new Promise((r) => setTimeout(r, 2 * SLOW_MS));
-    // Each check that was not answered from memory reached the object exactly once, however late.
-    expect(objectChecks).toBe(askedChecks);
-    // What the cache still remembers is a denial the object gives now.
-    for (const cost of [1, 2]) {
-      const answer = await service.check({ key, policies: REFERENCES, cost }, { cache: true });
-      if (answer.ok && answer.cached) expect(answer.allowed).toBe(false);
+    let objectChecks = 0;
+    let askedChecks = 0;
+    const counting = watched.observer.call;
+    observer.call = (method, args, run) => {
+      if (method === "check") objectChecks++;
+      return counting(method, args, run);
+    };
+
+    const perform = async (o: Call) => {
+      switch (o.kind) {
+        case "check":
+          for (let i = 0; i < o.times; i++) {
+            const answer = await service.check(
+              { key, policies: REFERENCES, cost: o.cost },
+              { cache: true, timeout: TIMEOUT_MS, onError: o.onError },
+            );
+            expect(answer.ok).toBe(true);
+            if (!answer.ok) return;
+            if (answer.unavailable) {
+              // Timed out: the onError decision, without RateLimit fields; the object still answers later.
+              figures.timeouts++;
+              expect(answer).toMatchObject({ allowed: o.onError === "allow", policies: [], unavailable: "timeout" });
+              askedChecks++;
+            } else if (answer.cached) {
+              expect(answer.allowed).toBe(false);
+            } else {
+              askedChecks++;
+            }
+            if (i + 1 < o.times) await new Promise((r) => setTimeout(r, SLOW_MS));
+          }
+          return;
+        case "refund":
+          expect((await service.refund(key, { policies: REFERENCES, cost: o.cost })).ok).toBe(true);
+          return;
+        case "reset":
+          expect((await service.reset(key)).ok).toBe(true);
+          return;
+        case "set":
+          expect(await service.setOverrides(key, o.overrides)).toMatchObject({ ok: true });
+          return;
+        case "delete":
+          expect((await service.deleteOverrides(key)).ok).toBe(true);
+          return;
+        case "wait":
+          observer.now += o.ms;
+          return;
+      }
+    };
+
+    try {
+      const done = calls.map((o) => s.schedule(Promise.resolve(o.kind)).then(() => perform(o)));
+      await s.waitAll();
+      await Promise.all(done);
+      // The slow checks run or answer after their callers gave up: wait for them.
+      for (let i = 0; i < 100 && objectChecks < askedChecks; i++) await new Promise((r) => setTimeout(r, 10));
+      if (arrived > 0) await new Promise((r) => setTimeout(r, 2 * SLOW_MS));
+      // Each check that was not answered from memory reached the object exactly once, however late.
+      expect(objectChecks).toBe(askedChecks);
+      // What the cache still remembers is a denial the object gives now.
+      for (const cost of [1, 2]) {
+        const answer = await service.check({ key, policies: REFERENCES, cost }, { cache: true });
+        if (answer.ok && answer.cached) expect(answer.allowed).toBe(false);
+      }
+    } finally {
+      spy.mockRestore();
     }
-  } finally {
-    spy.mockRestore();
-    observe(null);
-  }
-  expect(violations).toEqual([]);
-  expect(watched.violations).toEqual([]);
+    expect(violations).toEqual([]);
+  });
 }
 
 describe("RateLimiterService.check with cache and timeout, with refunds, resets and override changes, in any order", () => {

@@ -44,20 +44,10 @@ const T0 = Date.UTC(2030, 0, 1, 0, 0, 0);
  */
 const MAX_BACK_MS = 50_000;
 
-/** Keys are drawn from a small pool and reset per case (see test/reliability.test.ts). */
-const pool = Array.from({ length: 16 }, () => uniqueKey("interleave"));
-let next = 0;
-const pooledKey = () => pool[next++ % pool.length]!;
+/** Keys are drawn from a small pool and reset per case (see hostile.namePool). */
+const pooledKey = hostile.namePool(() => uniqueKey("interleave"), 16).take;
 
-type Op =
-  | { kind: "check"; cost: number }
-  | { kind: "refund"; cost: number }
-  | { kind: "peek" }
-  | { kind: "reset" }
-  | { kind: "alarm"; retryCount: number }
-  | { kind: "step"; by: number };
-
-const op: fc.Arbitrary<Op> = fc.oneof(
+const op = fc.oneof(
   { weight: 6, arbitrary: fc.record({ kind: fc.constant("check" as const), cost: fc.integer({ min: 1, max: 2 }) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("refund" as const), cost: fc.integer({ min: 1, max: 2 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("peek" as const) }) },
@@ -72,6 +62,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
     arbitrary: fc.record({ kind: fc.constant("step" as const), by: fc.integer({ min: -25_000, max: 100_000 }) }),
   },
 );
+type Op = typeof op extends fc.Arbitrary<infer T> ? T : never;
 
 const policyFor = (algorithm: Policy["algorithm"]) =>
   fc

@@ -19,7 +19,7 @@ import { describe, expect, it, vi } from "vitest";
 import type { Overrides, QuotaResult } from "../src/protocol";
 import type { RateLimiter } from "../src/rate-limiter-object";
 import { api, check, failNextDeleteAll, freezeClock, json, keyStorage, runAlarm, stub, uniqueKey } from "./helpers";
-import { KeyModel, installRecorder, overrideFigures, rowNames, shapeOf, startCase } from "./overrides-model";
+import { KeyModel, installRecorder, overrideFigures, rowNames, shapeOf, watchedCase } from "./overrides-model";
 
 const service = exports.RateLimiterService;
 const { runs, seed, figures } = hostile.propertyRuns(
@@ -127,22 +127,11 @@ describe("ctx.abort() between an override change and a check", () => {
 
 // ---- The property ---------------------------------------------------------------------------------
 
-type Command =
-  | { kind: "check"; cost: number }
-  | { kind: "set"; overrides: Overrides }
-  | { kind: "delete" }
-  | { kind: "reset" }
-  | { kind: "alarm"; retryCount: number }
-  | { kind: "fault"; purge: "deleteAll" | "purgeTransaction" }
-  | { kind: "step"; by: number }
-  | { kind: "evict" }
-  | { kind: "abort" };
-
 const override = fc
   .tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 1, max: 60 }))
   .map(([limit, period]) => ({ limit, period }));
 
-const command: fc.Arbitrary<Command> = fc.oneof(
+const command = fc.oneof(
   { weight: 4, arbitrary: fc.integer({ min: 0, max: 3 }).map((cost) => ({ kind: "check" as const, cost })) },
   { weight: 2, arbitrary: override.map((p) => ({ kind: "set" as const, overrides: { p } })) },
   { weight: 1, arbitrary: fc.constant({ kind: "delete" as const }) },
@@ -173,76 +162,74 @@ describe("sequences of override changes, checks, resets and alarms with faults, 
       await fc.assert(
         fc.asyncProperty(fc.array(command, { minLength: 1, maxLength: 24, size: "medium" }), async (commands) => {
           const key = pooledKey();
-          const watched = await startCase(key, observe, T0, figures);
-          const { observer, model } = watched;
-          observe(observer);
-          for (const c of commands) {
-            figures.commands++;
-            switch (c.kind) {
-              case "check": {
-                const response = await check({ key, policies: [policy], cost: c.cost });
-                expect([200, 429]).toContain(response.status);
-                // The object's answer was checked against the model as it ran; the caller gets it.
-                expect(shapeOf((await response.json()) as QuotaResult)).toEqual(
-                  JSON.parse(watched.given.checks.at(-1)!),
-                );
-                break;
-              }
-              case "set":
-                expect(await (await put(key, c.overrides)).json()).toEqual({ key, overrides: c.overrides });
-                break;
-              case "delete": {
-                const status = (await api(`/api/keys/${key}/overrides`, { method: "DELETE" })).status;
-                expect(status === 204 || (status === 500 && figures.injected > 0)).toBe(true);
-                break;
-              }
-              case "reset": {
-                const status = (await api(`/api/keys/${key}`, { method: "DELETE" })).status;
-                expect(status === 204 || (status === 500 && figures.injected > 0)).toBe(true);
-                break;
-              }
-              case "alarm": {
-                const error = await runAlarm(key, c.retryCount);
-                if (error !== null) {
-                  // Only the injected fault fails it, and nothing of the purge is left half-done:
-                  // every row is still there, and so is the expire task the retry runs (a key
-                  // with no state, reset before, has none: a spurious alarm found nothing to do).
-                  figures.failedAlarms++;
-                  expect(error).toMatch(/injected/);
-                  expect(await keyStorage(key)).toMatchObject({ quota: rowNames(model), tasks: expireTask(model) });
+          await watchedCase(key, observe, T0, figures, async (watched) => {
+            const { observer, model } = watched;
+            for (const c of commands) {
+              figures.commands++;
+              switch (c.kind) {
+                case "check": {
+                  const response = await check({ key, policies: [policy], cost: c.cost });
+                  expect([200, 429]).toContain(response.status);
+                  // The object's answer was checked against the model as it ran; the caller gets it.
+                  expect(shapeOf((await response.json()) as QuotaResult)).toEqual(
+                    JSON.parse(watched.given.checks.at(-1)!),
+                  );
+                  break;
                 }
-                break;
+                case "set":
+                  expect(await (await put(key, c.overrides)).json()).toEqual({ key, overrides: c.overrides });
+                  break;
+                case "delete": {
+                  const status = (await api(`/api/keys/${key}/overrides`, { method: "DELETE" })).status;
+                  expect(status === 204 || (status === 500 && figures.injected > 0)).toBe(true);
+                  break;
+                }
+                case "reset": {
+                  const status = (await api(`/api/keys/${key}`, { method: "DELETE" })).status;
+                  expect(status === 204 || (status === 500 && figures.injected > 0)).toBe(true);
+                  break;
+                }
+                case "alarm": {
+                  const error = await runAlarm(key, c.retryCount);
+                  if (error !== null) {
+                    // Only the injected fault fails it, and nothing of the purge is left half-done:
+                    // every row is still there, and so is the expire task the retry runs (a key
+                    // with no state, reset before, has none: a spurious alarm found nothing to do).
+                    figures.failedAlarms++;
+                    expect(error).toMatch(/injected/);
+                    expect(await keyStorage(key)).toMatchObject({ quota: rowNames(model), tasks: expireTask(model) });
+                  }
+                  break;
+                }
+                case "fault":
+                  watched.faults[c.purge] = true;
+                  break;
+                case "step":
+                  observer.now += c.by;
+                  break;
+                case "evict":
+                case "abort":
+                  await hostile.platformMove(c.kind, stub(key), figures);
+                  break;
               }
-              case "fault":
-                watched.faults[c.purge] = true;
-                break;
-              case "step":
-                observer.now += c.by;
-                break;
-              case "evict":
-              case "abort":
-                await hostile.platformMove(c.kind, stub(key), figures);
-                break;
+              // After every move, the overrides are the model's (checked in the object by the recorder).
+              expect((await service.getOverrides(key)).ok).toBe(true);
             }
-            // After every move, the overrides are the model's (checked in the object by the recorder).
-            expect((await service.getOverrides(key)).ok).toBe(true);
-          }
-          // Past every expiry the alarm purges (failing if a fault is still armed), and the
-          // platform's retry purges the state and keeps the overrides.
-          observer.now += 10 * 60_000;
-          const error = await runAlarm(key);
-          if (error !== null) {
-            figures.failedAlarms++;
-            expect(error).toMatch(/injected/);
-            expect(await keyStorage(key)).toMatchObject({ quota: rowNames(model), tasks: expireTask(model) });
-          }
-          watched.faults.deleteAll = false;
-          watched.faults.purgeTransaction = false;
-          expect(await runAlarm(key, 1)).toBeNull();
-          expect(await service.getOverrides(key)).toEqual({ ok: true, overrides: model.overrides });
-          observe(null);
-          expect((await keyStorage(key)).quota).toEqual(rowNames(model));
-          expect(watched.violations).toEqual([]);
+            // Past every expiry the alarm purges (failing if a fault is still armed), and the
+            // platform's retry purges the state and keeps the overrides.
+            observer.now += 10 * 60_000;
+            const error = await runAlarm(key);
+            if (error !== null) {
+              figures.failedAlarms++;
+              expect(error).toMatch(/injected/);
+              expect(await keyStorage(key)).toMatchObject({ quota: rowNames(model), tasks: expireTask(model) });
+            }
+            watched.faults.deleteAll = false;
+            watched.faults.purgeTransaction = false;
+            expect(await runAlarm(key, 1)).toBeNull();
+            expect(await service.getOverrides(key)).toEqual({ ok: true, overrides: model.overrides });
+            expect((await keyStorage(key)).quota).toEqual(rowNames(model));
+          });
         }),
         { numRuns: Math.max(20, Math.round(runs / 2)), seed },
       );

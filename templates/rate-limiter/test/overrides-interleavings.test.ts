@@ -22,7 +22,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Overrides, QuotaResult } from "../src/protocol";
 import { api, check, json, keyStorage, runAlarm, stub, uniqueKey } from "./helpers";
-import { installRecorder, overrideFigures, rowNames, shapeOf, startCase } from "./overrides-model";
+import { installRecorder, overrideFigures, rowNames, shapeOf, watchedCase } from "./overrides-model";
 
 const service = exports.RateLimiterService;
 const { runs, seed, figures } = hostile.propertyRuns("overrides interleavings", overrideFigures({ evictions: 0 }));
@@ -35,16 +35,6 @@ const pooledKey = hostile.namePool(() => uniqueKey("ovi"), 16).take;
 const NAMES = ["demo", "hourly", "daily"] as const;
 
 type Via = "http" | "rpc";
-type Op =
-  | { kind: "check"; policies: string[]; cost: number; via: Via }
-  | { kind: "refund"; policies: string[]; cost: number }
-  | { kind: "set"; overrides: Overrides; via: Via }
-  | { kind: "delete"; via: Via }
-  | { kind: "get" }
-  | { kind: "reset"; via: Via }
-  | { kind: "alarm"; retryCount: number }
-  | { kind: "evict" }
-  | { kind: "step"; by: number };
 
 const via = fc.constantFrom<Via>("http", "rpc");
 const override = fc
@@ -67,7 +57,7 @@ const policies = fc.constantFrom<string[]>(
   ["daily", "demo"],
 );
 
-const op: fc.Arbitrary<Op> = fc.oneof(
+const op = fc.oneof(
   {
     weight: 6,
     arbitrary: fc.record({ kind: fc.constant("check" as const), policies, cost: fc.integer({ min: 0, max: 3 }), via }),
@@ -88,6 +78,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   // Forwards past every expiry and purge time (periods up to an hour for `hourly`, 30 s overridden).
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("step" as const), by: fc.integer({ min: 0, max: 200_000 }) }) },
 );
+type Op = typeof op extends fc.Arbitrary<infer T> ? T : never;
 
 let observe: ReturnType<typeof installRecorder>;
 beforeAll(() => {
@@ -97,104 +88,102 @@ afterAll(() => vi.restoreAllMocks());
 
 async function property(ops: Op[], failPurge: boolean, s: fc.Scheduler) {
   const key = pooledKey();
-  const watched = await startCase(key, observe, T0, figures);
-  const { model, observer } = watched;
-  watched.faults.deleteAll = failPurge;
-  const received = { checks: [] as string[], refunds: [] as string[] };
-  observe(observer);
+  await watchedCase(key, observe, T0, figures, async (watched) => {
+    const { model, observer } = watched;
+    watched.faults.deleteAll = failPurge;
+    const received = { checks: [] as string[], refunds: [] as string[] };
 
-  /** Calls that failed: only the one the injected fault made fail may. */
-  const failures: string[] = [];
-  /**
-   * A DELETE of `path` or the RPC `method` of the same removal (the key's overrides, or its state),
-   * each of which purges the key: a failure is recorded, not thrown, for the fault may cause one.
-   */
-  const removal = async (via: Via, path: string, method: "deleteOverrides" | "reset") => {
-    if (via === "http") {
-      const response = await api(path, { method: "DELETE" });
-      if (response.status !== 204) failures.push(`DELETE ${path}: ${response.status}`);
-    } else {
-      await service[method](key).then(
-        (a) => expect(a.ok).toBe(true),
-        (error: unknown) => failures.push(`${method}: ${String(error)}`),
-      );
-    }
-  };
-  const perform = async (o: Op): Promise<void> => {
-    switch (o.kind) {
-      case "check": {
-        const body = { key, policies: o.policies, cost: o.cost };
-        if (o.via === "http") {
-          const response = await check(body);
-          expect([200, 429]).toContain(response.status);
-          received.checks.push(JSON.stringify(shapeOf((await response.json()) as QuotaResult)));
-        } else {
-          const answer = await service.check(body);
-          if (!answer.ok) throw new Error(answer.detail);
-          received.checks.push(JSON.stringify(shapeOf(answer)));
+    /** Calls that failed: only the one the injected fault made fail may. */
+    const failures: string[] = [];
+    /**
+     * A DELETE of `path` or the RPC `method` of the same removal (the key's overrides, or its state),
+     * each of which purges the key: a failure is recorded, not thrown, for the fault may cause one.
+     */
+    const removal = async (via: Via, path: string, method: "deleteOverrides" | "reset") => {
+      if (via === "http") {
+        const response = await api(path, { method: "DELETE" });
+        if (response.status !== 204) failures.push(`DELETE ${path}: ${response.status}`);
+      } else {
+        await service[method](key).then(
+          (a) => expect(a.ok).toBe(true),
+          (error: unknown) => failures.push(`${method}: ${String(error)}`),
+        );
+      }
+    };
+    const perform = async (o: Op): Promise<void> => {
+      switch (o.kind) {
+        case "check": {
+          const body = { key, policies: o.policies, cost: o.cost };
+          if (o.via === "http") {
+            const response = await check(body);
+            expect([200, 429]).toContain(response.status);
+            received.checks.push(JSON.stringify(shapeOf((await response.json()) as QuotaResult)));
+          } else {
+            const answer = await service.check(body);
+            if (!answer.ok) throw new Error(answer.detail);
+            received.checks.push(JSON.stringify(shapeOf(answer)));
+          }
+          return;
         }
-        return;
+        case "refund": {
+          const answer = await service.refund(key, { policies: o.policies, cost: o.cost });
+          if (!answer.ok) throw new Error(answer.detail);
+          received.refunds.push(JSON.stringify(shapeOf(answer)));
+          return;
+        }
+        case "set": {
+          const stored =
+            o.via === "http"
+              ? await api(`/api/keys/${key}/overrides`, json("PUT", o.overrides)).then(async (r) => {
+                  expect(r.status).toBe(200);
+                  return ((await r.json()) as { overrides: Overrides }).overrides;
+                })
+              : await service.setOverrides(key, o.overrides).then((a) => (a.ok ? a.overrides : a));
+          expect(stored).toEqual(o.overrides);
+          return;
+        }
+        case "delete":
+          return removal(o.via, `/api/keys/${key}/overrides`, "deleteOverrides");
+        case "get":
+          expect((await service.getOverrides(key)).ok).toBe(true);
+          return;
+        case "reset":
+          return removal(o.via, `/api/keys/${key}`, "reset");
+        case "alarm": {
+          const error = await runAlarm(key, o.retryCount);
+          if (error !== null) failures.push(`alarm: ${error}`);
+          return;
+        }
+        case "evict":
+          figures.evictions++;
+          await hostile.evict(stub(key));
+          return;
+        case "step":
+          observer.now += o.by;
+          return;
       }
-      case "refund": {
-        const answer = await service.refund(key, { policies: o.policies, cost: o.cost });
-        if (!answer.ok) throw new Error(answer.detail);
-        received.refunds.push(JSON.stringify(shapeOf(answer)));
-        return;
-      }
-      case "set": {
-        const stored =
-          o.via === "http"
-            ? await api(`/api/keys/${key}/overrides`, json("PUT", o.overrides)).then(async (r) => {
-                expect(r.status).toBe(200);
-                return ((await r.json()) as { overrides: Overrides }).overrides;
-              })
-            : await service.setOverrides(key, o.overrides).then((a) => (a.ok ? a.overrides : a));
-        expect(stored).toEqual(o.overrides);
-        return;
-      }
-      case "delete":
-        return removal(o.via, `/api/keys/${key}/overrides`, "deleteOverrides");
-      case "get":
-        expect((await service.getOverrides(key)).ok).toBe(true);
-        return;
-      case "reset":
-        return removal(o.via, `/api/keys/${key}`, "reset");
-      case "alarm": {
-        const error = await runAlarm(key, o.retryCount);
-        if (error !== null) failures.push(`alarm: ${error}`);
-        return;
-      }
-      case "evict":
-        figures.evictions++;
-        await hostile.evict(stub(key));
-        return;
-      case "step":
-        observer.now += o.by;
-        return;
-    }
-  };
+    };
 
-  // The scheduler decides the order the calls start in; each is its own request to the object.
-  const done = ops.map((o) => s.schedule(Promise.resolve(o.kind)).then(() => perform(o)));
-  await s.waitAll();
-  await Promise.all(done);
+    // The scheduler decides the order the calls start in; each is its own request to the object.
+    const done = ops.map((o) => s.schedule(Promise.resolve(o.kind)).then(() => perform(o)));
+    await s.waitAll();
+    await Promise.all(done);
 
-  // Only the call the injected fault hit may have failed, and only with it.
-  expect(failures.length).toBeLessThanOrEqual(failPurge ? 1 : 0);
-  // Every answer a caller got is one the object gave (each once).
-  expect(received.checks.sort()).toEqual(watched.given.checks.sort());
-  expect(received.refunds.sort()).toEqual(watched.given.refunds.sort());
+    // Only the call the injected fault hit may have failed, and only with it.
+    expect(failures.length).toBeLessThanOrEqual(failPurge ? 1 : 0);
+    // Every answer a caller got is one the object gave (each once).
+    expect(received.checks.sort()).toEqual(watched.given.checks.sort());
+    expect(received.refunds.sort()).toEqual(watched.given.refunds.sort());
 
-  // Two days on, every state has run out (`daily` is a fixed window of a day): the platform retries
-  // the alarm (a failed one, or one never run), which purges the state and keeps the overrides.
-  watched.faults.deleteAll = false;
-  observer.now += 2 * 86_400_000;
-  expect(await runAlarm(key, 1)).toBeNull();
-  const answer = await service.getOverrides(key);
-  expect(answer).toEqual({ ok: true, overrides: model.overrides });
-  observe(null);
-  expect((await keyStorage(key)).quota).toEqual(rowNames(model));
-  expect(watched.violations).toEqual([]);
+    // Two days on, every state has run out (`daily` is a fixed window of a day): the platform retries
+    // the alarm (a failed one, or one never run), which purges the state and keeps the overrides.
+    watched.faults.deleteAll = false;
+    observer.now += 2 * 86_400_000;
+    expect(await runAlarm(key, 1)).toBeNull();
+    const answer = await service.getOverrides(key);
+    expect(answer).toEqual({ ok: true, overrides: model.overrides });
+    expect((await keyStorage(key)).quota).toEqual(rowNames(model));
+  });
 }
 
 describe("per-key overrides under concurrent calls, in any order", () => {

@@ -225,7 +225,7 @@ export interface OverrideFigures extends Record<string, number> {
 
 /**
  * The figures of a property watched by {@link watchKey}, all zero: what it counts itself (cases
- * started by {@link startCase}, verdicts, override changes, resets, purges, injected faults), then
+ * started by {@link watchedCase}, verdicts, override changes, resets, purges, injected faults), then
  * the property's own `extra` ones.
  */
 export function overrideFigures<E extends Record<string, number>>(extra: E): OverrideFigures & E {
@@ -358,19 +358,29 @@ export function watchKey(key: string, t0: number, figures: OverrideFigures) {
 }
 
 /**
- * Starts a case on a pooled `key`: with the recorder off (`observe(null)`), its overrides and then
- * its state removed through the RPC service, so it holds nothing; then a fresh watch of it (see
- * {@link watchKey}), for the caller to arm (faults, delays) and hand to `observe`.
+ * Runs one case on a pooled `key`, watched. With the recorder off (`observe(null)`), the key's
+ * overrides and then its state are removed through the RPC service, so it holds nothing; `run`
+ * then acts with every call to the object checked against a fresh model (see {@link watchKey}),
+ * armed by `run` as it needs (faults, delays). However `run` ends, the recorder is off again, and
+ * the case passes only if the object never did what the model forbids.
  */
-export async function startCase(
+export async function watchedCase(
   key: string,
   observe: (next: Observer | null) => void,
   t0: number,
   figures: OverrideFigures,
-): Promise<ReturnType<typeof watchKey>> {
+  run: (watched: ReturnType<typeof watchKey>) => Promise<void>,
+): Promise<void> {
   observe(null);
   expect((await service.deleteOverrides(key)).ok).toBe(true);
   expect((await service.reset(key)).ok).toBe(true);
   figures.cases++;
-  return watchKey(key, t0, figures);
+  const watched = watchKey(key, t0, figures);
+  observe(watched.observer);
+  try {
+    await run(watched);
+  } finally {
+    observe(null);
+  }
+  expect(watched.violations).toEqual([]);
 }

@@ -13,7 +13,15 @@
 // the instance on every (re)connect; messages that arrive during that GET are applied after it.
 // The socket's heartbeat, backoff and status pill come from the page kit (/kit/kit.js, shared by
 // the apps' pages).
-import { LiveSocket, problemDetail, requestJson, showFieldError, statusPill, whenBack } from "/kit/kit.js";
+import {
+  LiveSocket,
+  pageElements,
+  problemDetail,
+  requestJson,
+  showFieldError,
+  statusPill,
+  whenBack,
+} from "/kit/kit.js";
 
 const TOKEN_KEY = "workflow-token";
 const STATUSES = ["queued", "running", "paused", "waiting", "errored", "terminated", "complete"];
@@ -30,55 +38,8 @@ const ALLOWED = {
 const REFRESH_MS = 15_000; // the list and the counts, while the tab is visible
 const INDEX_SETTLE_MS = 600; // after a change, the index is updated by the instance's next alarm
 
-const $ = (id) => document.getElementById(id);
-const ui = {
-  signOut: $("sign-out"),
-  offline: $("offline"),
-  error: $("error"),
-  signIn: $("sign-in"),
-  token: $("token"),
-  tokenError: $("token-error"),
-  dashboard: $("dashboard"),
-  countsHead: $("counts-head"),
-  countsBody: $("counts-body"),
-  countsState: $("counts-state"),
-  listHeading: $("list-heading"),
-  refresh: $("refresh"),
-  filters: $("filters"),
-  workflow: $("filter-workflow"),
-  status: $("filter-status"),
-  limit: $("filter-limit"),
-  instances: $("instances"),
-  instancesBody: $("instances-body"),
-  listState: $("list-state"),
-  newer: $("newer"),
-  older: $("older"),
-  pageLabel: $("page-label"),
-  detail: $("detail"),
-  detailHeading: $("detail-heading"),
-  openForm: $("open"),
-  openId: $("open-id"),
-  openError: $("open-error"),
-  detailState: $("detail-state"),
-  detailBody: $("detail-body"),
-  detailWorkflow: $("detail-workflow"),
-  detailStatus: $("detail-status"),
-  detailCreated: $("detail-created"),
-  detailUpdated: $("detail-updated"),
-  actions: { pause: $("pause"), resume: $("resume"), terminate: $("terminate"), restart: $("restart") },
-  actionResult: $("action-result"),
-  eventForm: $("event"),
-  eventType: $("event-type"),
-  eventPayload: $("event-payload"),
-  sendEvent: $("send-event"),
-  eventError: $("event-error"),
-  timeline: $("timeline"),
-  timelineState: $("timeline-state"),
-  outcome: $("outcome"),
-  detailError: $("detail-error"),
-  detailParams: $("detail-params"),
-  detailOutput: $("detail-output"),
-};
+const ui = pageElements();
+const actions = { pause: ui.pause, resume: ui.resume, terminate: ui.terminate, restart: ui.restart };
 const setLive = statusPill({ idle: "Not watching", stale: ui.timeline });
 
 let token = sessionStorage.getItem(TOKEN_KEY);
@@ -253,17 +214,17 @@ function renderCounts(summaries) {
 
 function renderWorkflowOptions() {
   // The first time, the filter named in the address when the page opened.
-  const current = initialWorkflow ?? ui.workflow.value;
+  const current = initialWorkflow ?? ui.filterWorkflow.value;
   initialWorkflow = null;
   const options = [new Option("All workflows", "")];
   for (const name of workflows) options.push(new Option(name, name));
-  ui.workflow.replaceChildren(...options);
-  ui.workflow.value = workflows.includes(current) ? current : "";
+  ui.filterWorkflow.replaceChildren(...options);
+  ui.filterWorkflow.value = workflows.includes(current) ? current : "";
 }
 
 function setFilters(workflow, status) {
-  ui.workflow.value = workflow;
-  ui.status.value = status;
+  ui.filterWorkflow.value = workflow;
+  ui.filterStatus.value = status;
   cursors = [null];
   loadList();
   ui.listHeading.focus();
@@ -272,9 +233,9 @@ function setFilters(workflow, status) {
 async function loadList() {
   const seq = ++listSeq;
   const query = new URLSearchParams();
-  if (ui.workflow.value) query.set("workflow", ui.workflow.value);
-  if (ui.status.value) query.set("status", ui.status.value);
-  query.set("limit", ui.limit.value);
+  if (ui.filterWorkflow.value) query.set("workflow", ui.filterWorkflow.value);
+  if (ui.filterStatus.value) query.set("status", ui.filterStatus.value);
+  query.set("limit", ui.filterLimit.value);
   const cursor = cursors.at(-1);
   if (cursor) query.set("cursor", cursor);
   remember();
@@ -333,8 +294,8 @@ function renderList(instances) {
       ?.focus();
   }
   if (instances.length > 0) ui.listState.textContent = "";
-  else if (ui.workflow.value || ui.status.value) {
-    const what = [ui.status.value, ui.workflow.value].filter(Boolean).join(" ");
+  else if (ui.filterWorkflow.value || ui.filterStatus.value) {
+    const what = [ui.filterStatus.value, ui.filterWorkflow.value].filter(Boolean).join(" ");
     ui.listState.textContent = `No ${what} instances.`;
   } else ui.listState.textContent = "No instances yet. Start one with POST /api/instances.";
 }
@@ -353,8 +314,8 @@ function refreshSoon() {
 /** Filters and the instance shown go in the address, so a reload or a link shows the same; never the token. */
 function remember() {
   const params = new URLSearchParams();
-  if (ui.workflow.value) params.set("workflow", ui.workflow.value);
-  if (ui.status.value) params.set("status", ui.status.value);
+  if (ui.filterWorkflow.value) params.set("workflow", ui.filterWorkflow.value);
+  if (ui.filterStatus.value) params.set("status", ui.filterStatus.value);
   if (watched.id) params.set("instance", watched.id);
   const search = params.size > 0 ? `?${params}` : location.pathname;
   history.replaceState(null, "", search);
@@ -417,13 +378,6 @@ function disconnect() {
   live.close();
   clearTimeout(timers.resync);
   timers.resync = 0;
-}
-
-/** A tab brought back to the front or a network that returns should not wait out the backoff. */
-function reconnectNow() {
-  if (!token) return;
-  refreshAll();
-  live.reconnectNow();
 }
 
 /** Reads the instance again (each (re)connect, and each status change, for outputs and errors). */
@@ -524,7 +478,7 @@ function renderFacts() {
 
 function renderActions() {
   const status = watched.view.status;
-  for (const [action, button] of Object.entries(ui.actions)) button.disabled = !ALLOWED[action].has(status);
+  for (const [action, button] of Object.entries(actions)) button.disabled = !ALLOWED[action].has(status);
   ui.sendEvent.disabled = FINAL.has(status);
 }
 
@@ -606,7 +560,7 @@ async function act(action) {
   const id = watched.id;
   showError("");
   ui.actionResult.textContent = "";
-  const button = ui.actions[action];
+  const button = actions[action];
   button.disabled = true;
   const result = await api("POST", `/instances/${id}/${action}`);
   if (id !== watched.id) return;
@@ -735,7 +689,7 @@ function setOffline(offline) {
 // ---- Wiring ---------------------------------------------------------------------------------
 
 for (const status of STATUSES) {
-  ui.status.append(new Option(status, status));
+  ui.filterStatus.append(new Option(status, status));
   const heading = document.createElement("th");
   heading.scope = "col";
   heading.textContent = status;
@@ -748,7 +702,7 @@ ui.signIn.addEventListener("submit", (event) => {
 });
 ui.signOut.addEventListener("click", () => signOut("Token forgotten. Enter it to open the dashboard again."));
 ui.filters.addEventListener("submit", (event) => event.preventDefault());
-for (const select of [ui.workflow, ui.status, ui.limit]) {
+for (const select of [ui.filterWorkflow, ui.filterStatus, ui.filterLimit]) {
   select.addEventListener("change", () => {
     cursors = [null];
     loadList();
@@ -763,7 +717,7 @@ ui.newer.addEventListener("click", () => {
   cursors.pop();
   loadList();
 });
-ui.openForm.addEventListener("submit", (event) => {
+ui.open.addEventListener("submit", (event) => {
   event.preventDefault();
   const id = ui.openId.value.trim();
   if (!INSTANCE_ID.test(id)) {
@@ -775,16 +729,18 @@ ui.openForm.addEventListener("submit", (event) => {
   }
   watch(id);
 });
-for (const [action, button] of Object.entries(ui.actions)) button.addEventListener("click", () => act(action));
-ui.eventForm.addEventListener("submit", (event) => {
+for (const [action, button] of Object.entries(actions)) button.addEventListener("click", () => act(action));
+ui.event.addEventListener("submit", (event) => {
   event.preventDefault();
   sendEvent();
 });
-whenBack(reconnectNow);
+// A tab brought back to the front or a network that returns shows fresh lists at once (the socket
+// reconnects by itself).
+whenBack(() => token && refreshAll());
 addEventListener("offline", () => setOffline(true));
 
 const initial = new URLSearchParams(location.search);
-if (STATUSES.includes(initial.get("status"))) ui.status.value = initial.get("status");
+if (STATUSES.includes(initial.get("status"))) ui.filterStatus.value = initial.get("status");
 // The workflow filter in the address is applied once the names are known (renderWorkflowOptions).
 if (token) showDashboard();
 else showSignIn();

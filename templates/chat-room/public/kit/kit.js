@@ -3,7 +3,7 @@
 // The page kit: what the apps' web pages do alike, written once. Plain browser JavaScript (an ES
 // module, no bundler), served at /kit/kit.js next to kit.css; each page imports what it uses:
 //
-//   import { LiveSocket, statusPill, whenBack } from "/kit/kit.js";
+//   import { LiveSocket, pageElements, statusPill, whenBack } from "/kit/kit.js";
 //
 // The heart of it is LiveSocket: a WebSocket that keeps itself alive (heartbeat pings, a missed
 // pong means a dead connection even when the browser has not noticed) and reconnects by itself
@@ -16,7 +16,8 @@ const BACKOFF_BASE_MS = 500;
 
 /**
  * A WebSocket to the server that reconnects by itself. The page says where to connect and what to
- * do with each message; LiveSocket owns the socket, the heartbeat and the retries.
+ * do with each message; LiveSocket owns the socket, the heartbeat and the retries, and retries at
+ * once, without waiting out the backoff, when the network comes back or the tab returns to the front.
  *
  * @example
  * const live = new LiveSocket({
@@ -49,6 +50,7 @@ export class LiveSocket {
    */
   constructor(options) {
     this.#options = { backoffCapMs: 15_000, retry: () => this.connect(), ...options };
+    whenBack(() => this.reconnectNow());
   }
 
   /** The socket, open or opening; null while waiting to retry or closed. */
@@ -147,6 +149,29 @@ export class LiveSocket {
     if (data !== "pong") this.#options.onMessage(data);
   }
 }
+
+/**
+ * The page's elements that have an id, by that id in camelCase (`name-error` → `nameError`), so a
+ * script names no id twice. Reading one the page does not have throws at once, naming the id,
+ * rather than handing back null for a later line to trip over. Elements added later are not in it.
+ *
+ * @example
+ * const ui = pageElements(); // <form id="pick">, <p id="name-error">
+ * ui.pick.addEventListener("submit", open);
+ * ui.nameError.textContent = "1–64 letters, digits, _ or -";
+ */
+export function pageElements() {
+  // getAttribute, not el.id: a form's `id` is its control named "id" when it has one.
+  const found = new Map([...document.querySelectorAll("[id]")].map((el) => [camelCase(el.getAttribute("id")), el]));
+  return new Proxy(Object.fromEntries(found), {
+    get(elements, key) {
+      if (typeof key !== "string" || key in elements || key === "then") return elements[key];
+      throw new Error(`The page has no element with id "${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}".`);
+    },
+  });
+}
+
+const camelCase = (id) => id.replace(/-([a-z0-9])/g, (_, c) => c.toUpperCase());
 
 const STATE_WORDS = { connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting", offline: "Offline" };
 

@@ -85,8 +85,7 @@ export function readmeExamples(markdown: string, options: { base?: string; secti
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i]!;
     if (/^```/.test(raw)) {
-      const skipped = /^<!-- not run: .+-->$/.test(lines.slice(0, i).findLast((l) => l.trim() !== "") ?? "");
-      inBlock = !inBlock && /^```(sh|bash|shell)\s*$/.test(raw) && !skipped;
+      inBlock = !inBlock && /^```(sh|bash|shell)\s*$/.test(raw) && !markedNotRun(lines, i);
       continue;
     }
     if (!inBlock) continue;
@@ -137,9 +136,44 @@ export function readmeExamples(markdown: string, options: { base?: string; secti
 }
 
 /**
+ * The commands of a README that no test plays: each `curl`, `websocat` or `wscat` line of a fenced
+ * block (of any language) that is not one of `played` and not in a block marked
+ * `<!-- not run: <why> -->`. A README test asserts there are none, so that an example dropped by a
+ * typo (no `$BASE`, a block that is not `sh`) or standing in a section the test does not read fails
+ * the test instead of going unplayed, and every command left out says why in the README itself.
+ */
+export function unplayedCommands(markdown: string, played: ReadmeExample[]): string[] {
+  const lines = markdown.split("\n");
+  const playedLines = new Set(played.map((example) => example.line));
+  const unplayed: string[] = [];
+  let block: { notRun: boolean } | null = null;
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i]!;
+    if (/^```/.test(raw)) {
+      block = block ? null : { notRun: markedNotRun(lines, i) };
+      continue;
+    }
+    const start = i;
+    while (lines[i]!.endsWith("\\") && i + 1 < lines.length) i++;
+    if (block && !block.notRun && COMMAND.test(raw) && !playedLines.has(start + 1)) {
+      unplayed.push(`line ${start + 1}: ${raw.trim()}`);
+    }
+  }
+  return unplayed;
+}
+
+/** A line that runs a request: `curl …`, `NAME=$(curl …)`, `websocat …`, `wscat …`, `npx wscat …`. */
+const COMMAND = /^\s*(?:[A-Z_][A-Z0-9_]*=\$\()?(?:curl|websocat|wscat|npx wscat)\s/;
+
+/** Whether the fenced block opening at `fence` follows a `<!-- not run: <why> -->` line. */
+function markedNotRun(lines: string[], fence: number): boolean {
+  return /^<!-- not run: .+-->$/.test(lines.slice(0, fence).findLast((l) => l.trim() !== "") ?? "");
+}
+
+/**
  * One line naming an example, `POST /api/things/a` for a curl and `WS /api/things/a/websocket` for
- * a WebSocket session: a test lists what it found this way, so that a README's example dropped by
- * a typo in its command (no `$BASE`, a block that is not `sh`) fails a test instead of going unplayed.
+ * a WebSocket session: how a test that acts before one example in particular (a clock to move, a
+ * state to set up) finds it.
  */
 export function exampleLabel(example: ReadmeExample): string {
   return example.kind === "http" ? `${example.request.method} ${example.request.path}` : `WS ${example.path}`;
