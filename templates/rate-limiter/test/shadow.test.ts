@@ -6,14 +6,25 @@
 import { logLinesOf, metricPointsOf } from "../src/shared/testing";
 import { describe, expect, it } from "vitest";
 import { namedPolicies } from "../src/policy";
-import { api, check, json, stub, uniqueKey } from "./helpers";
+import { api, check, freezeClock, json, stub, uniqueKey } from "./helpers";
 
 const enforced = { name: "e", algorithm: "fixed-window", limit: 10, period: 60 } as const;
 const shadow = { name: "s", algorithm: "fixed-window", limit: 1, period: 60, mode: "shadow" } as const;
 
+/**
+ * A fresh key whose object's clock stands still half-way through a minute: the checks of a test
+ * all fall in one fixed window, whenever the test runs (on the wall clock, a minute's edge between
+ * two checks would start a new window and change the counts).
+ */
+async function keyMidMinute(prefix?: string): Promise<string> {
+  const key = uniqueKey(prefix);
+  await freezeClock(key, Date.UTC(2026, 10, 27, 12, 0, 30));
+  return key;
+}
+
 describe("a policy in shadow mode", () => {
   it("never refuses: its would-be refusals are reported in the answer and in RateLimit-Shadow with `denied`", async () => {
-    const key = uniqueKey();
+    const key = await keyMidMinute();
     const first = await check({ key, policies: [enforced, shadow] });
     expect(first.status).toBe(200);
     expect(first.headers.get("RateLimit-Shadow")).toMatch(/^"s";q=1;w=60;r=0;t=\d+$/);
@@ -35,7 +46,7 @@ describe("a policy in shadow mode", () => {
   });
 
   it("does not count against the policies that enforce, and a refusal by those is still a refusal", async () => {
-    const key = uniqueKey();
+    const key = await keyMidMinute();
     const tight = { ...enforced, limit: 2 };
     for (let i = 0; i < 2; i++) expect((await check({ key, policies: [tight, shadow] })).status).toBe(200);
     const refused = await check({ key, policies: [tight, shadow] });
@@ -44,7 +55,7 @@ describe("a policy in shadow mode", () => {
   });
 
   it("gets no RateLimit fields when it is the only policy, and is not refused a cost above its capacity (422 for an enforced one)", async () => {
-    const key = uniqueKey();
+    const key = await keyMidMinute();
     const response = await check({ key, policies: [shadow], cost: 5 });
     expect(response.status).toBe(200);
     expect(response.headers.get("RateLimit")).toBeNull();
@@ -53,7 +64,7 @@ describe("a policy in shadow mode", () => {
   });
 
   it("logs a check it would have refused as outcome shadow_denied, and writes a shadow-denied metric point", async () => {
-    const key = uniqueKey("user:");
+    const key = await keyMidMinute("user:");
     await check({ key, policies: [enforced, shadow] });
     let points: unknown[] = [];
     const lines = await logLinesOf(async () => {
@@ -79,7 +90,7 @@ describe("a policy in shadow mode", () => {
       burst: 5,
       mode: "shadow",
     });
-    const key = uniqueKey();
+    const key = await keyMidMinute();
     const unnamed = { algorithm: "fixed-window", limit: 1, period: 60, mode: "shadow" };
     const response = await api("/api/check", json("POST", { key, policies: [unnamed] }));
     expect(await response.json()).toMatchObject({
