@@ -10,6 +10,7 @@ import {
   parseShownJson,
   playReadme,
   readmeExamples,
+  routesWithoutExample,
   unplayedCommands,
   type ReadmeCall,
 } from "../src/readme-examples";
@@ -289,5 +290,53 @@ describe("unplayedCommands", () => {
     const played = readme("BASE=http://h\ncurl $BASE/a\nnpx wscat -c ws://h/a/websocket");
     expect(unplayedCommands(played, readmeExamples(played))).toEqual([]);
     expect(unplayedCommands(text, readmeExamples(text)).join("\n")).not.toContain("api.cloudflare.com");
+  });
+});
+
+describe("routesWithoutExample", () => {
+  const text = [
+    "# demo",
+    "```sh",
+    "BASE=http://h",
+    "curl $BASE/api/things/a",
+    "curl -X POST $BASE/api/things/a/increment?by=2",
+    "npx wscat -c ws://h/api/things/a/websocket",
+    "```",
+    "",
+    "<!-- not run: it needs a dead letter -->",
+    "",
+    "```sh",
+    "curl -X POST $BASE/api/things/a/dead-letters/1/retry",
+    "# 202 {the retry, queued}",
+    "npx wscat -c ws://h/api/things/a/feed",
+    "< (a frame each time the thing changes)",
+    "```",
+  ].join("\n");
+
+  it("names each route no example reaches, by method and path, and not middleware", () => {
+    const routes = [
+      { method: "ALL", path: "/*" },
+      { method: "GET", path: "/api/things/:name" },
+      { method: "POST", path: "/api/things/:name/increment" },
+      { method: "POST", path: "/api/things/:name/decrement" },
+      { method: "DELETE", path: "/api/things/:name" },
+      { method: "GET", path: "/api/things/:name/websocket" },
+      { method: "POST", path: "/api/things/:name/dead-letters/:id/retry" },
+    ];
+    expect(routesWithoutExample(text, routes)).toEqual([
+      "POST /api/things/:name/decrement",
+      "DELETE /api/things/:name",
+    ]);
+  });
+
+  it("counts an example marked not run as shown (its answers and frames not read), and a path's segments and query as they are", () => {
+    expect(
+      routesWithoutExample(text, [
+        { method: "POST", path: "/api/things/:name/dead-letters/:id/retry" },
+        { method: "GET", path: "/api/things/:name/feed" },
+        { method: "GET", path: "/api/things/:name/history" },
+        { method: "POST", path: "/api/things/a/increment" },
+      ]),
+    ).toEqual(["GET /api/things/:name/history"]);
   });
 });
