@@ -1,13 +1,14 @@
 /**
  * The README's examples are tests: every `curl` and WebSocket session of README.md's API section
- * is played against the Worker in the README's order and must answer exactly what it shows
+ * (and its Health section) is played against the Worker in the README's order and must answer exactly what it shows
  * (status, headers, body, frames), so the documentation cannot drift from the app. The Tokens
  * examples run against the same Worker with CHAT_SECRET and CHAT_ISSUER_SECRET set, as they say.
+ * Every route of the Worker must have an example.
  */
 import { exports } from "cloudflare:workers";
 import { createExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { playReadme, readmeExamples, unplayedCommands } from "../src/shared/readme-examples";
+import { playReadme, readmeExamples, routesWithoutExample, unplayedCommands } from "../src/shared/readme-examples";
 import type { SocketClient } from "../src/shared/testing";
 import worker from "../src/index";
 import readme from "../README.md?raw";
@@ -17,9 +18,12 @@ import { TOKEN_SECRETS, withTokens } from "./helpers";
 const varying = ["you.id", "present[].id", "userId", "joinedAt", "at", "epoch", "expiresAt", "token"];
 
 const tokenExamples = readmeExamples(readme, { section: "Tokens (optional)" });
-const apiExamples = readmeExamples(readme, { section: "API" }).filter(
-  (example) => !tokenExamples.some((t) => t.line === example.line),
-);
+const apiExamples = [
+  ...readmeExamples(readme, { section: "API" }).filter(
+    (example) => !tokenExamples.some((t) => t.line === example.line),
+  ),
+  ...readmeExamples(readme, { section: "Health" }),
+];
 
 async function closeAll(sockets: SocketClient[]) {
   for (const client of sockets) client.socket.close(1000);
@@ -27,8 +31,12 @@ async function closeAll(sockets: SocketClient[]) {
 }
 
 describe("README.md examples", () => {
-  it("plays every curl and WebSocket session of the README, in its API and Tokens sections; the others are marked not run", () => {
+  it("plays every curl and WebSocket session of the README, in its API, Tokens and Health sections; the others are marked not run", () => {
     expect(unplayedCommands(readme, [...apiExamples, ...tokenExamples])).toEqual([]);
+  });
+
+  it("shows every route of the Worker with an example", () => {
+    expect(routesWithoutExample(readme, worker.routes)).toEqual([]);
   });
 
   it("API, then Tokens with both secrets set (the same room, so its count goes on): each answers as shown", async () => {

@@ -5,7 +5,8 @@
  */
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { playReadme, readmeExamples, unplayedCommands } from "../src/shared/readme-examples";
+import { playReadme, readmeExamples, routesWithoutExample, unplayedCommands } from "../src/shared/readme-examples";
+import worker from "../src/index";
 import readme from "../README.md?raw";
 
 const examples = readmeExamples(readme);
@@ -13,6 +14,10 @@ const examples = readmeExamples(readme);
 describe("README.md examples", () => {
   it("plays every curl and WebSocket session of the README, except those marked not run", () => {
     expect(unplayedCommands(readme, examples)).toEqual([]);
+  });
+
+  it("shows every route of the Worker with an example", () => {
+    expect(routesWithoutExample(readme, worker.routes)).toEqual([]);
   });
 
   it("answers each one, played in order, as the README shows (a random shard and the next fire vary)", async () => {

@@ -163,7 +163,7 @@ function listFilters(workflows: WorkflowRegistry): MiddlewareHandler {
 }
 
 /** The API for `workflows`, with its errors as problem+json. */
-function routes(workflows: WorkflowRegistry) {
+export function workflowApi(workflows: WorkflowRegistry) {
   const api = new Hono<{ Bindings: Env }>()
     // Params and event payloads are at most 1 MiB; refuse anything larger before reading it.
     .use(limitBody(MAX_BODY_BYTES))
@@ -269,14 +269,14 @@ function routes(workflows: WorkflowRegistry) {
 }
 
 /** The API's route types, for Hono's typed client `hc<WorkflowApi>(url)`. */
-export type WorkflowApi = ReturnType<typeof routes>;
+export type WorkflowApi = ReturnType<typeof workflowApi>;
 
 /**
  * The Worker for `workflows`: the API, and the hourly cron trigger that brings their schedules up
  * to date. src/index.ts builds it for the shipped workflows, test/worker.ts for those and the tests'.
  */
 export function workflowWorker(workflows: WorkflowRegistry) {
-  const app = routes(workflows);
+  const app = workflowApi(workflows);
   return {
     fetch: app.fetch,
     async scheduled(_controller, env, ctx) {

@@ -1,8 +1,10 @@
 /**
- * The README's examples are tests: every `curl` of README.md's API section is played against the
- * Worker in the README's order (and the WebSocket session of its WebSocket subsection), with the README's token, and must answer exactly what it shows
- * (status, body), so the documentation cannot drift from the app. The Worker is src/index.ts's,
- * the deployed one (the shipped workflows only, as `GET /api/workflows` lists them).
+ * The README's examples are tests: every `curl` of README.md's API section (and the WebSocket
+ * session of its WebSocket subsection), with the README's token, then the Health section's, is
+ * played against the Worker in the README's order and must answer exactly what it shows (status,
+ * body), so the documentation cannot drift from the app. Every route of the Worker must have an
+ * example. The Worker is src/index.ts's, the deployed one (the shipped workflows only, as
+ * `GET /api/workflows` lists them).
  *
  * Against `wrangler dev` an instance runs within milliseconds of a create, an event or a resume;
  * here, before each request, every alarm of the README's instances that is due has run (the
@@ -11,13 +13,17 @@
 import { env } from "cloudflare:workers";
 import { createExecutionContext, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { playReadme, readmeExamples, unplayedCommands } from "../src/shared/readme-examples";
+import { playReadme, readmeExamples, routesWithoutExample, unplayedCommands } from "../src/shared/readme-examples";
+import { WorkflowRegistry } from "../src/engine/define";
 import worker from "../src/index";
+import { workflowApi } from "../src/worker";
+import { workflows } from "../src/workflows";
 import type { WorkflowRunner } from "../src/workflow-runner-object";
 import readme from "../README.md?raw";
 import { stub } from "./helpers";
 
 const examples = readmeExamples(readme, { section: "API" });
+const health = readmeExamples(readme, { section: "Health" });
 
 /** The token the README uses: `.dev.vars.example`'s, which `pnpm dev` copies to `.dev.vars`. */
 const README_TOKEN = "dev-token-change-me";
@@ -46,16 +52,20 @@ async function settle(): Promise<void> {
 }
 
 describe("README.md examples", () => {
-  it("plays every curl of the README and its WebSocket session, each with the README's token", () => {
-    expect(unplayedCommands(readme, examples)).toEqual([]);
+  it("plays every curl of the README and its WebSocket session, each of the API's with the README's token", () => {
+    expect(unplayedCommands(readme, [...examples, ...health])).toEqual([]);
     // Each curl carries the README's token (the WebSocket, which a browser opens, its ?token=).
     const curls = examples.flatMap((e) => (e.kind === "http" ? [e] : []));
     expect(curls.every((e) => e.request.headers.authorization === `Bearer ${README_TOKEN}`)).toBe(true);
   });
 
+  it("shows every route of the Worker with an example", () => {
+    expect(routesWithoutExample(readme, workflowApi(new WorkflowRegistry(workflows)).routes)).toEqual([]);
+  });
+
   it("answers each one, played in order against a fresh app, as the README shows", async () => {
     const sockets = await playReadme(
-      examples,
+      [...examples, ...health],
       async (request) => {
         await settle();
         return worker.fetch(request, { ...env, WORKFLOW_TOKEN: README_TOKEN }, createExecutionContext());

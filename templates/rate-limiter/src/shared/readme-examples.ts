@@ -75,17 +75,28 @@ export const ANY = "…";
 /** "And more" among an object's members or an array's items (`...`). */
 const REST = "…rest";
 
-/** Every `curl` of the README's `sh`/`bash` blocks whose URL starts with `$BASE` (or `origin`). */
-export function readmeExamples(markdown: string, options: { base?: string; section?: string } = {}): ReadmeExample[] {
+/**
+ * Every `curl` of the README's `sh`/`bash` blocks whose URL starts with `$BASE` (or `origin`).
+ * Blocks marked `<!-- not run: … -->` are left out unless `notRun` asks for them (to see what the
+ * README shows, rather than what a test can play).
+ */
+export function readmeExamples(
+  markdown: string,
+  options: { base?: string; section?: string; notRun?: boolean } = {},
+): ReadmeExample[] {
   const baseName = options.base ?? "BASE";
   const examples: ReadmeExample[] = [];
   const lines = options.section ? sectionLines(markdown, options.section) : markdown.split("\n");
   let inBlock = false;
+  // In a block marked not run (read with `notRun`), shown answers and frames are not parsed: they
+  // are never checked, and may be narration rather than JSON.
+  let shownOnly = false;
   const vars: Record<string, string> = {};
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i]!;
     if (/^```/.test(raw)) {
-      inBlock = !inBlock && /^```(sh|bash|shell)\s*$/.test(raw) && !markedNotRun(lines, i);
+      shownOnly = !inBlock && markedNotRun(lines, i);
+      inBlock = !inBlock && /^```(sh|bash|shell)\s*$/.test(raw) && (options.notRun || !shownOnly);
       continue;
     }
     if (!inBlock) continue;
@@ -102,7 +113,7 @@ export function readmeExamples(markdown: string, options: { base?: string; secti
       const transcript: ReadmeSession["transcript"] = [];
       while (i + 1 < lines.length && /^(# )?[<>] |^# /.test(lines[i + 1]!)) {
         const frame = /^(?:# )?([<>]) (.*)$/.exec(lines[++i]!);
-        if (!frame) continue; // narration
+        if (!frame || shownOnly) continue; // narration, or never played
         transcript.push(frame[1] === ">" ? { send: frame[2]! } : { receive: parseFrame(frame[2]!) });
       }
       const url = new URL(shellWords(command, vars).find((w) => /^wss?:\/\//.test(w))!);
@@ -128,7 +139,7 @@ export function readmeExamples(markdown: string, options: { base?: string; secti
       line: start + 1,
       command,
       request,
-      answer: answerLines.length ? parseAnswer(answerLines) : undefined,
+      answer: answerLines.length && !shownOnly ? parseAnswer(answerLines) : undefined,
       ...(captured?.[3] ? { capture: { name: captured[1]!, field: captured[3] } } : {}),
     });
   }
@@ -160,6 +171,36 @@ export function unplayedCommands(markdown: string, played: ReadmeExample[]): str
     }
   }
   return unplayed;
+}
+
+/**
+ * The routes of a Hono app (its `routes`) that the README shows no example of: no `curl`,
+ * `websocat` or `wscat` of the README reaches them, counting examples marked not run, which still
+ * show the route. Middleware (method `ALL`) is not a route. Answers `GET /api/things/:name` lines,
+ * so a route added without documentation fails the app's README test.
+ */
+export function routesWithoutExample(markdown: string, routes: readonly { method: string; path: string }[]): string[] {
+  const shown = readmeExamples(markdown, { notRun: true }).map((example) =>
+    example.kind === "http"
+      ? { method: example.request.method, path: example.request.path.split("?")[0]! }
+      : { method: "GET", path: example.path.split("?")[0]! },
+  );
+  const missing = new Set<string>();
+  for (const route of routes) {
+    if (route.method === "ALL") continue;
+    const pattern = new RegExp(`^${route.path.split("/").map(routeSegment).join("/")}$`);
+    if (!shown.some((example) => example.method === route.method && pattern.test(example.path))) {
+      missing.add(`${route.method} ${route.path}`);
+    }
+  }
+  return [...missing];
+}
+
+/** A segment of a Hono path as a pattern: `:name` (and `:name{…}`) any one segment, `*` anything. */
+function routeSegment(segment: string): string {
+  if (segment.startsWith(":")) return "[^/]+";
+  if (segment === "*") return ".*";
+  return segment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 /** A line that runs a request: `curl …`, `NAME=$(curl …)`, `websocat …`, `wscat …`, `npx wscat …`. */
