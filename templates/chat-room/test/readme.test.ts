@@ -1,9 +1,9 @@
 /**
  * The README's examples are tests: every `curl` and WebSocket session of README.md's API section
- * (and its Health section) is played against the Worker in the README's order and must answer exactly what it shows
- * (status, headers, body, frames), so the documentation cannot drift from the app. The Tokens
- * examples run against the same Worker with CHAT_SECRET and CHAT_ISSUER_SECRET set, as they say.
- * Every route of the Worker must have an example.
+ * (and its Health section) is played against the Worker in the README's order and must answer
+ * exactly what it shows (status, headers, body, frames), so the documentation cannot drift from
+ * the app. The Tokens examples run against the same Worker with CHAT_SECRET and
+ * CHAT_ISSUER_SECRET set, as they say. Every route of the Worker must have an example.
  */
 import { exports } from "cloudflare:workers";
 import { createExecutionContext } from "cloudflare:test";

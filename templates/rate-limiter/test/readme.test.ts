@@ -1,10 +1,11 @@
 /**
  * README examples are tests: the curls of the README's API section, then of "Per-key overrides"
- * and "Health", are played against the Worker in the README's order and must answer exactly what it shows
- * (status, the headers shown, body), so the README cannot drift from the app. `$AUTH` sends the
- * tests' token. Every route of the Worker must have an example. The keys' objects run at the instant the README's numbers come from (32 min 5 s
- * past an hour, so a fixed minute resets in 55 s and a sliding hour in 5,275 s); the peek of
- * user:42 runs 2 s later, when its GCRA burst is whole again.
+ * and "Health", are played against the Worker in the README's order and must answer exactly what
+ * it shows (status, the headers shown, body), so the README cannot drift from the app. `$AUTH`
+ * sends the tests' token. Every route of the Worker must have an example. The keys' objects run at
+ * the instant the README's numbers come from (32 min 5 s past an hour, so a fixed minute resets in
+ * 55 s and a sliding hour in 5,275 s); the peek of user:42 runs 2 s later, when its GCRA burst is
+ * whole again.
  */
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";

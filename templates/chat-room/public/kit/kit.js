@@ -162,7 +162,7 @@ export class LiveSocket {
  */
 export function pageElements() {
   // getAttribute, not el.id: a form's `id` is its control named "id" when it has one.
-  const found = new Map([...document.querySelectorAll("[id]")].map((el) => [camelCase(el.getAttribute("id")), el]));
+  const found = [...document.querySelectorAll("[id]")].map((el) => [camelCase(el.getAttribute("id")), el]);
   return new Proxy(Object.fromEntries(found), {
     get(elements, key) {
       if (typeof key !== "string" || key in elements || key === "then") return elements[key];
